@@ -1,0 +1,126 @@
+package threadstate_test
+
+import (
+	"sync/atomic"
+	"testing"
+
+	ts "github.com/coopsuspend/coopsuspend/threadstate"
+)
+
+// Benchmarks of the state machine. Compare in one run:
+//
+//	go test -run '^$' -bench . ./threadstate
+//	go test -run '^$' -bench . -tags coopcheck ./threadstate
+//
+// BenchmarkCASBaseline is the floor: a bare compare-and-swap loop that
+// toggles a word between the same two values as BenchmarkCellApply, with
+// no table. The difference is what Step costs inside Apply.
+//
+// BenchmarkStepCASLoop is Apply written out without a Cell: load, Step,
+// compare-and-swap, and no history. In a normal build Apply costs the same
+// (checked mode adds nothing); with -tags coopcheck the difference is the
+// cost of the history ring.
+
+var sink ts.Word
+
+// BenchmarkStep runs Step over the transitions of one stop/restart cycle,
+// a mix of every kind of cell (two-arm cells, checks, no-change cells).
+func BenchmarkStep(b *testing.B) {
+	type pair struct {
+		w ts.Word
+		e ts.Event
+	}
+	var pairs []pair
+	var c ts.Cell
+	for _, e := range []ts.Event{ts.Attach, ts.StatePoll, ts.DoBlocking, ts.RequestSuspension,
+		ts.PeekBlockingSuspendRequested, ts.FinishAsyncSuspend, ts.RequestPulse, ts.DoneBlocking,
+		ts.RequestResume, ts.RequestSuspension, ts.StatePoll, ts.RequestResume, ts.AbortBlocking} {
+		pairs = append(pairs, pair{c.Load(), e})
+		mustApply(b, &c, e)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p := pairs[i%len(pairs)]
+		w, _, _ := ts.Step(p.w, p.e)
+		sink = w
+	}
+}
+
+// BenchmarkCellApply is one uncontended Apply that publishes a new word
+// (alternately DoBlocking and DoneBlocking): a load, Step and a CAS.
+func BenchmarkCellApply(b *testing.B) {
+	var c ts.Cell
+	mustApply(b, &c, ts.Attach)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += 2 {
+		c.Apply(ts.DoBlocking)
+		c.Apply(ts.DoneBlocking)
+	}
+}
+
+// BenchmarkCellApplyNoChange is an Apply whose transition changes nothing
+// (AbortBlocking while Running), so no CAS is issued.
+func BenchmarkCellApplyNoChange(b *testing.B) {
+	var c ts.Cell
+	mustApply(b, &c, ts.Attach)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.Apply(ts.AbortBlocking)
+	}
+}
+
+// BenchmarkCASBaseline toggles a word between Running and Blocking with a
+// bare load-and-CAS loop: what Apply would cost with a free Step.
+func BenchmarkCASBaseline(b *testing.B) {
+	var w atomic.Uint32
+	running, blocking := uint32(ts.MakeWord(ts.Running, 0, false)), uint32(ts.MakeWord(ts.Blocking, 0, false))
+	w.Store(running)
+	toggle := func(from, to uint32) {
+		for {
+			old := w.Load()
+			if old != from {
+				panic("unexpected word")
+			}
+			if w.CompareAndSwap(old, to) {
+				return
+			}
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += 2 {
+		toggle(running, blocking)
+		toggle(blocking, running)
+	}
+}
+
+// BenchmarkStepCASLoop is Cell.Apply's loop without the Cell: what Apply
+// costs when nothing is recorded. stepCASLoop is kept out of line, like
+// Apply's own loop, so that the two differ only in the history.
+func BenchmarkStepCASLoop(b *testing.B) {
+	var w atomic.Uint32
+	w.Store(uint32(ts.MakeWord(ts.Running, 0, false)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += 2 {
+		stepCASLoop(&w, ts.DoBlocking)
+		stepCASLoop(&w, ts.DoneBlocking)
+	}
+}
+
+//go:noinline
+func stepCASLoop(w *atomic.Uint32, e ts.Event) (ts.Result, error) {
+	for {
+		old := ts.Word(w.Load())
+		next, r, err := ts.Step(old, e)
+		if err != nil {
+			return r, err
+		}
+		if next == old || w.CompareAndSwap(uint32(old), uint32(next)) {
+			return r, nil
+		}
+	}
+}
