@@ -1,0 +1,90 @@
+package core
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/coopsuspend/coopsuspend/threadstate"
+)
+
+// Thread is the shared record of one attached thread.
+type Thread struct {
+	// Cell is the thread's state word. It is the first field so that a
+	// poll's load needs no offset.
+	Cell threadstate.Cell
+
+	// Name and ID identify the thread in errors and dumps; Tid is its OS
+	// thread id when the goroutine is locked to its thread, else 0. They
+	// are set before the thread is published and never change.
+	Name string
+	ID   uint64
+	Tid  int32
+
+	// Notifier is the world's: the thread posts to it when a transition
+	// says to notify the initiator.
+	Notifier *Notifier
+
+	// resume is the thread's resume semaphore. Capacity one: the state
+	// machine allows one post per park, and the post may come before the
+	// thread blocks on it.
+	resume chan struct{}
+
+	// inSafe is set while the thread is inside a blocking region it
+	// entered with EnterSafe (self only): Detach starts from there.
+	inSafe bool
+
+	stats threadStats
+}
+
+// Init prepares a zero Thread, in the Starting state, for attaching.
+func (t *Thread) Init(name string, id uint64, n *Notifier) {
+	t.Name, t.ID, t.Notifier = name, id, n
+	t.resume = make(chan struct{}, 1)
+}
+
+// PollMask and PollClear make the safepoint's fast path one load and one
+// compare: a word w needs the slow path unless w&PollMask == PollClear,
+// that is, unless it is Running outside a no-safepoints region.
+const (
+	PollMask  = threadstate.Word(0xff)
+	PollClear = threadstate.Word(threadstate.Running)
+)
+
+// threadStats are updated by the thread itself, on slow paths only.
+type threadStats struct {
+	parks       atomic.Int64
+	parkedNanos atomic.Int64
+	slowPolls   atomic.Int64
+}
+
+// ThreadStats is a snapshot of a thread's counters.
+type ThreadStats struct {
+	Parks     int64         // times the thread parked for a suspender
+	Parked    time.Duration // total time spent parked
+	SlowPolls int64         // polls that found something to do
+}
+
+// Stats returns the thread's counters.
+func (t *Thread) Stats() ThreadStats {
+	return ThreadStats{
+		Parks:     t.stats.parks.Load(),
+		Parked:    time.Duration(t.stats.parkedNanos.Load()),
+		SlowPolls: t.stats.slowPolls.Load(),
+	}
+}
+
+// PostResume wakes the thread parked (or about to park) on its resume
+// semaphore. The initiator calls it when RequestResume says
+// ResumeInitSelfResume or ResumeInitBlockingResume.
+func (t *Thread) PostResume() {
+	select {
+	case t.resume <- struct{}{}:
+	default:
+		panic(fmt.Sprintf("coopsuspend: internal error: thread %q resumed twice for one park", t.Name))
+	}
+}
+
+// InSafeRegion reports whether the thread is inside a blocking region it
+// entered itself. Only the thread may call it.
+func (t *Thread) InSafeRegion() bool { return t.inSafe }

@@ -1,0 +1,131 @@
+package core
+
+import (
+	"errors"
+	"time"
+
+	ts "github.com/coopsuspend/coopsuspend/threadstate"
+)
+
+// The thread side of the protocol (reference §4.2). Each function is
+// called by the thread itself, on its own goroutine; a protocol violation
+// panics with a *threadstate.TransitionError that names the thread.
+//
+// Invariants the functions keep:
+//
+//   - A thread parks only after a transition told it to (NotifyAndWait,
+//     DoneBlockingWait, AbortBlockingWait), and always on its resume
+//     semaphore, as a goroutine: parking releases the P.
+//   - It notifies the initiator exactly when the transition says so
+//     (SelfSuspendNotifyAndWait), after the word is published and before
+//     it parks; a park on the way out of a blocking region notifies no
+//     one, because the initiator already counts the thread as stopped.
+//   - After a park the word says Running: the resume that woke it moved
+//     it there.
+
+// apply applies a self event and panics on a refusal.
+func (t *Thread) apply(e ts.Event) ts.Result {
+	r, err := t.Cell.Apply(e)
+	if err != nil {
+		t.fail(err)
+	}
+	return r
+}
+
+func (t *Thread) fail(err error) {
+	var te *ts.TransitionError
+	if errors.As(err, &te) {
+		panic(te.WithThread(t.Name))
+	}
+	panic(err)
+}
+
+// park blocks the thread on its resume semaphore.
+func (t *Thread) park() {
+	start := time.Now()
+	<-t.resume
+	t.stats.parks.Add(1)
+	t.stats.parkedNanos.Add(int64(time.Since(start)))
+}
+
+// PollSlow is the safepoint's slow path, taken when the fast path saw
+// anything but a plain Running word: park if a suspend is requested;
+// otherwise the poll is a protocol violation (inside a no-safepoints or
+// blocking region, after Detach) and StatePoll's refusal panics.
+func (t *Thread) PollSlow() {
+	t.stats.slowPolls.Add(1)
+	switch t.apply(ts.StatePoll) {
+	case ts.SelfSuspendNotifyAndWait:
+		t.Notifier.Post()
+		t.park()
+	case ts.SelfSuspendResumed:
+		// The request was withdrawn between the fast path's load and
+		// the transition.
+	}
+}
+
+// EnterSafe enters a blocking (GC-safe) region: the thread promises not to
+// touch the runtime's shared state until ExitSafe, and counts as stopped
+// meanwhile. If a suspend request won the race it polls (and parks) first.
+func (t *Thread) EnterSafe() {
+	for t.apply(ts.DoBlocking) == ts.DoBlockingPollAndRetry {
+		t.PollSlow()
+	}
+	t.inSafe = true
+}
+
+// ExitSafe leaves the blocking region; if a suspend is pending it parks
+// until resumed, without notifying (the initiator already counts it as
+// stopped).
+func (t *Thread) ExitSafe() {
+	r := t.apply(ts.DoneBlocking)
+	t.inSafe = false
+	if r == ts.DoneBlockingWait {
+		t.park()
+	}
+}
+
+// EnterUnsafe enters GC-unsafe mode from either mode and reports whether
+// ExitUnsafe must re-enter a blocking region (the thread was in one).
+func (t *Thread) EnterUnsafe() (reenter bool) {
+	switch t.apply(ts.AbortBlocking) {
+	case ts.AbortBlockingIgnore:
+		return false
+	case ts.AbortBlockingIgnoreAndPoll:
+		t.PollSlow()
+		return false
+	case ts.AbortBlockingWait:
+		t.inSafe = false
+		t.park()
+		return true
+	default: // AbortBlockingOk
+		t.inSafe = false
+		return true
+	}
+}
+
+// ExitUnsafe undoes EnterUnsafe: back into the blocking region if reenter.
+func (t *Thread) ExitUnsafe(reenter bool) {
+	if reenter {
+		t.EnterSafe()
+	}
+}
+
+// BeginNoSafepoints opens a no-safepoints region.
+func (t *Thread) BeginNoSafepoints() { t.apply(ts.BeginNoSafepoints) }
+
+// EndNoSafepoints closes it; it does not poll.
+func (t *Thread) EndNoSafepoints() { t.apply(ts.EndNoSafepoints) }
+
+// Attach moves the Starting thread to Running.
+func (t *Thread) Attach() { t.apply(ts.Attach) }
+
+// TryDetach applies Detach and reports whether the thread is now detached
+// (false: a request is pending and the caller must let it finish first).
+func (t *Thread) TryDetach() bool {
+	if t.apply(ts.Detach) != ts.True {
+		return false
+	}
+	t.inSafe = false
+	return true
+}
