@@ -1,0 +1,141 @@
+package suspend_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"runtime/metrics"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/coopsuspend/coopsuspend/safepoint"
+	"github.com/coopsuspend/coopsuspend/suspend"
+)
+
+// BenchmarkStopRestart stops and restarts a world of n polling goroutines;
+// BenchmarkReadMemStats runs Go's own stop-the-world (ReadMemStats stops
+// the world to read the heap) with the same n goroutines polling. Compare
+// in one run:
+//
+//	go test -run '^$' -bench 'StopRestart|ReadMemStats' -count 8 ./suspend
+func BenchmarkStopRestart(b *testing.B) {
+	for _, n := range []int{1, 8, 64, 1024} {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+			ps := startPollers(b, w, n)
+			defer ps.stop()
+			ctx := context.Background()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				s, err := w.Stop(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				s.Restart()
+			}
+			b.StopTimer()
+			st := w.Stats()
+			b.ReportMetric(float64(st.Pause.P50.Nanoseconds()), "p50-ns")
+			b.ReportMetric(float64(st.Pause.P99.Nanoseconds()), "p99-ns")
+		})
+	}
+}
+
+// BenchmarkReadMemStats reports the wall time of each call (p50-ns,
+// p99-ns: the stop, the read, and getting the caller back on a P, as
+// BenchmarkStopRestart's pause includes its own) and Go's own measure of
+// the stop-the-world pause (stw-p50-ns, from runtime/metrics).
+func BenchmarkReadMemStats(b *testing.B) {
+	for _, n := range []int{1, 8, 64, 1024} {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+			ps := startPollers(b, w, n)
+			defer ps.stop()
+			var m runtime.MemStats
+			samples := make([]time.Duration, 0, b.N)
+			before := stwPauses()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				runtime.ReadMemStats(&m)
+				samples = append(samples, time.Since(start))
+			}
+			b.StopTimer()
+			slices.Sort(samples)
+			b.ReportMetric(float64(samples[len(samples)/2].Nanoseconds()), "p50-ns")
+			b.ReportMetric(float64(samples[(len(samples)-1)*99/100].Nanoseconds()), "p99-ns")
+			b.ReportMetric(medianSince(before, stwPauses()), "stw-p50-ns")
+		})
+	}
+}
+
+const pauseMetric = "/sched/pauses/total/other:seconds"
+
+func stwPauses() *metrics.Float64Histogram {
+	s := []metrics.Sample{{Name: pauseMetric}}
+	metrics.Read(s)
+	return s[0].Value.Float64Histogram()
+}
+
+// medianSince returns the median, in nanoseconds, of the pauses recorded
+// between two readings of the histogram (the upper bound of its bucket).
+func medianSince(before, after *metrics.Float64Histogram) float64 {
+	var total uint64
+	for i := range after.Counts {
+		total += after.Counts[i] - before.Counts[i]
+	}
+	var seen uint64
+	for i := range after.Counts {
+		seen += after.Counts[i] - before.Counts[i]
+		if total > 0 && seen*2 >= total {
+			return after.Buckets[i+1] * 1e9
+		}
+	}
+	return 0
+}
+
+// BenchmarkThreadMemory measures the heap an attached thread costs beside
+// its goroutine: n goroutines wait in a blocking region after Attach,
+// against n goroutines that wait the same way unattached.
+func BenchmarkThreadMemory(b *testing.B) {
+	const n = 4096
+	heap := func(attach bool) uint64 {
+		w := suspend.NewWorld()
+		release := make(chan struct{})
+		ready := make(chan struct{}, n)
+		done := make(chan struct{}, n)
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for i := 0; i < n; i++ {
+			go func() {
+				if attach {
+					th, _ := w.Attach("m")
+					safepoint.Blocking(th, func() { ready <- struct{}{}; <-release })
+					th.Detach()
+				} else {
+					ready <- struct{}{}
+					<-release
+				}
+				done <- struct{}{}
+			}()
+		}
+		for i := 0; i < n; i++ {
+			<-ready
+		}
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		close(release)
+		for i := 0; i < n; i++ {
+			<-done
+		}
+		return after.HeapAlloc - before.HeapAlloc
+	}
+	var perThread float64
+	for i := 0; i < b.N; i++ {
+		perThread = float64(int64(heap(true))-int64(heap(false))) / n
+	}
+	b.ReportMetric(perThread, "bytes/thread")
+}

@@ -1,0 +1,109 @@
+package suspend_test
+
+import (
+	"context"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coopsuspend/coopsuspend/safepoint"
+	"github.com/coopsuspend/coopsuspend/suspend"
+)
+
+var policies = []suspend.Policy{suspend.Coop, suspend.Hybrid, suspend.Preemptive}
+
+// pollers is a set of attached goroutines that poll in a loop and count
+// their progress after each poll.
+type pollers struct {
+	w        *suspend.World
+	progress []atomic.Int64
+	threads  []*suspend.Thread
+	quit     atomic.Bool
+	wg       sync.WaitGroup
+}
+
+func startPollers(t testing.TB, w *suspend.World, n int) *pollers {
+	t.Helper()
+	p := &pollers{w: w, progress: make([]atomic.Int64, n), threads: make([]*suspend.Thread, n)}
+	ready := make(chan struct{}, n)
+	for i := 0; i < n; i++ {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			th, err := w.Attach("poller-" + strconv.Itoa(i))
+			if err != nil {
+				t.Error(err)
+				ready <- struct{}{}
+				return
+			}
+			p.threads[i] = th
+			ready <- struct{}{}
+			for !p.quit.Load() {
+				safepoint.Poll(th)
+				p.progress[i].Add(1)
+			}
+			if err := th.Detach(); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		<-ready
+	}
+	return p
+}
+
+func (p *pollers) snapshot() []int64 {
+	out := make([]int64, len(p.progress))
+	for i := range p.progress {
+		out[i] = p.progress[i].Load()
+	}
+	return out
+}
+
+func (p *pollers) stop() {
+	p.quit.Store(true)
+	p.wg.Wait()
+}
+
+// waitUntil polls cond until it holds or the generous deadline passes.
+func waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+// checkNoLeak fails if goroutines started during the test outlive it.
+func checkNoLeak(t *testing.T) {
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for runtime.NumGoroutine() > before {
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				t.Fatalf("goroutine leak: %d before, %d after\n%s", before, runtime.NumGoroutine(),
+					buf[:runtime.Stack(buf, true)])
+			}
+			time.Sleep(time.Millisecond)
+		}
+	})
+}
+
+func stopWorld(t testing.TB, w *suspend.World, opts ...suspend.StopOption) *suspend.Stopped {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := w.Stop(ctx, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

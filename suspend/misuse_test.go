@@ -1,0 +1,224 @@
+package suspend_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/coopsuspend/coopsuspend/safepoint"
+	"github.com/coopsuspend/coopsuspend/suspend"
+	"github.com/coopsuspend/coopsuspend/threadstate"
+)
+
+// onThread runs fn on a fresh attached goroutine and waits for it.
+func onThread(t *testing.T, w *suspend.World, name string, fn func(th *suspend.Thread)) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		th, err := w.Attach(name)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		fn(th)
+	}()
+	<-done
+}
+
+// mustPanicTransition runs fn, which must panic with a
+// *threadstate.TransitionError that names the thread, the event and the
+// word, and leave the word as it was.
+func mustPanicTransition(t *testing.T, th *suspend.Thread, event threadstate.Event, fn func()) {
+	t.Helper()
+	before := th.Word()
+	defer func() {
+		t.Helper()
+		r := recover()
+		te, ok := r.(*threadstate.TransitionError)
+		if !ok {
+			t.Fatalf("panicked with %v (%T), want a *threadstate.TransitionError", r, r)
+		}
+		if te.Thread != th.Name() || te.Event != event || te.Word != before {
+			t.Fatalf("error %+v, want thread %q, event %v, word %v", te, th.Name(), event, before)
+		}
+		if !strings.Contains(te.Error(), th.Name()) {
+			t.Fatalf("message %q does not name the thread", te.Error())
+		}
+		if th.Word() != before {
+			t.Fatalf("the refused event changed the word from %v to %v", before, th.Word())
+		}
+	}()
+	fn()
+}
+
+func TestThreadSideMisusePanics(t *testing.T) {
+	checkNoLeak(t)
+	w := suspend.NewWorld()
+	onThread(t, w, "misuser", func(th *suspend.Thread) {
+		safepoint.BeginNoSafepoints(th)
+		mustPanicTransition(t, th, threadstate.StatePoll, func() { safepoint.Poll(th) })
+		mustPanicTransition(t, th, threadstate.DoBlocking, func() { safepoint.EnterSafe(th) })
+		mustPanicTransition(t, th, threadstate.BeginNoSafepoints, func() { safepoint.BeginNoSafepoints(th) })
+		safepoint.EndNoSafepoints(th)
+		mustPanicTransition(t, th, threadstate.EndNoSafepoints, func() { safepoint.EndNoSafepoints(th) })
+
+		mustPanicTransition(t, th, threadstate.DoneBlocking, func() { safepoint.ExitSafe(th) })
+		safepoint.EnterSafe(th)
+		mustPanicTransition(t, th, threadstate.DoBlocking, func() { safepoint.EnterSafe(th) })
+		mustPanicTransition(t, th, threadstate.StatePoll, func() { safepoint.Poll(th) })
+		safepoint.ExitSafe(th)
+
+		mustPanicTransition(t, th, threadstate.DoBlocking, func() { safepoint.ExitUnsafe(th, safepoint.Cookie{}) })
+
+		// After all that the thread still works and can be stopped.
+		safepoint.Poll(th)
+		if err := th.Detach(); err != nil {
+			t.Fatal(err)
+		}
+		mustPanicTransition(t, th, threadstate.StatePoll, func() { safepoint.Poll(th) })
+		if err := th.Detach(); !errors.Is(err, suspend.ErrDetached) || !strings.Contains(err.Error(), `"misuser"`) {
+			t.Fatalf("second Detach: %v", err)
+		}
+	})
+}
+
+func TestCookieFromAnotherThread(t *testing.T) {
+	w := suspend.NewWorld()
+	var other safepoint.Cookie
+	onThread(t, w, "lender", func(th *suspend.Thread) {
+		other = safepoint.EnterUnsafe(th)
+		safepoint.ExitUnsafe(th, other)
+		th.Detach()
+	})
+	onThread(t, w, "borrower", func(th *suspend.Thread) {
+		mustPanicTransition(t, th, threadstate.DoBlocking, func() { safepoint.ExitUnsafe(th, other) })
+		th.Detach()
+	})
+}
+
+func TestInitiatorMisuseReturnsErrors(t *testing.T) {
+	checkNoLeak(t)
+	w := suspend.NewWorld()
+	other := suspend.NewWorld()
+	ready, release, done := make(chan *suspend.Thread), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		th, _ := w.Attach("worker")
+		ready <- th
+		safepoint.Blocking(th, func() { <-release })
+		th.Detach()
+	}()
+	th := <-ready
+	ctx := context.Background()
+
+	if err := w.ResumeThread(th); err == nil || !strings.Contains(err.Error(), `"worker"`) {
+		t.Errorf("ResumeThread of a running thread: %v", err)
+	}
+	if err := other.SuspendThread(ctx, th); err == nil || !strings.Contains(err.Error(), "another world") {
+		t.Errorf("SuspendThread through another world: %v", err)
+	}
+	if err := w.SuspendThread(ctx, nil); err == nil {
+		t.Error("SuspendThread(nil) succeeded")
+	}
+	if _, err := other.Stop(ctx, suspend.By(th)); err == nil {
+		t.Error("Stop By a thread of another world succeeded")
+	}
+
+	s := stopWorld(t, w)
+	if err := s.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Restart(); err == nil || !strings.Contains(err.Error(), "already restarted") {
+		t.Errorf("second Restart: %v", err)
+	}
+	if wd := th.Word(); wd != threadstate.MakeWord(threadstate.Blocking, 0, false) {
+		t.Errorf("a second Restart changed the thread: %v", wd)
+	}
+
+	// Nesting: two SuspendThreads need two ResumeThreads; a stop in
+	// between takes and gives back its own count.
+	for i := 0; i < 2; i++ {
+		if err := w.SuspendThread(ctx, th); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s = stopWorld(t, w)
+	if wd := s.Threads()[0].Word; wd.Count() != 3 {
+		t.Errorf("stopped with two SuspendThreads: %v", wd)
+	}
+	s.Restart()
+	for i := 0; i < 2; i++ {
+		if err := w.ResumeThread(th); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.ResumeThread(th); err == nil {
+		t.Error("a third ResumeThread succeeded")
+	}
+	close(release)
+	<-done
+	if err := w.ResumeThread(th); err == nil || !strings.Contains(err.Error(), "DETACHED") {
+		t.Errorf("ResumeThread of a detached thread: %v", err)
+	}
+	if err := w.SuspendThread(ctx, th); !errors.Is(err, suspend.ErrDetached) || !strings.Contains(err.Error(), `"worker"`) {
+		t.Errorf("SuspendThread of a detached thread: %v", err)
+	}
+	if _, err := w.Stop(ctx, suspend.By(th)); !errors.Is(err, suspend.ErrDetached) {
+		t.Errorf("Stop By a detached thread: %v", err)
+	}
+	// The world is still usable.
+	stopWorld(t, w).Restart()
+}
+
+func TestSelfSuspendIsAnError(t *testing.T) {
+	w := suspend.NewWorld()
+	onThread(t, w, "self", func(th *suspend.Thread) {
+		if err := w.SuspendThread(context.Background(), th, suspend.By(th)); err == nil {
+			t.Error("a thread suspended itself")
+		}
+		safepoint.BeginNoSafepoints(th)
+		if _, err := w.Stop(context.Background(), suspend.By(th)); err == nil ||
+			!strings.Contains(err.Error(), "no-safepoints") {
+			t.Errorf("Stop from a no-safepoints region: %v", err)
+		}
+		safepoint.EndNoSafepoints(th)
+		th.Detach()
+	})
+}
+
+func TestPolicies(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want suspend.Policy
+	}{{"coop", suspend.Coop}, {" Hybrid ", suspend.Hybrid}, {"PREEMPTIVE", suspend.Preemptive}} {
+		if p, err := suspend.ParsePolicy(tc.in); err != nil || p != tc.want {
+			t.Errorf("ParsePolicy(%q) = %v, %v", tc.in, p, err)
+		}
+	}
+	_, err := suspend.ParsePolicy("full-coop")
+	if err == nil || !strings.Contains(err.Error(), "coop, hybrid, preemptive") {
+		t.Errorf("ParsePolicy of an unknown name: %v", err)
+	}
+
+	t.Setenv(suspend.PolicyEnv, "hybrid")
+	if p := suspend.NewWorld().Policy(); p != suspend.Hybrid {
+		t.Errorf("policy from the environment: %v", p)
+	}
+	if p := suspend.NewWorld(suspend.WithPolicy(suspend.Coop)).Policy(); p != suspend.Coop {
+		t.Errorf("WithPolicy does not override the environment: %v", p)
+	}
+	t.Setenv(suspend.PolicyEnv, "sometimes")
+	w := suspend.NewWorld()
+	_, err = w.Attach("x")
+	if err == nil || !strings.Contains(err.Error(), suspend.PolicyEnv) || !strings.Contains(err.Error(), "sometimes") {
+		t.Errorf("Attach in a world with a bad policy variable: %v", err)
+	}
+	if _, err := w.Stop(context.Background()); err == nil {
+		t.Error("Stop in a world with a bad policy variable succeeded")
+	}
+	if _, err := suspend.NewWorld(suspend.WithPolicy(9)).Attach("x"); err == nil {
+		t.Error("Attach with an invalid policy succeeded")
+	}
+}

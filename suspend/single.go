@@ -1,0 +1,87 @@
+package suspend
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/coopsuspend/coopsuspend/threadstate"
+)
+
+// SuspendThread stops one thread and leaves it stopped until a matching
+// ResumeThread (Mono's single-thread suspend, with the suspend kept across
+// the suspend lock). Suspends nest: each SuspendThread adds a count, each
+// ResumeThread removes one, and a stop of the world in between adds and
+// removes its own. A thread inside a blocking region counts as suspended
+// at once and parks if it leaves the region. If the thread does not reach a
+// safepoint before ctx is done or the stop timeout passes, the request is
+// withdrawn and a *StopTimeoutError returned.
+func (w *World) SuspendThread(ctx context.Context, t *Thread, opts ...StopOption) error {
+	cfg, err := w.stopConfig(opts)
+	if err != nil {
+		return err
+	}
+	if err := w.checkTarget(t, cfg.self, "SuspendThread"); err != nil {
+		return err
+	}
+	ctx, cancel := w.withTimeout(ctx)
+	defer cancel()
+	if err := w.acquire(ctx, cfg.self); err != nil {
+		return err
+	}
+	defer w.release()
+	if !t.Word().State().IsLive() { // Detach runs under the suspend lock
+		return fmt.Errorf("coopsuspend: SuspendThread(%q): %w (%v)", t.c.Name, ErrDetached, t.Word())
+	}
+	w.beginGlobalSuspend()
+	defer w.endGlobalSuspend()
+	r := &stopRun{w: w, self: cfg.self, targets: []target{{t: t}}}
+	r.request(&r.targets[0])
+	if err := w.notifier.Wait(ctx); err != nil {
+		dump := w.dumpString()
+		r.rollback()
+		w.stats.timedOut()
+		return &StopTimeoutError{Waiting: []string{t.c.Name}, Dump: dump, Err: err}
+	}
+	t.holds++
+	return nil
+}
+
+// ResumeThread undoes one SuspendThread of t. It returns an error, and
+// changes nothing, if no SuspendThread of t is outstanding: a thread that
+// runs, is detached, or is held only by a stop of the world.
+func (w *World) ResumeThread(t *Thread, opts ...StopOption) error {
+	cfg, err := w.stopConfig(opts)
+	if err != nil {
+		return err
+	}
+	if err := w.checkTarget(t, cfg.self, "ResumeThread"); err != nil {
+		return err
+	}
+	if err := w.acquire(context.Background(), cfg.self); err != nil {
+		return err
+	}
+	defer w.release()
+	if t.holds == 0 {
+		return fmt.Errorf("coopsuspend: ResumeThread(%q): the thread is not suspended by SuspendThread (%v)",
+			t.c.Name, t.Word())
+	}
+	w.beginGlobalSuspend()
+	if res := w.resume(t); res == threadstate.ResumeError {
+		panic(internalError(t, fmt.Errorf("a thread held by SuspendThread was not suspended")))
+	}
+	t.holds--
+	w.endGlobalSuspend()
+	return nil
+}
+
+func (w *World) checkTarget(t, self *Thread, op string) error {
+	switch {
+	case t == nil:
+		return fmt.Errorf("coopsuspend: %s(nil)", op)
+	case t.world != w:
+		return fmt.Errorf("coopsuspend: %s(%q): the thread belongs to another world", op, t.c.Name)
+	case t == self:
+		return fmt.Errorf("coopsuspend: %s(%q): a thread cannot suspend or resume itself", op, t.c.Name)
+	}
+	return nil
+}

@@ -1,0 +1,86 @@
+package suspend
+
+import (
+	"slices"
+	"sync"
+	"time"
+)
+
+// Stats summarises a world's stops.
+type Stats struct {
+	// Stops counts stops that completed; TimedOut those rolled back.
+	Stops, TimedOut int64
+	// TimeToSafepoint is the time from Stop's call to every thread
+	// stopped; Pause from Stop's call to the end of Restart.
+	TimeToSafepoint, Pause Distribution
+}
+
+// Distribution summarises durations over the most recent samples (up to
+// 4096).
+type Distribution struct {
+	Samples       int
+	P50, P99, Max time.Duration
+}
+
+// Stats returns the world's stop statistics.
+func (w *World) Stats() Stats { return w.stats.snapshot() }
+
+const statsWindow = 4096
+
+type statsRecorder struct {
+	mu       sync.Mutex
+	stops    int64
+	timeouts int64
+	ttsp     ring
+	pause    ring
+}
+
+type ring struct {
+	buf  []time.Duration
+	next int
+}
+
+func (r *ring) add(d time.Duration) {
+	if len(r.buf) < statsWindow {
+		r.buf = append(r.buf, d)
+		return
+	}
+	r.buf[r.next] = d
+	r.next = (r.next + 1) % statsWindow
+}
+
+func (r *ring) distribution() Distribution {
+	if len(r.buf) == 0 {
+		return Distribution{}
+	}
+	s := slices.Clone(r.buf)
+	slices.Sort(s)
+	pct := func(p int) time.Duration { return s[(len(s)-1)*p/100] }
+	return Distribution{Samples: len(s), P50: pct(50), P99: pct(99), Max: s[len(s)-1]}
+}
+
+func (s *statsRecorder) stopped(ttsp time.Duration) {
+	s.mu.Lock()
+	s.stops++
+	s.ttsp.add(ttsp)
+	s.mu.Unlock()
+}
+
+func (s *statsRecorder) restarted(pause time.Duration) {
+	s.mu.Lock()
+	s.pause.add(pause)
+	s.mu.Unlock()
+}
+
+func (s *statsRecorder) timedOut() {
+	s.mu.Lock()
+	s.timeouts++
+	s.mu.Unlock()
+}
+
+func (s *statsRecorder) snapshot() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{Stops: s.stops, TimedOut: s.timeouts,
+		TimeToSafepoint: s.ttsp.distribution(), Pause: s.pause.distribution()}
+}

@@ -1,0 +1,325 @@
+package suspend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/trace"
+	"time"
+
+	"github.com/coopsuspend/coopsuspend/threadstate"
+)
+
+// StopOption configures Stop, SuspendThread and ResumeThread.
+type StopOption func(*stopConfig)
+
+type stopConfig struct {
+	self *Thread
+}
+
+// By says that the caller is the attached thread self. Self is left
+// running by the stop, and while the call waits for another initiator to
+// finish it waits inside a blocking region, so that initiator can stop it.
+// An attached goroutine that calls Stop, SuspendThread or ResumeThread
+// without By can make a concurrent stop wait for it forever.
+func By(self *Thread) StopOption {
+	return func(c *stopConfig) { c.self = self }
+}
+
+func (w *World) stopConfig(opts []StopOption) (stopConfig, error) {
+	var c stopConfig
+	for _, o := range opts {
+		o(&c)
+	}
+	if w.configErr != nil {
+		return c, w.configErr
+	}
+	if s := c.self; s != nil {
+		switch {
+		case s.world != w:
+			return c, fmt.Errorf("coopsuspend: By(%q): the thread belongs to another world", s.c.Name)
+		case s.detached:
+			return c, fmt.Errorf("coopsuspend: By(%q): %w (%v)", s.c.Name, ErrDetached, s.Word())
+		case s.Word().NoSafepoints():
+			return c, fmt.Errorf("coopsuspend: By(%q): an initiator cannot be inside a no-safepoints region (%v)",
+				s.c.Name, s.Word())
+		}
+	}
+	return c, nil
+}
+
+// ThreadInfo describes one thread of a stopped world.
+type ThreadInfo struct {
+	Name string
+	ID   uint64
+	Tid  int // OS thread id when locked, else 0
+	// Word is the thread's state word when the stop completed.
+	Word threadstate.Word
+	// Parked: the thread is parked and runs nothing until it is resumed.
+	Parked bool
+	// InSafeRegion: the thread is still running inside a blocking region
+	// (BlockingSuspendRequested). It counts as stopped: it touches no
+	// shared runtime state and parks if it leaves the region before the
+	// restart.
+	InSafeRegion bool
+}
+
+// Stopped is a stopped world. Every thread attached when the stop began,
+// except the initiator, is parked or inside a blocking region until
+// Restart. Attach, Detach, Stop and single-thread suspends wait until then.
+type Stopped struct {
+	world   *World
+	ctx     context.Context
+	self    *Thread
+	targets []*Thread
+	infos   []ThreadInfo
+	start   time.Time
+
+	restarted bool
+}
+
+// Threads describes each stopped thread.
+func (s *Stopped) Threads() []ThreadInfo { return append([]ThreadInfo(nil), s.infos...) }
+
+// stopRun is one stop of the world in progress.
+type stopRun struct {
+	w       *World
+	self    *Thread
+	targets []target
+}
+
+type target struct {
+	t *Thread
+	// fromRunning: the request found the thread running, so a pending
+	// operation waits for its poll; a rollback aborts it.
+	fromRunning bool
+	// aborted: the rollback withdrew the request; the thread holds no
+	// count of this stop.
+	aborted bool
+	// mopup: hybrid's first phase left the thread in its blocking region
+	// for the mop-up phase.
+	mopup bool
+}
+
+// Stop stops every attached thread except the initiator (see By), the way
+// the world's policy says, and returns once they are all stopped: parked
+// at a safepoint, parked on the way out of a blocking region, or still
+// inside one. It holds the world's suspend lock until Restart.
+//
+// If the threads do not all stop before ctx is done or the world's stop
+// timeout passes, Stop withdraws every request it made, resumes the threads
+// that did stop, and returns a *StopTimeoutError whose message is the dump
+// of the world at that moment; the world stays usable.
+func (w *World) Stop(ctx context.Context, opts ...StopOption) (*Stopped, error) {
+	cfg, err := w.stopConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := w.withTimeout(ctx)
+	defer cancel()
+	region := trace.StartRegion(ctx, "coopsuspend.Stop")
+	defer region.End()
+	start := time.Now()
+	if err := w.acquire(ctx, cfg.self); err != nil {
+		return nil, err
+	}
+	w.initiator.Store(cfg.self)
+	w.beginGlobalSuspend()
+
+	r := &stopRun{w: w, self: cfg.self}
+	for _, t := range w.snapshot(cfg.self) {
+		r.targets = append(r.targets, target{t: t})
+	}
+	needMopup := false
+	for i := range r.targets {
+		needMopup = r.request(&r.targets[i]) || needMopup
+	}
+	if err := w.notifier.Wait(ctx); err != nil {
+		return nil, r.fail(err)
+	}
+	if needMopup {
+		r.mopup()
+	}
+
+	s := &Stopped{world: w, ctx: ctx, self: cfg.self, start: start}
+	for _, tg := range r.targets {
+		s.targets = append(s.targets, tg.t)
+		s.infos = append(s.infos, infoOf(tg.t))
+	}
+	w.stats.stopped(time.Since(start))
+	w.logger.DebugContext(ctx, "coopsuspend: world stopped", "threads", len(s.targets),
+		"policy", w.policy.String(), "took", time.Since(start))
+	return s, nil
+}
+
+func (w *World) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if w.timeout > 0 {
+		return context.WithTimeoutCause(ctx, w.timeout,
+			fmt.Errorf("stop timeout of %v passed: %w", w.timeout, context.DeadlineExceeded))
+	}
+	return context.WithCancel(ctx)
+}
+
+// request is the first phase for one thread (Mono's
+// request_suspension_cordially). It reports whether the thread needs the
+// hybrid mop-up phase.
+func (r *stopRun) request(tg *target) bool {
+	res, err := tg.t.c.Cell.Apply(threadstate.RequestSuspension)
+	if err != nil {
+		panic(internalError(tg.t, err))
+	}
+	switch res {
+	case threadstate.ReqSuspendInitSuspendRunning:
+		// Go code stops only at its polls, in every policy (rule 1).
+		tg.fromRunning = true
+		r.w.notifier.Add(1)
+	case threadstate.ReqSuspendInitSuspendBlocking:
+		// In its blocking region it counts as stopped; hybrid looks at
+		// it again once the running threads have stopped.
+		tg.mopup = r.w.policy == Hybrid
+		return tg.mopup
+	case threadstate.ReqSuspendAlreadySuspended, threadstate.ReqSuspendAlreadySuspendedBlocking:
+		// A SuspendThread holds it already; this stop adds a count.
+	}
+	return false
+}
+
+// mopup is hybrid's second phase: a thread still BlockingSuspendRequested
+// would be suspended asynchronously if it is inside a wrapped system call.
+// Without signal support (this build) it stays in its region and counts as
+// stopped, as in coop; ThreadInfo.InSafeRegion says so.
+func (r *stopRun) mopup() {
+	for i := range r.targets {
+		tg := &r.targets[i]
+		if !tg.mopup {
+			continue
+		}
+		res, err := tg.t.c.Cell.Apply(threadstate.PeekBlockingSuspendRequested)
+		if err != nil {
+			panic(internalError(tg.t, err))
+		}
+		_ = res // True: still in its region; False: it parked on its way out.
+	}
+}
+
+// fail rolls a stop back after err and returns the error for the caller.
+func (r *stopRun) fail(cause error) error {
+	w := r.w
+	dump := w.dumpString()
+	var waiting []string
+	for _, tg := range r.targets {
+		if tg.fromRunning && tg.t.Word().State() == threadstate.AsyncSuspendRequested {
+			waiting = append(waiting, tg.t.c.Name)
+		}
+	}
+	r.rollback()
+	w.endGlobalSuspend()
+	w.initiator.Store(nil)
+	w.release()
+	w.stats.timedOut()
+	err := &StopTimeoutError{Waiting: waiting, Dump: dump, Err: cause}
+	w.logger.Warn("coopsuspend: stop failed and was rolled back", "err", cause, "waiting", waiting,
+		"dump", dump)
+	return err
+}
+
+// rollback withdraws every request of a failed stop: the requests still
+// waiting for a poll are aborted; the threads that stopped anyway (their
+// abort says False) and the ones found blocking are resumed.
+func (r *stopRun) rollback() {
+	w := r.w
+	for i := range r.targets {
+		tg := &r.targets[i]
+		if !tg.fromRunning {
+			continue
+		}
+		res, err := tg.t.c.Cell.Apply(threadstate.AbortAsyncSuspend)
+		if err != nil {
+			panic(internalError(tg.t, err))
+		}
+		if res == threadstate.True {
+			// It never reached its poll and never will for this
+			// request: nothing to wait for, nothing to resume.
+			tg.aborted = true
+			w.notifier.Cancel(1)
+		}
+	}
+	// The threads whose abort said False are between their poll's
+	// transition and its notification, with nothing in between that
+	// blocks: wait for them without a deadline.
+	if err := w.notifier.Wait(context.Background()); err != nil {
+		panic(err)
+	}
+	for _, tg := range r.targets {
+		if !tg.aborted {
+			w.resume(tg.t)
+		}
+	}
+}
+
+// resume drops one count of t (Mono's core_resume); the caller holds the
+// suspend lock.
+func (w *World) resume(t *Thread) threadstate.Result {
+	res, err := t.c.Cell.Apply(threadstate.RequestResume)
+	if err != nil {
+		panic(internalError(t, err))
+	}
+	switch res {
+	case threadstate.ResumeInitSelfResume, threadstate.ResumeInitBlockingResume:
+		t.c.PostResume()
+	case threadstate.ResumeInitAsyncResume:
+		panic(internalError(t, errors.New("asynchronous resume without signal support")))
+	}
+	return res
+}
+
+// Restart resumes every thread the stop stopped and releases the world.
+// A second Restart returns an error and changes nothing.
+func (s *Stopped) Restart() error {
+	if s.restarted {
+		return errors.New("coopsuspend: Restart: the world was already restarted")
+	}
+	s.restarted = true
+	w := s.world
+	region := trace.StartRegion(s.ctx, "coopsuspend.Restart")
+	defer region.End()
+	for _, t := range s.targets {
+		if res := w.resume(t); res == threadstate.ResumeError {
+			panic(internalError(t, errors.New("a stopped thread was not suspended at restart")))
+		}
+	}
+	if err := w.notifier.Wait(context.Background()); err != nil {
+		panic(err)
+	}
+	w.endGlobalSuspend()
+	w.initiator.Store(nil)
+	w.release()
+	pause := time.Since(s.start)
+	w.stats.restarted(pause)
+	w.logger.Debug("coopsuspend: world restarted", "threads", len(s.targets), "pause", pause)
+	return nil
+}
+
+func infoOf(t *Thread) ThreadInfo {
+	wd := t.Word()
+	return ThreadInfo{
+		Name:         t.c.Name,
+		ID:           t.c.ID,
+		Tid:          int(t.c.Tid),
+		Word:         wd,
+		Parked:       wd.State().IsParked(),
+		InSafeRegion: wd.State() == threadstate.BlockingSuspendRequested,
+	}
+}
+
+// internalError reports a transition the initiator's protocol should never
+// meet: a bug in this package, or a thread-side misuse that broke the
+// protocol (for example a thread polling from the wrong goroutine).
+func internalError(t *Thread, err error) error {
+	var te *threadstate.TransitionError
+	if errors.As(err, &te) {
+		te = te.WithThread(t.c.Name)
+		return fmt.Errorf("coopsuspend: internal error: %w", te)
+	}
+	return fmt.Errorf("coopsuspend: internal error: thread %q (%v): %w", t.c.Name, t.Word(), err)
+}

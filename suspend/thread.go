@@ -1,0 +1,94 @@
+package suspend
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/coopsuspend/coopsuspend/internal/core"
+	"github.com/coopsuspend/coopsuspend/threadstate"
+)
+
+// Thread is an attached goroutine: a guest thread of the runtime. Its
+// thread-side operations (polls, blocking regions) are in package
+// safepoint; the initiator side (stops, single-thread suspends) is on
+// World.
+type Thread struct {
+	// c must stay the first field: package safepoint reaches the core
+	// record by converting a *Thread pointer.
+	c core.Thread
+
+	world  *World
+	index  int  // position in world.threads; guarded by world.mu
+	locked bool // Attach locked the goroutine to its OS thread
+
+	// detached is set by Detach (thread only).
+	detached bool
+
+	// holds counts SuspendThread calls not yet matched by ResumeThread;
+	// guarded by the suspend lock.
+	holds int
+}
+
+// Name returns the name given to Attach.
+func (t *Thread) Name() string { return t.c.Name }
+
+// ID returns the thread's identifier, unique within its world.
+func (t *Thread) ID() uint64 { return t.c.ID }
+
+// Tid returns the OS thread id the goroutine is locked to, or 0 when the
+// policy does not lock it.
+func (t *Thread) Tid() int { return int(t.c.Tid) }
+
+// Word returns the thread's current state word.
+func (t *Thread) Word() threadstate.Word { return t.c.Cell.Load() }
+
+// World returns the world the thread is attached to.
+func (t *Thread) World() *World { return t.world }
+
+// ThreadStats counts what a thread's slow paths did.
+type ThreadStats struct {
+	Parks     int64         // times it parked for a suspender
+	Parked    time.Duration // total time parked
+	SlowPolls int64         // polls that found a request (or a misuse)
+}
+
+// Stats returns the thread's counters.
+func (t *Thread) Stats() ThreadStats {
+	s := t.c.Stats()
+	return ThreadStats{Parks: s.Parks, Parked: s.Parked, SlowPolls: s.SlowPolls}
+}
+
+// Detach unregisters the thread. Call it on the thread's own goroutine,
+// outside any no-safepoints region; it may be called inside a blocking
+// region. While a stop or a SuspendThread holds the thread, Detach lets it
+// finish first: it waits in a blocking region and, if the thread is still
+// held when it gets the suspend lock, parks until resumed and tries again,
+// so no resume is lost. A second Detach returns an error.
+func (t *Thread) Detach() error {
+	if t.detached {
+		return fmt.Errorf("coopsuspend: Detach(%q): %w already (%v)", t.c.Name, ErrDetached, t.Word())
+	}
+	w := t.world
+	for {
+		if !t.c.InSafeRegion() {
+			t.c.EnterSafe()
+		}
+		w.acquire(context.Background(), nil)
+		if t.c.TryDetach() {
+			w.unregister(t)
+			w.release()
+			break
+		}
+		// A SuspendThread holds us. Leaving the region parks until it
+		// resumes us; then try again.
+		w.release()
+		t.c.ExitSafe()
+	}
+	t.detached = true
+	if t.locked {
+		runtime.UnlockOSThread()
+	}
+	return nil
+}

@@ -1,0 +1,230 @@
+package suspend_test
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coopsuspend/coopsuspend/safepoint"
+	"github.com/coopsuspend/coopsuspend/suspend"
+	"github.com/coopsuspend/coopsuspend/threadstate"
+)
+
+// spinner is an attached goroutine that spins without polling until
+// released (optionally inside a no-safepoints region), then polls on.
+type spinner struct {
+	th      *suspend.Thread
+	release chan struct{}
+	quit    atomic.Bool
+	done    chan struct{}
+}
+
+func startSpinner(t *testing.T, w *suspend.World, name string, noSafepoints bool) *spinner {
+	sp := &spinner{release: make(chan struct{}), done: make(chan struct{})}
+	ready := make(chan struct{})
+	go func() {
+		defer close(sp.done)
+		th, _ := w.Attach(name)
+		sp.th = th
+		if noSafepoints {
+			safepoint.BeginNoSafepoints(th)
+		}
+		close(ready)
+		for spinning := true; spinning; {
+			select {
+			case <-sp.release:
+				spinning = false
+			default:
+			}
+		}
+		if noSafepoints {
+			safepoint.EndNoSafepoints(th)
+		}
+		for !sp.quit.Load() {
+			safepoint.Poll(th)
+		}
+		th.Detach()
+	}()
+	<-ready
+	return sp
+}
+
+func (sp *spinner) stop() {
+	sp.quit.Store(true)
+	select {
+	case <-sp.release:
+	default:
+		close(sp.release)
+	}
+	<-sp.done
+}
+
+// TestStopTimeoutRollsBack: a thread that never reaches a safepoint makes
+// Stop fail after the stop timeout with a *StopTimeoutError that is the
+// dump; every request is rolled back (the others resume, the spinner's
+// word is clean), and once it polls again the world stops normally. Also
+// inside a no-safepoints region, where the rollback depends on
+// ABORT_ASYNC_SUSPEND accepting the flag.
+func TestStopTimeoutRollsBack(t *testing.T) {
+	for _, ns := range []bool{false, true} {
+		name := "spinning"
+		if ns {
+			name = "spinning-in-no-safepoints-region"
+		}
+		t.Run(name, func(t *testing.T) {
+			checkNoLeak(t)
+			w := suspend.NewWorld(suspend.WithStopTimeout(50 * time.Millisecond))
+			ps := startPollers(t, w, 4)
+			defer ps.stop()
+			sp := startSpinner(t, w, name, ns)
+			defer sp.stop()
+
+			_, err := w.Stop(context.Background())
+			var te *suspend.StopTimeoutError
+			if !errors.As(err, &te) {
+				t.Fatalf("Stop: %v, want a *StopTimeoutError", err)
+			}
+			msg := err.Error()
+			wantWord := threadstate.MakeWord(threadstate.AsyncSuspendRequested, 1, ns)
+			for _, want := range []string{name, wantWord.String(), "cue card", "poller-0"} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("error does not mention %q:\n%s", want, msg)
+				}
+			}
+			if len(te.Waiting) != 1 || te.Waiting[0] != name {
+				t.Errorf("Waiting = %v", te.Waiting)
+			}
+			if w.Stats().TimedOut != 1 {
+				t.Errorf("stats %+v", w.Stats())
+			}
+			// Rolled back: nobody holds a count, the pollers run.
+			if wd := sp.th.Word(); wd != threadstate.MakeWord(threadstate.Running, 0, ns) {
+				t.Fatalf("spinner after the rollback: %v", wd)
+			}
+			frozen := ps.snapshot()
+			for i := range ps.progress {
+				waitUntil(t, "pollers run after the rollback", func() bool { return ps.progress[i].Load() > frozen[i] })
+			}
+			close(sp.release)
+			s := stopWorld(t, w)
+			if len(s.Threads()) != 5 {
+				t.Fatalf("stopped %d threads", len(s.Threads()))
+			}
+			if err := s.Restart(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestStopCancelled: cancelling the context rolls back the same way, and
+// the error wraps the cancellation cause.
+func TestStopCancelled(t *testing.T) {
+	checkNoLeak(t)
+	w := suspend.NewWorld()
+	sp := startSpinner(t, w, "spinner", false)
+	defer sp.stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cause := errors.New("the user gave up")
+	time.AfterFunc(20*time.Millisecond, func() { cancel(cause) })
+	_, err := w.Stop(ctx)
+	if !errors.Is(err, cause) {
+		t.Fatalf("Stop: %v, want it to wrap %v", err, cause)
+	}
+	if wd := sp.th.Word(); wd != threadstate.MakeWord(threadstate.Running, 0, false) {
+		t.Fatalf("spinner after the rollback: %v", wd)
+	}
+}
+
+// TestTimeoutRacesPolls stops the world with timeouts about as long as
+// the threads take to reach their polls, so that rollbacks race with
+// threads parking (their aborts say False and they are resumed). After
+// every attempt, failed or not, the world must be consistent and usable.
+func TestTimeoutRacesPolls(t *testing.T) {
+	rounds := 300
+	if testing.Short() {
+		rounds = 50
+	}
+	checkNoLeak(t)
+	w := suspend.NewWorld()
+	var quit atomic.Bool
+	var wg sync.WaitGroup
+	threads := make([]*suspend.Thread, 6)
+	ready := make(chan struct{})
+	for i := range threads {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			th, _ := w.Attach("jittery-" + strconv.Itoa(i))
+			threads[i] = th
+			ready <- struct{}{}
+			r := rand.New(rand.NewPCG(uint64(i), 1))
+			for !quit.Load() {
+				// Spin for a random while: mostly short, sometimes past
+				// the timeout.
+				spin := time.Duration(r.IntN(50)) * time.Microsecond
+				if r.IntN(10) == 0 {
+					spin = time.Duration(r.IntN(1000)) * time.Microsecond
+				}
+				until := time.Now().Add(spin)
+				for time.Now().Before(until) {
+				}
+				safepoint.Poll(th)
+			}
+			th.Detach()
+		}()
+	}
+	for range threads {
+		<-ready
+	}
+	failed := 0
+	for i := 0; i < rounds; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Microsecond)
+		s, err := w.Stop(ctx)
+		cancel()
+		if err != nil {
+			failed++
+			for _, th := range threads {
+				if wd := th.Word(); wd.Count() != 0 {
+					t.Fatalf("round %d: %s holds a count after the rollback: %v", i, th.Name(), wd)
+				}
+			}
+			continue
+		}
+		if err := s.Restart(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	quit.Store(true)
+	wg.Wait()
+	t.Logf("%d of %d stops timed out and rolled back", failed, rounds)
+	if failed == 0 || failed == rounds {
+		t.Logf("note: no mix of outcomes this run (the timing is the machine's)")
+	}
+}
+
+// TestSuspendThreadTimeout: a single-thread suspend of a spinner times out
+// and withdraws its request.
+func TestSuspendThreadTimeout(t *testing.T) {
+	checkNoLeak(t)
+	w := suspend.NewWorld(suspend.WithStopTimeout(30 * time.Millisecond))
+	sp := startSpinner(t, w, "spinner", false)
+	defer sp.stop()
+	err := w.SuspendThread(context.Background(), sp.th)
+	var te *suspend.StopTimeoutError
+	if !errors.As(err, &te) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("SuspendThread: %v", err)
+	}
+	if wd := sp.th.Word(); wd != threadstate.MakeWord(threadstate.Running, 0, false) {
+		t.Fatalf("after the rollback: %v", wd)
+	}
+	if err := w.ResumeThread(sp.th); err == nil {
+		t.Fatal("ResumeThread after a failed SuspendThread succeeded")
+	}
+}

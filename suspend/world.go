@@ -1,0 +1,190 @@
+package suspend
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/coopsuspend/coopsuspend/internal/core"
+)
+
+// World is a registry of attached threads and the one place they are
+// stopped from. Its zero value is not usable; call NewWorld.
+//
+// One initiator at a time: Stop, SuspendThread, ResumeThread, Attach and
+// Detach all take the world's suspend lock, and a stop holds it from Stop
+// until Restart, so the set of threads does not change under it.
+type World struct {
+	policy    Policy
+	configErr error // an unusable configuration, reported by Attach and Stop
+	timeout   time.Duration
+	logger    *slog.Logger
+
+	// lock is the suspend lock: it is held by whoever put the token in.
+	// A channel, so that waiting for it can be cancelled.
+	lock chan struct{}
+
+	// mu guards threads. Writers also hold the suspend lock, so an
+	// initiator reads threads without mu; Dump takes mu, not the suspend
+	// lock, so it works during a stop.
+	mu      sync.RWMutex
+	threads []*Thread
+	nextID  atomic.Uint64
+
+	notifier *core.Notifier
+
+	// initiator is the attached thread leading the stop in progress, or
+	// nil (Dump marks it).
+	initiator atomic.Pointer[Thread]
+
+	stats statsRecorder
+}
+
+// Option configures a World.
+type Option func(*World)
+
+// WithPolicy sets the suspend policy, overriding COOPSUSPEND_POLICY. An
+// invalid policy makes Attach and Stop fail with an error.
+func WithPolicy(p Policy) Option {
+	return func(w *World) {
+		w.policy = p
+		w.configErr = nil
+		if !p.Valid() {
+			w.configErr = fmt.Errorf("coopsuspend: invalid policy %v: must be one of coop, hybrid, preemptive", p)
+		}
+	}
+}
+
+// WithStopTimeout bounds how long Stop and SuspendThread wait for threads
+// to reach a safepoint; past it they roll back every request and fail with
+// a *StopTimeoutError. Zero (the default) means no bound beyond the
+// context's.
+func WithStopTimeout(d time.Duration) Option {
+	return func(w *World) { w.timeout = d }
+}
+
+// WithLogger sets the logger for diagnostics: stops and restarts at debug
+// level, timeouts with the dump at warning level. The default discards.
+func WithLogger(l *slog.Logger) Option {
+	return func(w *World) {
+		if l != nil {
+			w.logger = l
+		}
+	}
+}
+
+// NewWorld returns an empty world. Without WithPolicy, the policy comes
+// from the COOPSUSPEND_POLICY environment variable, or is Coop; an unknown
+// value there makes Attach and Stop return an error that names it.
+func NewWorld(opts ...Option) *World {
+	w := &World{
+		lock:     make(chan struct{}, 1),
+		logger:   slog.New(slog.DiscardHandler),
+		notifier: core.NewNotifier(),
+	}
+	w.policy, w.configErr = policyFromEnv()
+	for _, o := range opts {
+		o(w)
+	}
+	return w
+}
+
+// Policy returns the world's suspend policy.
+func (w *World) Policy() Policy { return w.policy }
+
+// Attach registers the calling goroutine as a thread named name and
+// returns it, Running. Call it on the goroutine that is the thread, and
+// call Detach on the same goroutine when it is done. Under the hybrid and
+// preemptive policies the goroutine is locked to its OS thread until
+// Detach, so that signals can find it. While the world is stopped, Attach
+// waits for the restart.
+func (w *World) Attach(name string) (*Thread, error) {
+	if w.configErr != nil {
+		return nil, w.configErr
+	}
+	t := &Thread{world: w}
+	t.c.Init(name, w.nextID.Add(1), w.notifier)
+	if w.policy.usesSignals() {
+		runtime.LockOSThread()
+		t.locked = true
+		t.c.Tid = int32(syscall.Gettid())
+	}
+	// As in Mono, attach before publishing: nobody can see the thread
+	// until it is registered under the suspend lock, so no stop waits for
+	// it meanwhile.
+	t.c.Attach()
+	w.acquire(context.Background(), nil)
+	w.mu.Lock()
+	t.index = len(w.threads)
+	w.threads = append(w.threads, t)
+	w.mu.Unlock()
+	w.release()
+	return t, nil
+}
+
+// acquire takes the suspend lock. An attached caller (self) waits inside a
+// blocking region, so that another initiator can stop it meanwhile.
+func (w *World) acquire(ctx context.Context, self *Thread) error {
+	select {
+	case w.lock <- struct{}{}:
+		return nil
+	default:
+	}
+	if self != nil && !self.c.InSafeRegion() {
+		self.c.EnterSafe()
+		// Leaving the region after the lock is ours cannot park: a
+		// thread is requested only by the lock's holder.
+		defer self.c.ExitSafe()
+	}
+	select {
+	case w.lock <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("coopsuspend: waiting for another initiator: %w", context.Cause(ctx))
+	}
+}
+
+func (w *World) release() { <-w.lock }
+
+// unregister removes t from the registry; the caller holds the suspend
+// lock.
+func (w *World) unregister(t *Thread) {
+	w.mu.Lock()
+	last := len(w.threads) - 1
+	w.threads[t.index] = w.threads[last]
+	w.threads[t.index].index = t.index
+	w.threads[last] = nil
+	w.threads = w.threads[:last]
+	w.mu.Unlock()
+}
+
+// snapshot returns the registered threads other than self; the caller
+// holds the suspend lock, so the set cannot change.
+func (w *World) snapshot(self *Thread) []*Thread {
+	out := make([]*Thread, 0, len(w.threads))
+	for _, t := range w.threads {
+		if t != self {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// beginGlobalSuspend and endGlobalSuspend bracket every stop and every
+// single-thread suspend or resume with the I14 check.
+func (w *World) beginGlobalSuspend() {
+	if err := w.notifier.Balanced(); err != nil {
+		panic(err)
+	}
+}
+
+func (w *World) endGlobalSuspend() {
+	if err := w.notifier.Balanced(); err != nil {
+		panic(err)
+	}
+}
