@@ -1,0 +1,130 @@
+//go:build linux && (amd64 || arm64)
+
+package arch
+
+import (
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"unsafe"
+)
+
+// captureHere captures its context and, before anything can move the
+// goroutine's stack, the address of one of its locals.
+//
+//go:noinline
+func captureHere(c *Context) (local uintptr) {
+	var x int
+	Capture(c)
+	return uintptr(unsafe.Pointer(&x))
+}
+
+func TestCapture(t *testing.T) {
+	var c Context
+	sp := captureHere(&c)
+	fr := c.Where()
+	if !strings.HasSuffix(fr.Function, "arch.captureHere") {
+		t.Errorf("Capture's pc %#x is in %v, want captureHere", c.PC, fr)
+	}
+	if c.SP == 0 || c.SP > sp+4096 || c.SP+4096 < sp {
+		t.Errorf("Capture's sp %#x is not in captureHere's frame (a local at %#x)", c.SP, sp)
+	}
+	if c.FP == 0 {
+		t.Error("Capture's frame pointer is 0")
+	}
+}
+
+// blockedReader is a locked goroutine blocked in a wrapped read of a pipe.
+type blockedReader struct {
+	rec    *Record
+	r, w   int
+	result chan string
+}
+
+func startReader(t *testing.T) *blockedReader {
+	t.Helper()
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	br := &blockedReader{r: p[0], w: p[1], result: make(chan string, 1)}
+	ready := make(chan *Record)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		rec, err := Register()
+		if err != nil {
+			t.Error(err)
+			ready <- nil
+			return
+		}
+		defer rec.Unregister()
+		ready <- rec
+		buf := make([]byte, 64)
+		for {
+			n, _, e := Syscall6(rec, syscall.SYS_READ, uintptr(br.r), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0, 0)
+			if e == syscall.EINTR {
+				continue
+			}
+			if e != 0 {
+				br.result <- "error: " + e.Error()
+				return
+			}
+			br.result <- string(buf[:n])
+			return
+		}
+	}()
+	br.rec = <-ready
+	if br.rec == nil {
+		t.FailNow()
+	}
+	return br
+}
+
+func (br *blockedReader) finish(t *testing.T, msg string) string {
+	t.Helper()
+	syscall.Write(br.w, []byte(msg))
+	got := <-br.result
+	syscall.Close(br.r)
+	syscall.Close(br.w)
+	return got
+}
+
+// TestSuspendInRead parks a thread blocked in a wrapped read, through
+// SIGURG and through a real-time signal installed beside it.
+func TestSuspendInRead(t *testing.T) {
+	const rt = syscall.Signal(41)
+	for _, sig := range []syscall.Signal{DefaultSignal, rt} {
+		if err := Install(sig); err != nil {
+			t.Fatal(err)
+		}
+		defer Uninstall(sig)
+	}
+	br := startReader(t)
+	parks := 0
+	for i := 0; i < 200; i++ {
+		sig := []syscall.Signal{DefaultSignal, rt}[i%2]
+		parked, err := br.rec.SuspendAsync(sig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if parked {
+			parks++
+			c := br.rec.Context()
+			if !InKernelEntry(c.PC) {
+				t.Fatalf("parked at %v, not at the kernel entry %#x", c.Where(), SyscallPC())
+			}
+			br.rec.ResumeAsync()
+		}
+	}
+	if got := br.finish(t, "hello"); got != "hello" {
+		t.Fatalf("read returned %q", got)
+	}
+	if parks < 150 {
+		t.Fatalf("only %d of 200 requests parked the reader", parks)
+	}
+	t.Logf("%d of 200 requests parked the reader", parks)
+}
+
+func unsafePointer(p *byte) unsafe.Pointer { return unsafe.Pointer(p) }

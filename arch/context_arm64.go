@@ -1,0 +1,43 @@
+//go:build linux
+
+package arch
+
+// Context is the register set of an arm64 thread.
+type Context struct {
+	PC, SP uintptr
+	FP     uintptr // R29
+	LR     uintptr // R30
+
+	R      [29]uint64 // R0–R28 (R28 is Go's g)
+	PState uint64
+}
+
+// rawWords is how many words of the kernel's signal frame the handler
+// copies: struct sigcontext's regs[31], sp, pc, pstate.
+const rawWords = 34
+
+// mcontextOffset is the offset of uc_mcontext.regs in the kernel's
+// ucontext: uc_flags, uc_link, uc_stack (24), uc_sigmask padded to 128
+// bytes, alignment to 16 (176), then sigcontext's fault_address.
+const mcontextOffset = 184
+
+// decode reads struct sigcontext: regs[0..30], sp, pc, pstate.
+func (c *Context) decode(raw *[rawWords]uint64) {
+	copy(c.R[:], raw[:29])
+	c.FP, c.LR = uintptr(raw[29]), uintptr(raw[30])
+	c.SP, c.PC, c.PState = uintptr(raw[31]), uintptr(raw[32]), raw[33]
+}
+
+// Capture stores the caller's registers in c, with PC the address Capture
+// returns to (Mono's MONO_CONTEXT_GET_CURRENT).
+//
+//go:noescape
+func Capture(c *Context)
+
+// The SVC #0 instruction, 0xd4000001, little-endian.
+var syscallInsnBytes = [4]byte{0x01, 0x00, 0x00, 0xd4}
+
+const (
+	syscallInsnLen = 4
+	insnAlign      = 4
+)

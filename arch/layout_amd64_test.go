@@ -1,0 +1,43 @@
+//go:build linux
+
+package arch
+
+import (
+	"os"
+	"regexp"
+	"strconv"
+	"testing"
+	"unsafe"
+)
+
+// TestContextLayout checks the offsets capture_amd64.s writes.
+func TestContextLayout(t *testing.T) {
+	var c Context
+	for name, got := range map[string][2]uintptr{
+		"PC": {unsafe.Offsetof(c.PC), 0}, "SP": {unsafe.Offsetof(c.SP), 8}, "FP": {unsafe.Offsetof(c.FP), 16},
+		"LR": {unsafe.Offsetof(c.LR), 24}, "AX": {unsafe.Offsetof(c.AX), 32}, "BX": {unsafe.Offsetof(c.BX), 40},
+		"CX": {unsafe.Offsetof(c.CX), 48}, "DX": {unsafe.Offsetof(c.DX), 56}, "SI": {unsafe.Offsetof(c.SI), 64},
+		"DI": {unsafe.Offsetof(c.DI), 72}, "R8": {unsafe.Offsetof(c.R8), 80}, "R15": {unsafe.Offsetof(c.R15), 136},
+		"Flags": {unsafe.Offsetof(c.Flags), 144},
+	} {
+		if got[0] != got[1] {
+			t.Errorf("Context.%s at %d, the assembly writes %d", name, got[0], got[1])
+		}
+	}
+}
+
+// TestUcontextOffset checks the signal frame offset the handler copies
+// from against the Go side's.
+func TestUcontextOffset(t *testing.T) {
+	src, err := os.ReadFile("entry_amd64.s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`#define UC_MCONTEXT\s+(\d+)`).FindSubmatch(src)
+	if m == nil {
+		t.Fatal("entry_amd64.s does not define UC_MCONTEXT")
+	}
+	if got, _ := strconv.Atoi(string(m[1])); got != mcontextOffset {
+		t.Errorf("entry_amd64.s copies from offset %d of the ucontext, the Go side says %d", got, mcontextOffset)
+	}
+}

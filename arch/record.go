@@ -1,0 +1,252 @@
+//go:build linux && (amd64 || arm64)
+
+package arch
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// Record is one thread's mailbox with the signal handler. The handler
+// finds it by the thread's OS id, so a thread must stay on its OS thread
+// (runtime.LockOSThread) while its record is registered.
+//
+// Who writes what:
+//
+//   - request: the initiator sets Suspend or Sample before signalling; the
+//     handler takes it (CAS to Taken) and sets it back to None.
+//   - ack: the initiator clears it before a request; the handler answers
+//     Parked, Declined, Sampled, and Resumed after a park.
+//   - release: the initiator sets it to let a parked handler go; the
+//     handler clears it on its way out.
+//   - inWrapper: KernelEntry's assembly, set on entry and cleared when the
+//     system call returns.
+//   - interrupt: the initiator (Interrupt) sets it; the wrapper's caller
+//     clears it when the call returns.
+//   - raw: the handler, while the thread is parked or sampled; read by
+//     the initiator after the ack.
+//
+// The layout is fixed: the assembly reads it through record.h.
+type Record struct {
+	request   uint32
+	ack       uint32
+	release   uint32
+	inWrapper uint32
+	interrupt uint32
+	tid       int32
+	raw       [rawWords]uint64
+}
+
+const (
+	reqNone    = 0
+	reqSuspend = 1
+	reqSample  = 2
+	reqTaken   = 3
+
+	ackNone     = 0
+	ackParked   = 1
+	ackDeclined = 2
+	ackSampled  = 3
+	ackResumed  = 4
+
+	tableSize = 4096
+)
+
+// slot is one entry of the table the handler searches: open addressing by
+// tid, linear probing, stopping at a never-used slot. A freed slot keeps
+// tid tombstone so that chains stay intact.
+type slot struct {
+	tid uint32
+	_   uint32
+	rec *Record
+}
+
+const tombstone = ^uint32(0)
+
+var (
+	// table is read by the handler (assembly) without locks: a slot's
+	// record is published before its tid.
+	table [tableSize]slot
+
+	tableMu sync.Mutex
+	// free holds unregistered records for reuse. Records are never
+	// freed: a late signal may still be looking at one.
+	free []*Record
+	used int
+)
+
+// ErrTableFull is returned by Register when every slot is taken.
+var ErrTableFull = errors.New("coopsuspend/arch: thread table full")
+
+// Register creates the record of the calling thread, which must be locked
+// to its OS thread, and publishes it to the handler.
+func Register() (*Record, error) {
+	tid := uint32(Gettid())
+	tableMu.Lock()
+	defer tableMu.Unlock()
+	if used >= tableSize*3/4 {
+		return nil, fmt.Errorf("%w (%d threads registered)", ErrTableFull, used)
+	}
+	var r *Record
+	if n := len(free); n > 0 {
+		r, free = free[n-1], free[:n-1]
+		*r = Record{}
+	} else {
+		r = new(Record)
+	}
+	r.tid = int32(tid)
+	for i := tid % tableSize; ; i = (i + 1) % tableSize {
+		s := &table[i]
+		if t := atomic.LoadUint32(&s.tid); t == 0 || t == tombstone || t == tid {
+			atomic.StorePointer((*unsafe.Pointer)(unsafe.Pointer(&s.rec)), unsafe.Pointer(r))
+			atomic.StoreUint32(&s.tid, tid)
+			break
+		}
+	}
+	used++
+	return r, nil
+}
+
+// Unregister removes the record from the table. Call it on the record's
+// thread, before unlocking it from its OS thread.
+func (r *Record) Unregister() {
+	tid := uint32(r.tid)
+	tableMu.Lock()
+	defer tableMu.Unlock()
+	for i, n := tid%tableSize, 0; n < tableSize; i, n = (i+1)%tableSize, n+1 {
+		s := &table[i]
+		t := atomic.LoadUint32(&s.tid)
+		if t == 0 {
+			break
+		}
+		if t == tid && s.rec == r {
+			atomic.StoreUint32(&s.tid, tombstone)
+			used--
+			free = append(free, r)
+			return
+		}
+	}
+	panic(fmt.Sprintf("coopsuspend/arch: record of tid %d is not registered", tid))
+}
+
+// Tid returns the OS thread id the record belongs to.
+func (r *Record) Tid() int { return int(r.tid) }
+
+// AckTimeout bounds how long an initiator waits for the handler to answer
+// a request before it concludes that the handler is not running (it was
+// replaced, or the signal is blocked) and withdraws the request.
+var AckTimeout = time.Second
+
+// ErrNoAnswer reports a request the handler never took.
+var ErrNoAnswer = errors.New("coopsuspend/arch: the signal handler did not answer")
+
+// SuspendAsync asks the handler to park the thread if it is inside the
+// kernel entry. It reports true if the thread is parked (its context is
+// saved, and it stays parked until ResumeAsync), false if the handler
+// declined because the thread was elsewhere.
+func (r *Record) SuspendAsync(sig syscall.Signal) (bool, error) {
+	ack, err := r.ask(reqSuspend, sig)
+	if err != nil {
+		return false, err
+	}
+	return ack == ackParked, nil
+}
+
+// ResumeAsync releases a thread SuspendAsync parked and waits until its
+// handler has left the wait, so that a new request cannot meet the old
+// park.
+func (r *Record) ResumeAsync() {
+	atomic.StoreUint32(&r.release, 1)
+	futexWake(&r.release)
+	r.await(func(a uint32) bool { return a == ackResumed }, 0)
+}
+
+// Sample asks the handler for the thread's current context without
+// parking it.
+func (r *Record) Sample(sig syscall.Signal) (Context, error) {
+	if _, err := r.ask(reqSample, sig); err != nil {
+		return Context{}, err
+	}
+	return r.Context(), nil
+}
+
+// Context decodes the context the handler saved at the last park or sample.
+// Call it only after SuspendAsync said parked or Sample returned.
+func (r *Record) Context() Context {
+	var c Context
+	c.decode(&r.raw)
+	return c
+}
+
+// Interrupt makes the thread's wrapped system call in progress return
+// EINTR instead of restarting, or, if the thread is between wrapped calls,
+// its next one. TakeInterrupt tells the wrapper it happened.
+func (r *Record) Interrupt(sig syscall.Signal) error {
+	atomic.StoreUint32(&r.interrupt, 1)
+	return Tgkill(r.Tid(), sig)
+}
+
+// TakeInterrupt reports whether an Interrupt was pending, and clears it.
+// The wrapper calls it on its own thread after each call.
+func (r *Record) TakeInterrupt() bool { return atomic.SwapUint32(&r.interrupt, 0) != 0 }
+
+// ask posts a request, signals the thread and waits for the answer.
+func (r *Record) ask(req uint32, sig syscall.Signal) (uint32, error) {
+	atomic.StoreUint32(&r.ack, ackNone)
+	atomic.StoreUint32(&r.request, req)
+	if err := Tgkill(r.Tid(), sig); err != nil {
+		atomic.StoreUint32(&r.request, reqNone)
+		return 0, err
+	}
+	ack, ok := r.await(func(a uint32) bool { return a != ackNone }, AckTimeout)
+	if ok {
+		return ack, nil
+	}
+	// Withdraw the request unless the handler took it meanwhile; once
+	// taken, it answers without blocking first.
+	if atomic.CompareAndSwapUint32(&r.request, req, reqNone) {
+		return 0, fmt.Errorf("%w within %v (tid %d, signal %v): was it replaced, or is the signal blocked?",
+			ErrNoAnswer, AckTimeout, r.tid, sig)
+	}
+	ack, _ = r.await(func(a uint32) bool { return a != ackNone }, 0)
+	return ack, nil
+}
+
+// await waits until done(ack) holds, spinning briefly, then yielding,
+// then sleeping on the futex; timeout 0 waits forever.
+func (r *Record) await(done func(uint32) bool, timeout time.Duration) (uint32, bool) {
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	for i := 0; ; i++ {
+		a := atomic.LoadUint32(&r.ack)
+		if done(a) {
+			return a, true
+		}
+		switch {
+		case i < 50:
+			runtime.Gosched()
+		default:
+			futexWait(&r.ack, a, 100*time.Microsecond)
+		}
+		if timeout > 0 && time.Now().After(deadline) {
+			a := atomic.LoadUint32(&r.ack)
+			return a, done(a)
+		}
+	}
+}
+
+// InWrapper reports whether the thread is inside the kernel entry now.
+func (r *Record) InWrapper() bool { return atomic.LoadUint32(&r.inWrapper) != 0 }
+
+// Shared is a record for threads that are not registered (worlds without
+// signals): Syscall6 needs one to mark the entry, nobody signals it, and
+// nobody reads what the entry writes there.
+var Shared = new(Record)

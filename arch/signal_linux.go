@@ -1,0 +1,134 @@
+//go:build linux && (amd64 || arm64)
+
+package arch
+
+import (
+	"fmt"
+	"sync"
+	"syscall"
+	"unsafe"
+)
+
+// sigaction is the kernel's struct sigaction on amd64 and arm64.
+type sigaction struct {
+	handler  uintptr
+	flags    uint64
+	restorer uintptr
+	mask     uint64
+}
+
+const (
+	saSiginfo = 0x4
+	saOnstack = 0x08000000
+
+	sigDfl = 0
+	sigIgn = 1
+)
+
+// install tracks the signals carrying the handler: each is installed once
+// and counted.
+var install struct {
+	mu   sync.Mutex
+	sigs map[syscall.Signal]*installed
+}
+
+type installed struct {
+	count int
+	prev  sigaction
+}
+
+// Supported reports whether this platform has the signal machinery.
+func Supported() bool { return true }
+
+// Install installs the handler on sig, in front of the handler Go put
+// there. Installs are counted per signal: each needs an Uninstall.
+func Install(sig syscall.Signal) error {
+	if err := ValidSignal(sig); err != nil {
+		return err
+	}
+	install.mu.Lock()
+	defer install.mu.Unlock()
+	if in := install.sigs[sig]; in != nil {
+		if err := installedLocked(sig); err != nil {
+			return err
+		}
+		in.count++
+		return nil
+	}
+	var old sigaction
+	if err := rtSigaction(sig, nil, &old); err != nil {
+		return err
+	}
+	switch old.handler {
+	case sigDfl, sigIgn:
+		return fmt.Errorf("coopsuspend/arch: signal %d has no handler to chain to (it is %s): was signal.Ignore or signal.Reset called?",
+			int(sig), map[uintptr]string{sigDfl: "SIG_DFL", sigIgn: "SIG_IGN"}[old.handler])
+	case handlerAddr():
+		return fmt.Errorf("coopsuspend/arch: signal %d already runs this handler", int(sig))
+	}
+	prevHandlers[sig] = old.handler
+	act := old
+	act.handler = handlerAddr()
+	act.flags |= saOnstack | saSiginfo
+	if err := rtSigaction(sig, &act, nil); err != nil {
+		return err
+	}
+	if install.sigs == nil {
+		install.sigs = map[syscall.Signal]*installed{}
+	}
+	install.sigs[sig] = &installed{count: 1, prev: old}
+	return nil
+}
+
+// Uninstall undoes one Install of sig. The last one puts the previous
+// handler back, unless the handler has been replaced meanwhile.
+func Uninstall(sig syscall.Signal) {
+	install.mu.Lock()
+	defer install.mu.Unlock()
+	in := install.sigs[sig]
+	if in == nil {
+		return
+	}
+	if in.count--; in.count > 0 {
+		return
+	}
+	if installedLocked(sig) == nil {
+		rtSigaction(sig, &in.prev, nil)
+	}
+	delete(install.sigs, sig)
+}
+
+// Installed returns nil if the handler is installed on sig and still the
+// one the kernel runs for it, and an error saying what is wrong otherwise.
+func Installed(sig syscall.Signal) error {
+	install.mu.Lock()
+	defer install.mu.Unlock()
+	if install.sigs[sig] == nil {
+		return fmt.Errorf("coopsuspend/arch: the signal handler is not installed on signal %d", int(sig))
+	}
+	return installedLocked(sig)
+}
+
+func installedLocked(sig syscall.Signal) error {
+	var cur sigaction
+	if err := rtSigaction(sig, nil, &cur); err != nil {
+		return err
+	}
+	if cur.handler != handlerAddr() {
+		return fmt.Errorf("%w: signal %d (%v) now runs handler %#x (signal.Ignore, signal.Reset or another library?)",
+			ErrHandlerReplaced, int(sig), sig, cur.handler)
+	}
+	if cur.flags&saOnstack == 0 {
+		return fmt.Errorf("%w: signal %d lost SA_ONSTACK", ErrHandlerReplaced, int(sig))
+	}
+	return nil
+}
+
+func rtSigaction(sig syscall.Signal, act, old *sigaction) error {
+	_, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig),
+		uintptr(unsafe.Pointer(act)), uintptr(unsafe.Pointer(old)), 8, 0, 0)
+	if e != 0 {
+		return fmt.Errorf("coopsuspend/arch: rt_sigaction(%d): %w", int(sig), e)
+	}
+	return nil
+}

@@ -1,0 +1,273 @@
+//go:build linux && (amd64 || arm64)
+
+package arch
+
+import (
+	"errors"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// allocators keeps the garbage collector busy until stop is called.
+func allocators(n int) (stop func()) {
+	var quit atomic.Bool
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var keep [][]byte
+			for i := 0; !quit.Load(); i++ {
+				keep = append(keep, make([]byte, 1024))
+				if len(keep) > 256 {
+					keep = keep[:0]
+				}
+			}
+		}()
+	}
+	return func() { quit.Store(true); wg.Wait() }
+}
+
+// TestAsyncSuspendRounds parks and releases a thread blocked in a wrapped
+// read, again and again, while other goroutines allocate under GOGC=10:
+// the collector must never wait for the parked thread (it holds no P), and
+// the read must still return the right data.
+func TestAsyncSuspendRounds(t *testing.T) {
+	rounds := 10000
+	if testing.Short() {
+		rounds = 1000
+	}
+	defer debug.SetGCPercent(debug.SetGCPercent(10))
+	if err := Install(DefaultSignal); err != nil {
+		t.Fatal(err)
+	}
+	defer Uninstall(DefaultSignal)
+	stop := allocators(2)
+	defer stop()
+	br := startReader(t)
+	var gcs runtime.MemStats
+	runtime.ReadMemStats(&gcs)
+	before := gcs.NumGC
+	parks := 0
+	for i := 0; i < rounds; i++ {
+		parked, err := br.rec.SuspendAsync(DefaultSignal)
+		if err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		if parked {
+			parks++
+			if i%64 == 0 {
+				// A collection while the thread is parked in its handler.
+				runtime.GC()
+			}
+			br.rec.ResumeAsync()
+		}
+	}
+	if got := br.finish(t, "after the rounds"); got != "after the rounds" {
+		t.Fatalf("read returned %q", got)
+	}
+	runtime.ReadMemStats(&gcs)
+	t.Logf("%d rounds, %d parked the reader, %d collections meanwhile", rounds, parks, gcs.NumGC-before)
+	if parks < rounds/2 {
+		t.Errorf("only %d of %d requests parked a thread blocked in read", parks, rounds)
+	}
+}
+
+// spinner is a locked, registered goroutine spinning in Go code.
+func startSpinner(t *testing.T) (rec *Record, stop func()) {
+	var quit atomic.Bool
+	ready := make(chan *Record)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		r, err := Register()
+		if err != nil {
+			t.Error(err)
+			ready <- nil
+			return
+		}
+		defer r.Unregister()
+		ready <- r
+		for !quit.Load() {
+		}
+	}()
+	rec = <-ready
+	if rec == nil {
+		t.FailNow()
+	}
+	return rec, func() { quit.Store(true); <-done }
+}
+
+// TestDeclineOutsideEntry: a thread running Go code is never parked in
+// the handler, whatever is asked; a sample of it works and finds it in
+// Go code.
+func TestDeclineOutsideEntry(t *testing.T) {
+	if err := Install(DefaultSignal); err != nil {
+		t.Fatal(err)
+	}
+	defer Uninstall(DefaultSignal)
+	rec, stop := startSpinner(t)
+	defer stop()
+	for i := 0; i < 500; i++ {
+		parked, err := rec.SuspendAsync(DefaultSignal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if parked {
+			c := rec.Context()
+			t.Fatalf("round %d: a thread spinning in Go code was parked at %v", i, c.Where())
+		}
+	}
+	// A sample shows where the thread is. While Go's scheduler has the
+	// spinner descheduled, its locked thread sleeps in the runtime's own
+	// futex; sample until it is caught running.
+	var where []Frame
+	for i := 0; i < 200; i++ {
+		c, err := rec.Sample(DefaultSignal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fr := c.Where()
+		if strings.Contains(fr.Function+" "+fr.InlinedInto, "arch.startSpinner") {
+			t.Logf("sampled at %v", fr)
+			return
+		}
+		where = append(where, fr)
+		time.Sleep(100 * time.Microsecond)
+	}
+	t.Errorf("200 samples never found the spinner in its loop: %v", where[:5])
+}
+
+// TestGCWithSpinners: with the handler in front of Go's on SIGURG,
+// goroutines spinning without calls are still preempted by Go, so
+// collections finish.
+func TestGCWithSpinners(t *testing.T) {
+	if err := Install(DefaultSignal); err != nil {
+		t.Fatal(err)
+	}
+	defer Uninstall(DefaultSignal)
+	var quit atomic.Bool
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !quit.Load() {
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() {
+		for range 10 {
+			runtime.GC()
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("10 collections with 4 spinners did not finish in 60s: Go's preemption is not chained")
+	}
+	quit.Store(true)
+	wg.Wait()
+}
+
+// TestInterrupt: Interrupt makes a wrapped read return EINTR, and the
+// wrapper learns that it was on purpose.
+func TestInterrupt(t *testing.T) {
+	if err := Install(DefaultSignal); err != nil {
+		t.Fatal(err)
+	}
+	defer Uninstall(DefaultSignal)
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(p[0])
+	defer syscall.Close(p[1])
+	type result struct {
+		errno       syscall.Errno
+		interrupted bool
+	}
+	recs, results := make(chan *Record), make(chan result)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		rec, _ := Register()
+		defer rec.Unregister()
+		recs <- rec
+		var buf [8]byte
+		_, _, e := Syscall6(rec, syscall.SYS_READ, uintptr(p[0]), uintptr(unsafePointer(&buf[0])), 8, 0, 0, 0)
+		results <- result{e, rec.TakeInterrupt()}
+	}()
+	rec := <-recs
+	deadline := time.After(30 * time.Second)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for {
+		// Repeat: the first signal may come before the thread reaches
+		// the kernel entry, and the flag alone makes the entry return.
+		if err := rec.Interrupt(DefaultSignal); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case r := <-results:
+			if r.errno != syscall.EINTR || !r.interrupted {
+				t.Fatalf("interrupted read returned errno %v, interrupted %v", r.errno, r.interrupted)
+			}
+			return
+		case <-tick.C:
+		case <-deadline:
+			t.Fatal("Interrupt did not end the read")
+		}
+	}
+}
+
+// TestHandlerReplacementDetected: signal.Ignore replaces the handler; the
+// check says so instead of the library hanging later.
+func TestHandlerReplacementDetected(t *testing.T) {
+	const sig = syscall.Signal(40)
+	if err := Install(sig); err != nil {
+		t.Fatal(err)
+	}
+	defer Uninstall(sig)
+	if err := Installed(sig); err != nil {
+		t.Fatalf("freshly installed: %v", err)
+	}
+	signal.Ignore(sig)
+	defer signal.Reset(sig)
+	err := Installed(sig)
+	if !errors.Is(err, ErrHandlerReplaced) {
+		t.Fatalf("after signal.Ignore: %v, want ErrHandlerReplaced", err)
+	}
+	t.Log(err)
+	if err := Install(sig); !errors.Is(err, ErrHandlerReplaced) {
+		t.Errorf("a second Install over a replaced handler: %v", err)
+	}
+}
+
+func TestValidSignal(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGURG, 35, 62} {
+		if err := ValidSignal(sig); err != nil {
+			t.Errorf("%d: %v", sig, err)
+		}
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGSEGV, syscall.SIGPROF, 32, 33, 34, 63, 64} {
+		if err := ValidSignal(sig); err == nil {
+			t.Errorf("signal %d accepted", sig)
+		}
+	}
+	if err := Install(syscall.SIGSEGV); err == nil {
+		Uninstall(syscall.SIGSEGV)
+		t.Error("Install(SIGSEGV) succeeded")
+	}
+}

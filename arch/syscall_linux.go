@@ -1,0 +1,75 @@
+//go:build linux && (amd64 || arm64)
+
+package arch
+
+import (
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// Gettid returns the calling OS thread's id.
+func Gettid() int {
+	tid, _, _ := syscall.RawSyscall(syscall.SYS_GETTID, 0, 0, 0)
+	return int(tid)
+}
+
+var pid = syscall.Getpid()
+
+// Tgkill sends sig to the thread tid of this process.
+func Tgkill(tid int, sig syscall.Signal) error {
+	_, _, e := syscall.RawSyscall(syscall.SYS_TGKILL, uintptr(pid), uintptr(tid), uintptr(sig))
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+const (
+	futexWaitPrivate = 128
+	futexWakePrivate = 129
+)
+
+// futexWait sleeps while *addr == val, at most d, through the runtime's
+// syscall path (the caller gives up its P meanwhile).
+func futexWait(addr *uint32, val uint32, d time.Duration) {
+	ts := syscall.NsecToTimespec(int64(d))
+	syscall.Syscall6(syscall.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWaitPrivate, uintptr(val),
+		uintptr(unsafe.Pointer(&ts)), 0, 0)
+}
+
+// futexWake wakes every waiter on addr.
+func futexWake(addr *uint32) {
+	syscall.RawSyscall6(syscall.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWakePrivate, 1<<30, 0, 0, 0)
+}
+
+//go:linkname entersyscall runtime.entersyscall
+func entersyscall()
+
+//go:linkname exitsyscall runtime.exitsyscall
+func exitsyscall()
+
+// Syscall6 makes a system call through KernelEntry, the one entry whose
+// system-call instruction the handler recognises, on the runtime's
+// syscall path: between entersyscall and exitsyscall the thread holds no
+// P, which is what makes parking it in the handler sound. r is the
+// calling thread's record.
+//
+// Like syscall.Syscall6 it must not grow the stack between entersyscall
+// and exitsyscall, hence nosplit and an assembly call. Unlike it, the
+// compiler does not keep pointers converted to uintptr in the arguments
+// alive: callers keep them alive with runtime.KeepAlive.
+//
+//go:nosplit
+func Syscall6(r *Record, trap, a1, a2, a3, a4, a5, a6 uintptr) (r1, r2 uintptr, errno syscall.Errno) {
+	entersyscall()
+	r1, r2, errno = rawSyscall6(r, trap, a1, a2, a3, a4, a5, a6)
+	exitsyscall()
+	return
+}
+
+// rawSyscall6 is assembly: it calls KernelEntry with the record in a
+// register the kernel preserves.
+//
+//go:noescape
+func rawSyscall6(r *Record, trap, a1, a2, a3, a4, a5, a6 uintptr) (r1, r2 uintptr, errno syscall.Errno)

@@ -1,0 +1,82 @@
+//go:build !linux || !(amd64 || arm64)
+
+package arch
+
+import (
+	"fmt"
+	"runtime"
+	"syscall"
+)
+
+// Context is the part of the register set every platform has. Where
+// asynchronous suspension is unsupported nothing fills it in.
+type Context struct {
+	PC, SP, FP, LR uintptr
+}
+
+// Record is a thread's mailbox with the signal handler; on this platform
+// there is no handler and Register fails.
+type Record struct{ interrupt uint32 }
+
+func unsupported() error {
+	return fmt.Errorf("%w (%s/%s)", ErrUnsupported, runtime.GOOS, runtime.GOARCH)
+}
+
+// Supported reports whether this platform has the signal machinery.
+func Supported() bool { return false }
+
+// Install fails: there is no handler on this platform.
+func Install(sig syscall.Signal) error { return unsupported() }
+
+// Uninstall does nothing.
+func Uninstall(sig syscall.Signal) {}
+
+// Installed fails: there is no handler on this platform.
+func Installed(sig syscall.Signal) error { return unsupported() }
+
+// Register fails: there is no handler on this platform.
+func Register() (*Record, error) { return nil, unsupported() }
+
+// Unregister does nothing.
+func (r *Record) Unregister() {}
+
+// Tid returns 0.
+func (r *Record) Tid() int { return 0 }
+
+// InWrapper reports false.
+func (r *Record) InWrapper() bool { return false }
+
+// SuspendAsync fails.
+func (r *Record) SuspendAsync(sig syscall.Signal) (bool, error) { return false, unsupported() }
+
+// ResumeAsync does nothing.
+func (r *Record) ResumeAsync() {}
+
+// Sample fails.
+func (r *Record) Sample(sig syscall.Signal) (Context, error) { return Context{}, unsupported() }
+
+// Context returns the zero Context.
+func (r *Record) Context() Context { return Context{} }
+
+// Interrupt fails.
+func (r *Record) Interrupt(sig syscall.Signal) error { return unsupported() }
+
+// TakeInterrupt reports false.
+func (r *Record) TakeInterrupt() bool { return false }
+
+// Syscall6 makes the call through the syscall package.
+func Syscall6(r *Record, trap, a1, a2, a3, a4, a5, a6 uintptr) (r1, r2 uintptr, errno syscall.Errno) {
+	return syscall.Syscall6(trap, a1, a2, a3, a4, a5, a6)
+}
+
+// InKernelEntry reports false.
+func InKernelEntry(pc uintptr) bool { return false }
+
+// SyscallPC returns 0.
+func SyscallPC() uintptr { return 0 }
+
+// Capture records what it can: nothing on this platform.
+func Capture(c *Context) { *c = Context{} }
+
+// Shared is a record for threads that are not registered.
+var Shared = new(Record)
