@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/coopsuspend/coopsuspend/arch"
 	"github.com/coopsuspend/coopsuspend/threadstate"
 )
 
@@ -34,6 +35,14 @@ func (w *World) dumpString() string {
 		fmt.Fprintf(&b, " state %v  parks %d, parked %v", t.Word(), st.Parks, st.Parked)
 		if t == init {
 			b.WriteString("  [INITIATOR]")
+		}
+		var ctx *arch.Context
+		if t.Word().State() == threadstate.BlockingAsyncSuspended {
+			c := t.c.Rec.Context()
+			ctx = &c
+		}
+		if where := t.where(ctx); where != "" {
+			b.WriteString("  " + where)
 		}
 		b.WriteByte('\n')
 	}

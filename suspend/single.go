@@ -35,8 +35,12 @@ func (w *World) SuspendThread(ctx context.Context, t *Thread, opts ...StopOption
 	w.beginGlobalSuspend()
 	defer w.endGlobalSuspend()
 	r := &stopRun{w: w, self: cfg.self, targets: []target{{t: t}}}
-	r.request(&r.targets[0])
-	if err := w.notifier.Wait(ctx); err != nil {
+	mopup := r.request(&r.targets[0])
+	err = w.notifier.Wait(ctx)
+	if err == nil && mopup {
+		err = w.suspendAsync(&r.targets[0])
+	}
+	if err != nil {
 		dump := w.dumpString()
 		r.rollback()
 		w.stats.timedOut()
@@ -82,6 +86,29 @@ func (w *World) checkTarget(t, self *Thread, op string) error {
 		return fmt.Errorf("coopsuspend: %s(%q): the thread belongs to another world", op, t.c.Name)
 	case t == self:
 		return fmt.Errorf("coopsuspend: %s(%q): a thread cannot suspend or resume itself", op, t.c.Name)
+	}
+	return nil
+}
+
+// Interrupt makes t's wrapped system call in progress (safepoint.Syscall6
+// and its helpers) return safepoint.ErrInterrupted, or, if t is between
+// wrapped calls, its next one: Mono's abort_syscall. It needs a policy
+// with signals (hybrid or preemptive). It does not take the suspend lock
+// and may be called during a stop.
+func (w *World) Interrupt(t *Thread) error {
+	if err := w.checkTarget(t, nil, "Interrupt"); err != nil {
+		return err
+	}
+	if !w.policy.usesSignals() || t.c.Rec == nil {
+		return fmt.Errorf("coopsuspend: Interrupt(%q): policy %v has no signals; use hybrid or preemptive", t.c.Name, w.policy)
+	}
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if t.index >= len(w.threads) || w.threads[t.index] != t {
+		return fmt.Errorf("coopsuspend: Interrupt(%q): %w (%v)", t.c.Name, ErrDetached, t.Word())
+	}
+	if err := t.c.Rec.Interrupt(w.sig); err != nil {
+		return fmt.Errorf("coopsuspend: Interrupt(%q): %w", t.c.Name, err)
 	}
 	return nil
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/trace"
 	"time"
 
+	"github.com/coopsuspend/coopsuspend/arch"
 	"github.com/coopsuspend/coopsuspend/threadstate"
 )
 
@@ -62,6 +64,14 @@ type ThreadInfo struct {
 	// shared runtime state and parks if it leaves the region before the
 	// restart.
 	InSafeRegion bool
+	// Async: the thread is parked in its signal handler inside a wrapped
+	// system call (BlockingAsyncSuspended, hybrid and preemptive).
+	// Context holds the registers the handler saved; nil otherwise.
+	Async   bool
+	Context *arch.Context
+	// Where says where the thread is stopped, when that is known: the
+	// system call's entry and the Go code that made the call.
+	Where string
 }
 
 // Stopped is a stopped world. Every thread attached when the stop began,
@@ -96,9 +106,11 @@ type target struct {
 	// aborted: the rollback withdrew the request; the thread holds no
 	// count of this stop.
 	aborted bool
-	// mopup: hybrid's first phase left the thread in its blocking region
-	// for the mop-up phase.
+	// mopup: the first phase left the thread in its blocking region for
+	// the mop-up phase (hybrid, preemptive).
 	mopup bool
+	// async: the mop-up parked the thread in its signal handler.
+	async bool
 }
 
 // Stop stops every attached thread except the initiator (see By), the way
@@ -113,6 +125,9 @@ type target struct {
 func (w *World) Stop(ctx context.Context, opts ...StopOption) (*Stopped, error) {
 	cfg, err := w.stopConfig(opts)
 	if err != nil {
+		return nil, err
+	}
+	if err := w.CheckSignals(); err != nil {
 		return nil, err
 	}
 	ctx, cancel := w.withTimeout(ctx)
@@ -134,11 +149,21 @@ func (w *World) Stop(ctx context.Context, opts ...StopOption) (*Stopped, error) 
 	for i := range r.targets {
 		needMopup = r.request(&r.targets[i]) || needMopup
 	}
+	if needMopup && w.policy == Preemptive {
+		// Preemptive suspends the threads in system calls at once,
+		// while the running ones make their way to a poll.
+		if err := r.mopup(); err != nil {
+			return nil, r.fail(err)
+		}
+		needMopup = false
+	}
 	if err := w.notifier.Wait(ctx); err != nil {
 		return nil, r.fail(err)
 	}
 	if needMopup {
-		r.mopup()
+		if err := r.mopup(); err != nil {
+			return nil, r.fail(err)
+		}
 	}
 
 	s := &Stopped{world: w, ctx: ctx, self: cfg.self, start: start}
@@ -175,8 +200,9 @@ func (r *stopRun) request(tg *target) bool {
 		r.w.notifier.Add(1)
 	case threadstate.ReqSuspendInitSuspendBlocking:
 		// In its blocking region it counts as stopped; hybrid looks at
-		// it again once the running threads have stopped.
-		tg.mopup = r.w.policy == Hybrid
+		// it again once the running threads have stopped, preemptive
+		// at once.
+		tg.mopup = r.w.policy.usesSignals()
 		return tg.mopup
 	case threadstate.ReqSuspendAlreadySuspended, threadstate.ReqSuspendAlreadySuspendedBlocking:
 		// A SuspendThread holds it already; this stop adds a count.
@@ -184,21 +210,62 @@ func (r *stopRun) request(tg *target) bool {
 	return false
 }
 
-// mopup is hybrid's second phase: a thread still BlockingSuspendRequested
-// would be suspended asynchronously if it is inside a wrapped system call.
-// Without signal support (this build) it stays in its region and counts as
-// stopped, as in coop; ThreadInfo.InSafeRegion says so.
-func (r *stopRun) mopup() {
+// mopup is hybrid's second phase (and preemptive's first): every thread
+// still BlockingSuspendRequested is suspended asynchronously if it is
+// inside a wrapped system call. The others stay in their region and count
+// as stopped, as in coop (ThreadInfo.InSafeRegion).
+func (r *stopRun) mopup() error {
 	for i := range r.targets {
 		tg := &r.targets[i]
-		if !tg.mopup {
-			continue
+		if tg.mopup {
+			if err := r.w.suspendAsync(tg); err != nil {
+				return err
+			}
 		}
-		res, err := tg.t.c.Cell.Apply(threadstate.PeekBlockingSuspendRequested)
+	}
+	return nil
+}
+
+// asyncBackoff is how long the initiator waits before asking again a
+// thread whose handler declined while it was inside the kernel entry's
+// few instructions around the system call (a critical location,
+// reference §4.4): yield, yield, 10 µs, 20 µs.
+var asyncBackoff = []time.Duration{0, 0, 10 * time.Microsecond, 20 * time.Microsecond}
+
+// suspendAsync parks tg's thread in its signal handler if it is in a
+// wrapped system call. The thread cannot move while parked there, so the
+// initiator applies FinishAsyncSuspend on the handler's behalf.
+func (w *World) suspendAsync(tg *target) error {
+	t := tg.t
+	for attempt := 0; ; attempt++ {
+		res, err := t.c.Cell.Apply(threadstate.PeekBlockingSuspendRequested)
 		if err != nil {
-			panic(internalError(tg.t, err))
+			panic(internalError(t, err))
 		}
-		_ = res // True: still in its region; False: it parked on its way out.
+		if res != threadstate.True {
+			return nil // it left its region and parked on the way out
+		}
+		parked, err := t.c.Rec.SuspendAsync(w.sig)
+		if err != nil {
+			return fmt.Errorf("coopsuspend: suspending %q asynchronously: %w", t.c.Name, err)
+		}
+		if parked {
+			if res, err := t.c.Cell.Apply(threadstate.FinishAsyncSuspend); err != nil || res != threadstate.True {
+				panic(internalError(t, fmt.Errorf("finishing an asynchronous suspend: %v, %v", res, err)))
+			}
+			tg.async = true
+			return nil
+		}
+		// Declined: the thread is not at the system call. Outside the
+		// kernel entry it stays counted as stopped in its region.
+		if !t.c.Rec.InWrapper() || attempt == len(asyncBackoff) {
+			return nil
+		}
+		if d := asyncBackoff[attempt]; d == 0 {
+			runtime.Gosched()
+		} else {
+			time.Sleep(d)
+		}
 	}
 }
 
@@ -268,7 +335,10 @@ func (w *World) resume(t *Thread) threadstate.Result {
 	case threadstate.ResumeInitSelfResume, threadstate.ResumeInitBlockingResume:
 		t.c.PostResume()
 	case threadstate.ResumeInitAsyncResume:
-		panic(internalError(t, errors.New("asynchronous resume without signal support")))
+		if t.c.Rec == nil {
+			panic(internalError(t, errors.New("asynchronous resume of a thread without a signal record")))
+		}
+		t.c.Rec.ResumeAsync()
 	}
 	return res
 }
@@ -302,14 +372,39 @@ func (s *Stopped) Restart() error {
 
 func infoOf(t *Thread) ThreadInfo {
 	wd := t.Word()
-	return ThreadInfo{
+	info := ThreadInfo{
 		Name:         t.c.Name,
 		ID:           t.c.ID,
 		Tid:          int(t.c.Tid),
 		Word:         wd,
 		Parked:       wd.State().IsParked(),
 		InSafeRegion: wd.State() == threadstate.BlockingSuspendRequested,
+		Async:        wd.State() == threadstate.BlockingAsyncSuspended,
 	}
+	if info.Async {
+		ctx := t.c.Rec.Context()
+		info.Context = &ctx
+	}
+	info.Where = t.where(info.Context)
+	return info
+}
+
+// where describes where a stopped thread is, when it is in a wrapped
+// system call: from the saved context if the handler parked it, else from
+// the record's in-entry mark. "" when unknown.
+func (t *Thread) where(ctx *arch.Context) string {
+	caller := ""
+	if pc := t.c.SyscallCaller.Load(); pc != 0 {
+		fr, _ := runtime.CallersFrames([]uintptr{pc}).Next()
+		caller = fmt.Sprintf(" called from %s (%s:%d)", fr.Function, fr.File, fr.Line)
+	}
+	switch {
+	case ctx != nil:
+		return "in a system call at " + ctx.Where().String() + caller
+	case t.c.Rec != nil && t.c.Rec.InWrapper():
+		return "in a wrapped system call" + caller
+	}
+	return ""
 }
 
 // internalError reports a transition the initiator's protocol should never

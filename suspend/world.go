@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/coopsuspend/coopsuspend/arch"
 	"github.com/coopsuspend/coopsuspend/internal/core"
 )
 
@@ -24,6 +25,9 @@ type World struct {
 	configErr error // an unusable configuration, reported by Attach and Stop
 	timeout   time.Duration
 	logger    *slog.Logger
+	// sig carries asynchronous suspension under hybrid and preemptive;
+	// its handler is installed by NewWorld.
+	sig syscall.Signal
 
 	// lock is the suspend lock: it is held by whoever put the token in.
 	// A channel, so that waiting for it can be cancelled.
@@ -60,6 +64,13 @@ func WithPolicy(p Policy) Option {
 	}
 }
 
+// WithSignal sets the signal that carries asynchronous suspension under
+// the hybrid and preemptive policies: SIGURG (the default, shared with
+// Go's preemption) or a real-time signal from 35 to 62.
+func WithSignal(sig syscall.Signal) Option {
+	return func(w *World) { w.sig = sig }
+}
+
 // WithStopTimeout bounds how long Stop and SuspendThread wait for threads
 // to reach a safepoint; past it they roll back every request and fail with
 // a *StopTimeoutError. Zero (the default) means no bound beyond the
@@ -88,10 +99,44 @@ func NewWorld(opts ...Option) *World {
 		notifier: core.NewNotifier(),
 	}
 	w.policy, w.configErr = policyFromEnv()
+	w.sig = arch.DefaultSignal
 	for _, o := range opts {
 		o(w)
 	}
+	if w.configErr == nil && w.policy.usesSignals() {
+		w.configErr = w.installHandler()
+	}
 	return w
+}
+
+// installHandler puts the asynchronous-suspension handler on the world's
+// signal. It stays installed for the life of the process (it chains every
+// delivery to Go's own handler), and is shared by every world.
+func (w *World) installHandler() error {
+	if !arch.Supported() {
+		return fmt.Errorf("coopsuspend: policy %v needs asynchronous suspension: %w (use coop)", w.policy, arch.Install(w.sig))
+	}
+	if err := arch.Install(w.sig); err != nil {
+		return fmt.Errorf("coopsuspend: policy %v: %w", w.policy, err)
+	}
+	return nil
+}
+
+// CheckSignals reports whether asynchronous suspension works: nil for a
+// world that does not use it, or whose handler is still installed; an
+// error wrapping arch.ErrHandlerReplaced after signal.Ignore, signal.Reset
+// or another library replaced it. Stop makes the same check.
+func (w *World) CheckSignals() error {
+	if w.configErr != nil {
+		return w.configErr
+	}
+	if !w.policy.usesSignals() {
+		return nil
+	}
+	if err := arch.Installed(w.sig); err != nil {
+		return fmt.Errorf("coopsuspend: policy %v cannot suspend asynchronously: %w", w.policy, err)
+	}
+	return nil
 }
 
 // Policy returns the world's suspend policy.
@@ -111,8 +156,14 @@ func (w *World) Attach(name string) (*Thread, error) {
 	t.c.Init(name, w.nextID.Add(1), w.notifier)
 	if w.policy.usesSignals() {
 		runtime.LockOSThread()
+		rec, err := arch.Register()
+		if err != nil {
+			runtime.UnlockOSThread()
+			return nil, fmt.Errorf("coopsuspend: Attach(%q): %w", name, err)
+		}
 		t.locked = true
-		t.c.Tid = int32(syscall.Gettid())
+		t.c.Rec = rec
+		t.c.Tid = int32(rec.Tid())
 	}
 	// As in Mono, attach before publishing: nobody can see the thread
 	// until it is registered under the suspend lock, so no stop waits for
@@ -155,6 +206,11 @@ func (w *World) release() { <-w.lock }
 // lock.
 func (w *World) unregister(t *Thread) {
 	w.mu.Lock()
+	if t.c.Rec != nil {
+		// Under mu, so that Interrupt never signals a record that a
+		// new thread may reuse.
+		t.c.Rec.Unregister()
+	}
 	last := len(w.threads) - 1
 	w.threads[t.index] = w.threads[last]
 	w.threads[t.index].index = t.index

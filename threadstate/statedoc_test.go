@@ -387,8 +387,10 @@ func renderNotes(p printer) {
 	}
 	p("- The word: the suspend count is unsigned (up to %d), where Mono's signed bitfield makes 127 the "+
 		"practical limit.\n", MaxCount)
-	p("- FINISH_ASYNC_SUSPEND is always applied by the target's signal handler; Mono's Windows and Mach " +
-		"backends, which apply it from the initiator, have no Go counterpart.\n\n")
+	p("- FINISH_ASYNC_SUSPEND belongs to the target's signal handler. Ours is assembly and cannot run " +
+		"the table, so it acknowledges the park and the initiator applies the event on its behalf, as " +
+		"Mono's Windows and Mach backends do: the parked thread cannot touch its word until it is " +
+		"released, so nobody races the initiator.\n\n")
 }
 
 func renderDiagram(p printer) {

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/coopsuspend/coopsuspend/arch"
 	"github.com/coopsuspend/coopsuspend/threadstate"
 )
 
@@ -24,6 +25,15 @@ type Thread struct {
 	// Notifier is the world's: the thread posts to it when a transition
 	// says to notify the initiator.
 	Notifier *Notifier
+
+	// Rec is the thread's mailbox with the signal handler, registered by
+	// Attach under policies that use signals; nil otherwise.
+	Rec *arch.Record
+
+	// SyscallCaller is the return address of the last call into a
+	// wrapped system call (safepoint.Syscall6 and its helpers), for
+	// dumps; written by the thread.
+	SyscallCaller atomic.Uintptr
 
 	// resume is the thread's resume semaphore. Capacity one: the state
 	// machine allows one post per park, and the post may come before the

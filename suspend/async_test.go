@@ -1,0 +1,261 @@
+//go:build linux && (amd64 || arm64)
+
+package suspend_test
+
+import (
+	"context"
+	"errors"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coopsuspend/coopsuspend/arch"
+	"github.com/coopsuspend/coopsuspend/safepoint"
+	"github.com/coopsuspend/coopsuspend/suspend"
+	"github.com/coopsuspend/coopsuspend/threadstate"
+)
+
+// pipeReader is an attached thread that reads messages from a pipe with
+// safepoint.Read, one at a time, and reports each.
+type pipeReader struct {
+	th      *suspend.Thread
+	r, w    int
+	got     chan string
+	lastErr error // the error that ended the reads, before got says so
+}
+
+func startPipeReader(t *testing.T, w *suspend.World, name string) *pipeReader {
+	t.Helper()
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	pr := &pipeReader{r: p[0], w: p[1], got: make(chan string, 1)}
+	ready := make(chan struct{})
+	go func() {
+		th, err := w.Attach(name)
+		if err != nil {
+			t.Error(err)
+			close(ready)
+			return
+		}
+		pr.th = th
+		close(ready)
+		buf := make([]byte, 64)
+		for {
+			n, err := safepoint.Read(th, pr.r, buf)
+			if err != nil || n == 0 {
+				pr.lastErr = err
+				pr.got <- "error: " + errString(err)
+				break
+			}
+			pr.got <- string(buf[:n])
+			if string(buf[:n]) == "quit" {
+				break
+			}
+		}
+		th.Detach()
+	}()
+	<-ready
+	if pr.th == nil {
+		t.FailNow()
+	}
+	return pr
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "EOF"
+	}
+	return err.Error()
+}
+
+func (pr *pipeReader) send(t *testing.T, msg string) {
+	t.Helper()
+	if _, err := syscall.Write(pr.w, []byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-pr.got:
+		if got != msg {
+			t.Fatalf("%s read %q, want %q", pr.th.Name(), got, msg)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%s did not read %q", pr.th.Name(), msg)
+	}
+}
+
+func (pr *pipeReader) close(t *testing.T) {
+	pr.send(t, "quit")
+	syscall.Close(pr.r)
+	syscall.Close(pr.w)
+}
+
+// waitInSyscall waits until the reader's word says it is in a blocking
+// region, which it enters just before the system call.
+func waitBlocking(t *testing.T, th *suspend.Thread) {
+	waitUntil(t, th.Name()+" is blocking", func() bool { return th.Word().State() == threadstate.Blocking })
+}
+
+// TestAsyncStopInWrappedRead: under hybrid and preemptive, a thread blocked
+// in a wrapped read is suspended in the kernel (BLOCKING_ASYNC_SUSPENDED),
+// Threads() says where, Restart releases it, and the read returns the
+// right data afterwards; under coop it counts as stopped in its region.
+func TestAsyncStopInWrappedRead(t *testing.T) {
+	cycles := 200
+	if testing.Short() {
+		cycles = 40
+	}
+	for _, p := range policies {
+		t.Run(p.String(), func(t *testing.T) {
+			checkNoLeak(t)
+			w := suspend.NewWorld(suspend.WithPolicy(p))
+			readers := []*pipeReader{startPipeReader(t, w, "reader-0"), startPipeReader(t, w, "reader-1")}
+			ps := startPollers(t, w, 2)
+			defer ps.stop()
+			async := 0
+			for c := 0; c < cycles; c++ {
+				for _, pr := range readers {
+					waitBlocking(t, pr.th)
+				}
+				s := stopWorld(t, w)
+				for _, info := range s.Threads() {
+					if !strings.HasPrefix(info.Name, "reader") {
+						continue
+					}
+					switch {
+					case info.Async:
+						async++
+						if p == suspend.Coop {
+							t.Fatalf("coop suspended %s asynchronously", info.Name)
+						}
+						if info.Word.State() != threadstate.BlockingAsyncSuspended || info.Context == nil ||
+							!arch.InKernelEntry(info.Context.PC) {
+							t.Fatalf("%s: %+v", info.Name, info)
+						}
+						if !strings.Contains(info.Where, "startPipeReader") {
+							t.Fatalf("%s is %q, want the reader's function named", info.Name, info.Where)
+						}
+					case info.InSafeRegion:
+					default:
+						t.Fatalf("%s is %v after Stop", info.Name, info.Word)
+					}
+				}
+				if c == 0 {
+					var b strings.Builder
+					w.Dump(&b)
+					t.Logf("dump while stopped:\n%s", b.String())
+				}
+				if err := s.Restart(); err != nil {
+					t.Fatal(err)
+				}
+				if c%10 == 0 {
+					for _, pr := range readers {
+						pr.send(t, "m"+strconv.Itoa(c))
+					}
+				}
+			}
+			for _, pr := range readers {
+				pr.close(t)
+			}
+			t.Logf("%v: %d of %d reader stops were asynchronous", p, async, 2*cycles)
+			if p != suspend.Coop && async < cycles {
+				t.Errorf("only %d of %d stops of readers blocked in read were asynchronous", async, 2*cycles)
+			}
+		})
+	}
+}
+
+// TestSuspendThreadInWrappedRead: a single-thread suspend of a reader under
+// hybrid parks it in the kernel; ResumeThread releases it.
+func TestSuspendThreadInWrappedRead(t *testing.T) {
+	w := suspend.NewWorld(suspend.WithPolicy(suspend.Hybrid))
+	pr := startPipeReader(t, w, "reader")
+	waitBlocking(t, pr.th)
+	ctx := context.Background()
+	if err := w.SuspendThread(ctx, pr.th); err != nil {
+		t.Fatal(err)
+	}
+	if st := pr.th.Word().State(); st != threadstate.BlockingAsyncSuspended {
+		t.Errorf("suspended reader is %v", pr.th.Word())
+	}
+	if err := w.ResumeThread(pr.th); err != nil {
+		t.Fatal(err)
+	}
+	pr.send(t, "after")
+	pr.close(t)
+}
+
+// TestInterruptWrappedRead: Interrupt ends a wrapped read with
+// ErrInterrupted (which is also EINTR); under coop it is an error.
+func TestInterruptWrappedRead(t *testing.T) {
+	w := suspend.NewWorld(suspend.WithPolicy(suspend.Hybrid))
+	pr := startPipeReader(t, w, "reader")
+	waitBlocking(t, pr.th)
+	deadline := time.After(20 * time.Second)
+	for {
+		if err := w.Interrupt(pr.th); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case got := <-pr.got:
+			want := "error: " + safepoint.ErrInterrupted.Error()
+			if got != want {
+				t.Fatalf("interrupted read: %q, want %q", got, want)
+			}
+			if !errors.Is(pr.lastErr, safepoint.ErrInterrupted) || !errors.Is(pr.lastErr, syscall.EINTR) {
+				t.Errorf("the read's error %v is not ErrInterrupted and EINTR", pr.lastErr)
+			}
+			syscall.Close(pr.r)
+			syscall.Close(pr.w)
+			waitUntil(t, "the reader detaches", func() bool { return pr.th.Word().State() == threadstate.Detached })
+			if err := w.Interrupt(pr.th); !errors.Is(err, suspend.ErrDetached) {
+				t.Errorf("Interrupt of a detached thread: %v", err)
+			}
+			coop := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+			cr := startPipeReader(t, coop, "coop-reader")
+			if err := coop.Interrupt(cr.th); err == nil || !strings.Contains(err.Error(), "coop") {
+				t.Errorf("Interrupt under coop: %v", err)
+			}
+			cr.close(t)
+			return
+		case <-time.After(time.Millisecond):
+		case <-deadline:
+			t.Fatal("Interrupt did not end the read")
+		}
+	}
+}
+
+// TestHandlerReplacedIsAnError: after signal.Ignore replaces the handler,
+// Stop returns an error that says so, at once, and changes nothing.
+func TestHandlerReplacedIsAnError(t *testing.T) {
+	const sig = syscall.Signal(43)
+	w := suspend.NewWorld(suspend.WithPolicy(suspend.Hybrid), suspend.WithSignal(sig))
+	if err := w.CheckSignals(); err != nil {
+		t.Fatal(err)
+	}
+	pr := startPipeReader(t, w, "reader")
+	waitBlocking(t, pr.th)
+	signal.Ignore(sig)
+	defer signal.Reset(sig)
+	_, err := w.Stop(context.Background())
+	if !errors.Is(err, arch.ErrHandlerReplaced) {
+		t.Fatalf("Stop after signal.Ignore: %v, want ErrHandlerReplaced", err)
+	}
+	t.Log(err)
+	if st := pr.th.Word().State(); st != threadstate.Blocking {
+		t.Errorf("a refused Stop changed the reader to %v", pr.th.Word())
+	}
+	pr.send(t, "still reads")
+	pr.close(t)
+}
+
+func TestBadSignalIsAnError(t *testing.T) {
+	w := suspend.NewWorld(suspend.WithPolicy(suspend.Hybrid), suspend.WithSignal(syscall.SIGSEGV))
+	if _, err := w.Attach("x"); err == nil || !strings.Contains(err.Error(), "signal") {
+		t.Errorf("Attach in a world on SIGSEGV: %v", err)
+	}
+}
