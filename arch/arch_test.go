@@ -40,6 +40,10 @@ type blockedReader struct {
 	rec    *Record
 	r, w   int
 	result chan string
+	// local is the address of a local of the reader's frame, taken just
+	// before its read: the goroutine's stack cannot move while it is in
+	// the system call.
+	local uintptr
 }
 
 func startReader(t *testing.T) *blockedReader {
@@ -60,6 +64,8 @@ func startReader(t *testing.T) *blockedReader {
 			return
 		}
 		defer rec.Unregister()
+		var marker int
+		br.local = uintptr(unsafe.Pointer(&marker))
 		ready <- rec
 		buf := make([]byte, 64)
 		for {
@@ -114,6 +120,9 @@ func TestSuspendInRead(t *testing.T) {
 			c := br.rec.Context()
 			if !InKernelEntry(c.PC) {
 				t.Fatalf("parked at %v, not at the kernel entry %#x", c.Where(), SyscallPC())
+			}
+			if c.SP > br.local || br.local-c.SP > 16<<10 {
+				t.Fatalf("parked with sp %#x, not just below the reader's frame (a local at %#x)", c.SP, br.local)
 			}
 			br.rec.ResumeAsync()
 		}

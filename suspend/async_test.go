@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -257,5 +258,41 @@ func TestBadSignalIsAnError(t *testing.T) {
 	w := suspend.NewWorld(suspend.WithPolicy(suspend.Hybrid), suspend.WithSignal(syscall.SIGSEGV))
 	if _, err := w.Attach("x"); err == nil || !strings.Contains(err.Error(), "signal") {
 		t.Errorf("Attach in a world on SIGSEGV: %v", err)
+	}
+}
+
+// TestGoCodeInSafeRegionIsNeverParked: a thread spinning in Go code inside
+// a blocking region is declined by the handler under hybrid and
+// preemptive, and counts as stopped in its region, never parked.
+func TestGoCodeInSafeRegionIsNeverParked(t *testing.T) {
+	for _, p := range []suspend.Policy{suspend.Hybrid, suspend.Preemptive} {
+		t.Run(p.String(), func(t *testing.T) {
+			w := suspend.NewWorld(suspend.WithPolicy(p))
+			var quit atomic.Bool
+			done := make(chan struct{})
+			ready := make(chan *suspend.Thread)
+			go func() {
+				defer close(done)
+				th, _ := w.Attach("spinner")
+				ready <- th
+				safepoint.Blocking(th, func() {
+					for !quit.Load() {
+					}
+				})
+				th.Detach()
+			}()
+			th := <-ready
+			waitBlocking(t, th)
+			for i := 0; i < 100; i++ {
+				s := stopWorld(t, w)
+				info := s.Threads()[0]
+				if info.Async || !info.InSafeRegion {
+					t.Fatalf("stop %d: a spinner in Go code is %+v", i, info)
+				}
+				s.Restart()
+			}
+			quit.Store(true)
+			<-done
+		})
 	}
 }
