@@ -32,7 +32,7 @@ func (w *World) dumpString() string {
 		if t.c.Tid != 0 {
 			fmt.Fprintf(&b, " tid %d", t.c.Tid)
 		}
-		fmt.Fprintf(&b, " state %v  parks %d, parked %v", t.Word(), st.Parks, st.Parked)
+		fmt.Fprintf(&b, " state %v  parks %d", t.Word(), st.Parks)
 		if t == init {
 			b.WriteString("  [INITIATOR]")
 		}

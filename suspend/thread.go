@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"time"
 
 	"github.com/coopsuspend/coopsuspend/internal/core"
 	"github.com/coopsuspend/coopsuspend/threadstate"
@@ -49,15 +48,14 @@ func (t *Thread) World() *World { return t.world }
 
 // ThreadStats counts what a thread's slow paths did.
 type ThreadStats struct {
-	Parks     int64         // times it parked for a suspender
-	Parked    time.Duration // total time parked
-	SlowPolls int64         // polls that found a request (or a misuse)
+	Parks     int64 // times it parked for a suspender
+	SlowPolls int64 // polls that found a request (or a misuse)
 }
 
 // Stats returns the thread's counters.
 func (t *Thread) Stats() ThreadStats {
 	s := t.c.Stats()
-	return ThreadStats{Parks: s.Parks, Parked: s.Parked, SlowPolls: s.SlowPolls}
+	return ThreadStats{Parks: s.Parks, SlowPolls: s.SlowPolls}
 }
 
 // Detach unregisters the thread. Call it on the thread's own goroutine,

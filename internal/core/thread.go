@@ -3,7 +3,6 @@ package core
 import (
 	"fmt"
 	"sync/atomic"
-	"time"
 
 	"github.com/coopsuspend/coopsuspend/arch"
 	"github.com/coopsuspend/coopsuspend/threadstate"
@@ -63,23 +62,20 @@ const (
 
 // threadStats are updated by the thread itself, on slow paths only.
 type threadStats struct {
-	parks       atomic.Int64
-	parkedNanos atomic.Int64
-	slowPolls   atomic.Int64
+	parks     atomic.Int64
+	slowPolls atomic.Int64
 }
 
 // ThreadStats is a snapshot of a thread's counters.
 type ThreadStats struct {
-	Parks     int64         // times the thread parked for a suspender
-	Parked    time.Duration // total time spent parked
-	SlowPolls int64         // polls that found something to do
+	Parks     int64 // times the thread parked for a suspender
+	SlowPolls int64 // polls that found something to do
 }
 
 // Stats returns the thread's counters.
 func (t *Thread) Stats() ThreadStats {
 	return ThreadStats{
 		Parks:     t.stats.parks.Load(),
-		Parked:    time.Duration(t.stats.parkedNanos.Load()),
 		SlowPolls: t.stats.slowPolls.Load(),
 	}
 }

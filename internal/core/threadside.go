@@ -2,7 +2,6 @@ package core
 
 import (
 	"errors"
-	"time"
 
 	ts "github.com/coopsuspend/coopsuspend/threadstate"
 )
@@ -40,12 +39,12 @@ func (t *Thread) fail(err error) {
 	panic(err)
 }
 
-// park blocks the thread on its resume semaphore.
+// park blocks the thread on its resume semaphore. It does not time the
+// park: two clock reads per park made a stop of 64 threads take 1.8x as
+// long on the development VM (docs/benchmarks.md).
 func (t *Thread) park() {
-	start := time.Now()
 	<-t.resume
 	t.stats.parks.Add(1)
-	t.stats.parkedNanos.Add(int64(time.Since(start)))
 }
 
 // PollSlow is the safepoint's slow path, taken when the fast path saw
