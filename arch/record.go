@@ -250,3 +250,18 @@ func (r *Record) InWrapper() bool { return atomic.LoadUint32(&r.inWrapper) != 0 
 // signals): Syscall6 needs one to mark the entry, nobody signals it, and
 // nobody reads what the entry writes there.
 var Shared = new(Record)
+
+// RecordOf returns the record registered for the OS thread tid, or nil.
+func RecordOf(tid int) *Record {
+	t := uint32(tid)
+	for i, n := t%tableSize, 0; n < tableSize; i, n = (i+1)%tableSize, n+1 {
+		s := &table[i]
+		switch atomic.LoadUint32(&s.tid) {
+		case 0:
+			return nil
+		case t:
+			return (*Record)(atomic.LoadPointer((*unsafe.Pointer)(unsafe.Pointer(&s.rec))))
+		}
+	}
+	return nil
+}

@@ -80,3 +80,9 @@ func Capture(c *Context) { *c = Context{} }
 
 // Shared is a record for threads that are not registered.
 var Shared = new(Record)
+
+// RecordOf returns nil: nothing is registered on this platform.
+func RecordOf(tid int) *Record { return nil }
+
+// Gettid returns 0 on this platform.
+func Gettid() int { return 0 }

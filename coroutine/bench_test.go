@@ -1,0 +1,138 @@
+package coroutine_test
+
+import (
+	"context"
+	"iter"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/coopsuspend/coopsuspend/coroutine"
+	"github.com/coopsuspend/coopsuspend/monitor"
+)
+
+// The round-trip benchmarks compare, in one run:
+//
+//	go test -run '^$' -bench 'RoundTrip|CreateComplete|SuspendedMemory|Preemption' -count 6 ./coroutine
+//
+// a Resume+Yield round trip, a raw iter.Pull next() round trip (the floor:
+// two coroutine switches), and a ping-pong over unbuffered channels.
+
+func BenchmarkRoundTripCoroutine(b *testing.B) {
+	c := coroutine.New(func(s *coroutine.Suspender[int, int], p int) int {
+		for {
+			p = s.Yield(p + 1)
+		}
+	})
+	defer c.Close()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if st, _ := c.Resume(i); st.Yield != i+1 {
+			b.Fatal(st)
+		}
+	}
+}
+
+func BenchmarkRoundTripIterPull(b *testing.B) {
+	var in int
+	next, stop := iter.Pull(func(yield func(int) bool) {
+		for yield(in + 1) {
+		}
+	})
+	defer stop()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		in = i
+		if v, _ := next(); v != i+1 {
+			b.Fatal(v)
+		}
+	}
+}
+
+func BenchmarkRoundTripChannels(b *testing.B) {
+	ping, pong := make(chan int), make(chan int)
+	go func() {
+		for p := range ping {
+			pong <- p + 1
+		}
+	}()
+	defer close(ping)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ping <- i
+		if v := <-pong; v != i+1 {
+			b.Fatal(v)
+		}
+	}
+}
+
+// BenchmarkCreateComplete creates a coroutine, runs it to completion and
+// frees it.
+func BenchmarkCreateComplete(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		c := coroutine.New(func(s *coroutine.Suspender[int, int], p int) int { return p })
+		if st, _ := c.Resume(i); st.Result != i {
+			b.Fatal(st)
+		}
+	}
+}
+
+// BenchmarkSuspendedMemory reports the memory a suspended coroutine holds
+// (its goroutine's stack and the records), over 10,000 of them.
+func BenchmarkSuspendedMemory(b *testing.B) {
+	const n = 10000
+	for i := 0; i < b.N; i++ {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		cs := make([]*coroutine.Coroutine[int, int, int], n)
+		for j := range cs {
+			cs[j] = coroutine.New(func(s *coroutine.Suspender[int, int], p int) int {
+				for {
+					p = s.Yield(p)
+				}
+			})
+			cs[j].Resume(j)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc+after.StackInuse-before.HeapAlloc-before.StackInuse)/n, "bytes/coroutine")
+		for _, c := range cs {
+			c.Close()
+		}
+	}
+}
+
+// BenchmarkPreemption measures, over many slices, the time from a slice's
+// expiry to Resume returning the preempted coroutine: the monitor's tick
+// granularity plus one Poll and one switch.
+func BenchmarkPreemption(b *testing.B) {
+	const slice = time.Millisecond
+	m := monitor.New(monitor.WithSlice(slice), monitor.WithTick(100*time.Microsecond))
+	if err := m.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer m.Stop()
+	c := coroutine.New(func(s *coroutine.Suspender[struct{}, struct{}], _ struct{}) int {
+		for {
+			s.Poll()
+		}
+	}, coroutine.WithMonitor(m))
+	defer c.Close()
+	var late time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		st, err := c.Resume(struct{}{})
+		if err != nil || st.Status != coroutine.Suspended {
+			b.Fatal(st, err)
+		}
+		late += time.Since(start) - slice
+	}
+	b.ReportMetric(float64(late.Microseconds())/float64(b.N), "µs-past-slice")
+	_ = context.Background
+}

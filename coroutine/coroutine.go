@@ -1,0 +1,289 @@
+package coroutine
+
+import (
+	"fmt"
+	"iter"
+	"log/slog"
+	"runtime/debug"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/coopsuspend/coopsuspend/safepoint"
+)
+
+// Coroutine is a stackful coroutine whose body takes P at each resume,
+// suspends with Y, and returns R. Resume, Close and the body strictly
+// alternate, and State belongs with them; Name, RequestPreemption and
+// RequestCancel may be called from any goroutine. Go's coroutine switch requires every Resume
+// and Close to come from a goroutine locked to an OS thread exactly as
+// the first Resume's was (both unlocked, or both on that same thread);
+// otherwise the runtime aborts the program.
+type Coroutine[P, Y, R any] struct {
+	shared[P, Y]
+	fn    func(*Suspender[P, Y], P) R
+	state State[Y, R] // written by Resume's side only
+	// plain: no listeners, thread or monitor, so a resumed yield needs
+	// only the switch (Resume's fast path).
+	plain bool
+	next  func() (struct{}, bool)
+	stop  func()
+}
+
+// shared is what the body's Suspender and the coroutine both touch. The
+// body writes the out fields before it switches back; Resume writes param
+// before it switches in. The switch orders the accesses.
+type shared[P, Y any] struct {
+	cfg config
+	// status is written by whichever side runs (the resumer or the body,
+	// which alternate) and read by the same; not atomic, because a
+	// status change happens twice per round trip and an atomic store
+	// costs as much as the rest of it.
+	status Status
+
+	param      P
+	out        action
+	outYield   Y
+	outDelayed bool // outWake is set (Delay)
+	outWake    time.Time
+
+	yield   func(struct{}) bool
+	preempt atomic.Bool
+	cancel  atomic.Bool
+
+	// blocking is the call a scheduler-owned coroutine left to run off
+	// the scheduler's thread (Suspender.Blocking); blockingDone is set
+	// when it has returned.
+	blocking     func()
+	blockingDone atomic.Bool
+
+	listenerPanics atomic.Int64
+}
+
+// action is how the body last switched back to Resume.
+type action uint8
+
+const (
+	actYield action = iota
+	actSyscall
+	actCancel
+	actDone
+	actFailed
+	actClosed
+)
+
+// errClosed unwinds a suspended body that Close (or Cancel) ended.
+type closedSignal struct{}
+
+var errClosed = closedSignal{}
+
+var nextID atomic.Uint64
+
+// New creates a Ready coroutine that will run fn. The body runs on its own
+// goroutine, created at the first Resume.
+func New[P, Y, R any](fn func(s *Suspender[P, Y], p P) R, opts ...Option) *Coroutine[P, Y, R] {
+	c := &Coroutine[P, Y, R]{fn: fn}
+	c.cfg = config{logger: slog.Default()}
+	for _, o := range opts {
+		o(&c.cfg)
+	}
+	if c.cfg.name == "" {
+		c.cfg.name = "coroutine-" + strconv.FormatUint(nextID.Add(1), 10)
+	}
+	c.state.Status = Ready
+	c.plain = len(c.cfg.listeners) == 0 && c.cfg.thread == nil && c.cfg.monitor == nil
+	return c
+}
+
+// body is the iterator that iter.Pull runs as the coroutine's goroutine.
+func (c *Coroutine[P, Y, R]) body(yield func(struct{}) bool) {
+	c.yield = yield
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(closedSignal); ok {
+				c.out = actClosed
+				return
+			}
+			c.out = actFailed
+			c.state.Err = &PanicError{Name: c.cfg.name, Value: r, Stack: debug.Stack()}
+		}
+	}()
+	s := &Suspender[P, Y]{sh: &c.shared}
+	r := c.fn(s, c.param)
+	c.state.Result = r
+	c.out = actDone
+}
+
+// Name returns the coroutine's name (WithName, or a generated one).
+func (c *Coroutine[P, Y, R]) Name() string { return c.cfg.name }
+
+// State returns the coroutine's current status. Like Resume, call it
+// from the resuming side (or the body), not concurrently with a Resume.
+func (c *Coroutine[P, Y, R]) State() Status { return c.status }
+
+// RequestCancel asks the coroutine to end as Cancelled at its next Poll
+// (a scheduler's Cancel of a running coroutine).
+func (c *Coroutine[P, Y, R]) RequestCancel() { c.cancel.Store(true) }
+
+// takeBlocking returns the blocking call a Syscall coroutine left for its
+// scheduler, which sets blockingDone once the call has returned.
+func (c *Coroutine[P, Y, R]) takeBlocking() (fn func()) {
+	fn, c.blocking = c.blocking, nil
+	return fn
+}
+
+// RequestPreemption asks the coroutine to suspend at its next Poll, with a
+// zero WakeAt (a monitor calls it when the time slice runs out). It is
+// ignored once honoured, and by a coroutine that never polls.
+func (c *Coroutine[P, Y, R]) RequestPreemption() { c.preempt.Store(true) }
+
+// ListenerPanics counts listener calls that panicked (and were ignored).
+func (c *Coroutine[P, Y, R]) ListenerPanics() int64 { return c.listenerPanics.Load() }
+
+// Resume runs the coroutine, passing p, until it suspends or finishes, and
+// returns its state. Resuming a finished coroutine returns its final state
+// again. A coroutine Suspended with a WakeAt in the future, or one that is
+// running (Resume from inside its own body), is refused with a
+// *TransitionError and nothing changes.
+func (c *Coroutine[P, Y, R]) Resume(p P) (State[Y, R], error) {
+	// The fast path: a plain yield resumed, with nothing to tell anyone.
+	if c.status == Suspended && c.state.WakeAt.IsZero() && c.plain {
+		c.param = p
+		c.status = Running
+		c.next()
+		if c.out == actYield && !c.outDelayed {
+			c.state.Yield = c.outYield
+			c.status = Suspended
+			return c.state, nil
+		}
+		return c.settle()
+	}
+	return c.resumeSlow(p)
+}
+
+func (c *Coroutine[P, Y, R]) resumeSlow(p P) (State[Y, R], error) {
+	from := c.State()
+	switch {
+	case from.Finished():
+		return c.state, nil
+	case from == Running:
+		return c.state, &TransitionError{Name: c.cfg.name, From: from, To: Running, Reason: "it is running"}
+	case from == Syscall && !c.blockingDone.Load():
+		return c.state, &TransitionError{Name: c.cfg.name, From: from, To: Running, Reason: "its blocking call has not returned"}
+	case from == Suspended && !c.state.WakeAt.IsZero() && time.Now().Before(c.state.WakeAt):
+		return c.state, &TransitionError{Name: c.cfg.name, From: from, To: Running,
+			Reason: "not due until " + c.state.WakeAt.Format(time.RFC3339Nano)}
+	}
+	if t := c.cfg.thread; t != nil {
+		// No coroutine is resumed while its thread is stopped.
+		safepoint.Poll(t)
+	}
+	c.param = p
+	c.setStatus(from, Running)
+	if c.next == nil {
+		// Created at the first Resume: Go requires every switch to
+		// happen with the OS-thread locking the coroutine was created
+		// with, and the first resumer's is the one that counts.
+		c.next, c.stop = iter.Pull(c.body)
+	}
+	if m := c.cfg.monitor; m != nil {
+		m.Enter(c, c.cfg.rec)
+	}
+	c.next()
+	if m := c.cfg.monitor; m != nil {
+		m.Leave(c)
+	}
+	return c.settle()
+}
+
+// settle files the way the body switched back.
+func (c *Coroutine[P, Y, R]) settle() (State[Y, R], error) {
+	c.state.WakeAt = time.Time{}
+	switch c.out {
+	case actYield:
+		c.state.Yield, c.state.Status = c.outYield, Suspended
+		if c.outDelayed {
+			c.state.WakeAt = c.outWake
+		}
+		c.setStatus(Running, Suspended)
+	case actSyscall:
+		c.state.Status = Syscall
+		c.setStatus(Running, Syscall)
+	case actCancel:
+		c.stop() // unwinds the body; it ends with actClosed
+		c.state.Status = Cancelled
+		c.setStatus(Running, Cancelled)
+	case actDone:
+		c.state.Status = Complete
+		c.setStatus(Running, Complete)
+	case actFailed:
+		c.state.Status = Failed
+		c.setStatus(Running, Failed)
+	}
+	return c.state, nil
+}
+
+// Close ends a coroutine that is Ready or Suspended, unwinding its body
+// (deferred calls run) and freeing its goroutine; it becomes Cancelled.
+// Closing a finished coroutine does nothing; closing a running one (from
+// its own body) is refused.
+func (c *Coroutine[P, Y, R]) Close() error {
+	from := c.State()
+	switch {
+	case from.Finished():
+		return nil
+	case from == Running || from == Syscall:
+		return &TransitionError{Name: c.cfg.name, From: from, To: Cancelled, Reason: "Close from inside its body"}
+	}
+	if c.stop != nil {
+		c.stop()
+	}
+	c.state.Status = Cancelled
+	c.setStatus(from, Cancelled)
+	return nil
+}
+
+// setStatus records a move and tells the listeners.
+func (sh *shared[P, Y]) setStatus(from, to Status) {
+	sh.status = to
+	if len(sh.cfg.listeners) != 0 {
+		sh.notifyAll(from, to)
+	}
+}
+
+func (sh *shared[P, Y]) notifyAll(from, to Status) {
+	for _, l := range sh.cfg.listeners {
+		sh.notify(l, from, to)
+	}
+}
+
+func (sh *shared[P, Y]) notify(l Listener, from, to Status) {
+	defer func() {
+		if r := recover(); r != nil {
+			sh.listenerPanics.Add(1)
+			sh.cfg.logger.Error("coopsuspend: a coroutine listener panicked; ignored",
+				"coroutine", sh.cfg.name, "from", from.String(), "to", to.String(), "panic", fmt.Sprint(r))
+		}
+	}()
+	if l.OnStateChanged != nil {
+		l.OnStateChanged(sh.cfg.name, from, to)
+	}
+	var f func(string)
+	switch to {
+	case Running:
+		f = l.OnRunning
+	case Suspended:
+		f = l.OnSuspend
+	case Syscall:
+		f = l.OnSyscall
+	case Cancelled:
+		f = l.OnCancel
+	case Complete:
+		f = l.OnComplete
+	case Failed:
+		f = l.OnError
+	}
+	if f != nil {
+		f(sh.cfg.name)
+	}
+}

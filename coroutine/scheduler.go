@@ -1,0 +1,344 @@
+package coroutine
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/coopsuspend/coopsuspend/arch"
+	"github.com/coopsuspend/coopsuspend/safepoint"
+	"github.com/coopsuspend/coopsuspend/suspend"
+)
+
+// Task is what a Scheduler runs: a coroutine body that takes and yields
+// nothing and returns any value.
+type Task = Coroutine[struct{}, struct{}, any]
+
+// Scheduler runs coroutines on one goroutine, the one that calls Run:
+// ready ones in priority, then submission, order; preempted ones go to
+// the tail of their priority; delayed ones wait in a timer heap; those in
+// a blocking call (Suspender.Blocking, Sleep) wait for it off the
+// scheduler's goroutine while the others run. Submit and Cancel may be
+// called from any goroutine.
+type Scheduler struct {
+	cfg config
+
+	mu      sync.Mutex
+	nextID  uint64
+	pending []*entry // submitted, not yet seen by Run
+	byID    map[uint64]*entry
+	results map[uint64]State[struct{}, any]
+	wake    chan struct{} // a Submit or Cancel for an idle Run
+
+	// Run's own.
+	ready   readyQueue
+	timers  timerHeap
+	blocked int
+	unblock chan *entry
+	live    int
+	seq     uint64
+	rec     *arch.Record // the running thread's, for the monitor's samples
+	thread  *suspend.Thread
+}
+
+type entry struct {
+	id        uint64
+	co        *Task
+	priority  int
+	seq       uint64
+	cancelled bool // guarded by Scheduler.mu
+}
+
+// NewScheduler returns an empty scheduler. Options: WithName, WithWorld,
+// WithMonitor, and WithListener (added to every coroutine it runs).
+func NewScheduler(opts ...Option) *Scheduler {
+	s := &Scheduler{
+		byID:    map[uint64]*entry{},
+		results: map[uint64]State[struct{}, any]{},
+		wake:    make(chan struct{}, 1),
+		unblock: make(chan *entry, 64),
+	}
+	s.cfg.name = "scheduler"
+	for _, o := range opts {
+		o(&s.cfg)
+	}
+	return s
+}
+
+// Submit adds a coroutine running fn and returns its id. Options: WithName,
+// WithPriority, WithListener (added to the scheduler's own).
+func (s *Scheduler) Submit(fn func(s *Suspender[struct{}, struct{}]) any, opts ...Option) uint64 {
+	s.mu.Lock()
+	s.nextID++
+	id := s.nextID
+	s.mu.Unlock()
+	all := append([]Option{WithName(fmt.Sprintf("%s#%d", s.cfg.name, id))}, opts...)
+	all = append(all, func(c *config) {
+		c.offload = true
+		c.listeners = append(c.listeners, s.cfg.listeners...)
+		c.monitor = s.cfg.monitor
+	})
+	co := New(func(su *Suspender[struct{}, struct{}], _ struct{}) any { return fn(su) }, all...)
+	e := &entry{id: id, co: co, priority: co.cfg.priority}
+	s.mu.Lock()
+	s.pending = append(s.pending, e)
+	s.byID[id] = e
+	s.mu.Unlock()
+	s.poke()
+	return id
+}
+
+// Cancel ends the coroutine id: at once if it has not run yet or is
+// waiting, at its next Poll if it is running. It reports false if no
+// unfinished coroutine has that id.
+func (s *Scheduler) Cancel(id uint64) bool {
+	s.mu.Lock()
+	e, ok := s.byID[id]
+	if ok {
+		e.cancelled = true
+		e.co.RequestCancel()
+	}
+	s.mu.Unlock()
+	s.poke()
+	return ok
+}
+
+// Result returns the final state of coroutine id, and whether it has
+// finished.
+func (s *Scheduler) Result(id uint64) (State[struct{}, any], bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.results[id]
+	return st, ok
+}
+
+func (s *Scheduler) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run runs the submitted coroutines until every one has finished
+// (Complete, Failed or Cancelled), including those submitted meanwhile.
+// If ctx ends first, Run closes the unfinished coroutines and returns
+// ctx's error. Under WithWorld the goroutine calling Run is attached to
+// the world for the duration, polls between coroutines, and waits inside
+// blocking regions.
+func (s *Scheduler) Run(ctx context.Context) (err error) {
+	var th *suspend.Thread
+	if w := s.cfg.world; w != nil {
+		th, err = w.Attach(s.cfg.name)
+		if err != nil {
+			return err
+		}
+		defer th.Detach()
+	}
+	if m := s.cfg.monitor; m != nil {
+		if err := m.Start(); err != nil {
+			return err
+		}
+		// Samples of an overrunning coroutine need the OS thread it runs
+		// on: keep the scheduler (and so its coroutines, which iter.Pull
+		// runs on the resumer's thread) on one, with a record.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if s.rec = arch.RecordOf(arch.Gettid()); s.rec == nil && arch.Supported() {
+			rec, err := arch.Register()
+			if err != nil {
+				return err
+			}
+			s.rec = rec
+			defer rec.Unregister()
+		}
+	}
+	s.thread = th
+	defer func() {
+		if err != nil {
+			s.closeAll()
+		}
+	}()
+	for {
+		s.admit()
+		s.dueTimers()
+		if e := s.ready.pop(); e != nil {
+			if th != nil {
+				safepoint.Poll(th)
+			}
+			s.runOne(e)
+			continue
+		}
+		if s.live == 0 {
+			return nil
+		}
+		if err := s.idle(ctx, th); err != nil {
+			return err
+		}
+	}
+}
+
+// admit moves submitted coroutines into the ready queue.
+func (s *Scheduler) admit() {
+	s.mu.Lock()
+	pending := s.pending
+	s.pending = nil
+	s.mu.Unlock()
+	for _, e := range pending {
+		e.co.cfg.thread = s.thread
+		e.co.cfg.rec = s.rec
+		e.co.plain = e.co.plain && s.thread == nil
+		s.live++
+		s.push(e)
+	}
+}
+
+func (s *Scheduler) push(e *entry) {
+	s.seq++
+	e.seq = s.seq
+	s.ready.push(e)
+}
+
+func (s *Scheduler) dueTimers() {
+	now := time.Now()
+	for len(s.timers) > 0 && !s.timers[0].co.state.WakeAt.After(now) {
+		s.push(heap.Pop(&s.timers).(*entry))
+	}
+}
+
+// runOne resumes e and files it by the state it comes back in.
+func (s *Scheduler) runOne(e *entry) {
+	s.mu.Lock()
+	cancelled := e.cancelled
+	s.mu.Unlock()
+	if cancelled && e.co.State() != Running {
+		e.co.Close()
+		s.finish(e)
+		return
+	}
+	st, err := e.co.Resume(struct{}{})
+	if err != nil {
+		panic(fmt.Sprintf("coopsuspend: scheduler %q: %v", s.cfg.name, err)) // the scheduler's own bug
+	}
+	switch st.Status {
+	case Suspended:
+		if st.WakeAt.IsZero() || !st.WakeAt.After(time.Now()) {
+			s.push(e) // a yield or a preemption: the tail of its priority
+		} else {
+			heap.Push(&s.timers, e)
+		}
+	case Syscall:
+		fn := e.co.takeBlocking()
+		s.blocked++
+		go func() {
+			fn()
+			e.co.blockingDone.Store(true)
+			s.unblock <- e
+		}()
+	default:
+		s.finish(e)
+	}
+}
+
+func (s *Scheduler) finish(e *entry) {
+	s.live--
+	s.mu.Lock()
+	s.results[e.id] = e.co.state
+	delete(s.byID, e.id)
+	s.mu.Unlock()
+}
+
+// idle waits for something to do: a blocking call's return, the next
+// timer, a Submit or Cancel, or ctx's end; inside a blocking region of the
+// scheduler's thread, so that a stop of the world does not wait for it.
+func (s *Scheduler) idle(ctx context.Context, th *suspend.Thread) error {
+	var timer <-chan time.Time
+	if len(s.timers) > 0 {
+		t := time.NewTimer(time.Until(s.timers[0].co.state.WakeAt))
+		defer t.Stop()
+		timer = t.C
+	}
+	var err error
+	wait := func() {
+		select {
+		case e := <-s.unblock:
+			s.blocked--
+			s.push(e)
+		case <-timer:
+		case <-s.wake:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	if th != nil {
+		safepoint.Blocking(th, wait)
+	} else {
+		wait()
+	}
+	return err
+}
+
+// closeAll ends every unfinished coroutine after Run gave up.
+func (s *Scheduler) closeAll() {
+	for e := s.ready.pop(); e != nil; e = s.ready.pop() {
+		e.co.Close()
+		s.finish(e)
+	}
+	for len(s.timers) > 0 {
+		e := heap.Pop(&s.timers).(*entry)
+		e.co.Close()
+		s.finish(e)
+	}
+	for ; s.blocked > 0; s.blocked-- {
+		e := <-s.unblock
+		e.co.Close()
+		s.finish(e)
+	}
+}
+
+// readyQueue orders entries by priority, then by seq (FIFO).
+type readyQueue struct{ h entryHeap }
+
+func (q *readyQueue) push(e *entry) { heap.Push(&q.h, e) }
+func (q *readyQueue) pop() *entry {
+	if len(q.h) == 0 {
+		return nil
+	}
+	return heap.Pop(&q.h).(*entry)
+}
+
+type entryHeap []*entry
+
+func (h entryHeap) Len() int { return len(h) }
+func (h entryHeap) Less(i, j int) bool {
+	if h[i].priority != h[j].priority {
+		return h[i].priority < h[j].priority
+	}
+	return h[i].seq < h[j].seq
+}
+func (h entryHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *entryHeap) Push(x any)   { *h = append(*h, x.(*entry)) }
+func (h *entryHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return e
+}
+
+// timerHeap orders delayed entries by WakeAt.
+type timerHeap []*entry
+
+func (h timerHeap) Len() int           { return len(h) }
+func (h timerHeap) Less(i, j int) bool { return h[i].co.state.WakeAt.Before(h[j].co.state.WakeAt) }
+func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *timerHeap) Push(x any)        { *h = append(*h, x.(*entry)) }
+func (h *timerHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return e
+}

@@ -1,0 +1,78 @@
+package coroutine
+
+import (
+	"fmt"
+	"time"
+)
+
+// Status is where a coroutine is in its life (see the package comment).
+type Status uint8
+
+const (
+	Ready Status = iota
+	Running
+	Suspended
+	Syscall
+	Cancelled
+	Complete
+	Failed
+)
+
+var statusNames = [...]string{"Ready", "Running", "Suspended", "Syscall", "Cancelled", "Complete", "Failed"}
+
+func (s Status) String() string {
+	if int(s) < len(statusNames) {
+		return statusNames[s]
+	}
+	return fmt.Sprintf("Status(%d)", uint8(s))
+}
+
+// Finished reports whether s is final: Cancelled, Complete or Failed.
+func (s Status) Finished() bool { return s >= Cancelled }
+
+// State is what Resume reports.
+type State[Y, R any] struct {
+	Status Status
+	// Yield is the value the body suspended with (Suspended).
+	Yield Y
+	// WakeAt is when a Suspended coroutine asked to be resumed (Delay);
+	// zero when it may be resumed at once (Yield, a preemption).
+	WakeAt time.Time
+	// Result is what the body returned (Complete).
+	Result R
+	// Err is the failure (Failed): a *PanicError.
+	Err error
+}
+
+// TransitionError is a refused status change.
+type TransitionError struct {
+	Name     string
+	From, To Status
+	Reason   string
+}
+
+func (e *TransitionError) Error() string {
+	s := fmt.Sprintf("coroutine %q: unexpected %v->%v", e.Name, e.From, e.To)
+	if e.Reason != "" {
+		s += ": " + e.Reason
+	}
+	return s
+}
+
+// PanicError is the error of a Failed coroutine: the value its body
+// panicked with, and the coroutine's stack at the panic.
+type PanicError struct {
+	Name  string
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("coroutine %q panicked: %v\n%s", e.Name, e.Value, e.Stack)
+}
+
+// Unwrap returns the panic value when it is an error.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}

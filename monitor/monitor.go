@@ -1,0 +1,244 @@
+// Package monitor enforces coroutine time slices, open-coroutine's
+// monitor in Go terms.
+//
+// A coroutine entering Running starts its slice (Enter); leaving Running
+// ends it (Leave). When a slice runs out, the monitor asks the coroutine
+// to suspend at its next safepoint (Target.RequestPreemption), and asks
+// again every tick until the coroutine leaves Running. A coroutine in a
+// blocking call is not Running, so it is never asked.
+//
+// Go code cannot be suspended anywhere but at a safepoint (DESIGN.md
+// rules 1 and 8). A loop without one cannot be preempted by any library;
+// the monitor finds it instead: once a coroutine overruns its slice by
+// more than the overrun margin, the monitor samples its thread through
+// the arch signal handler (a sample request: the thread is not parked)
+// and reports who, for how long, and where, so that the runtime's author
+// can add the poll.
+//
+// The monitor runs no goroutine of its own: a timer fires once per tick
+// while at least one coroutine runs, and nothing is scheduled when none
+// does.
+package monitor
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/coopsuspend/coopsuspend/arch"
+)
+
+// Target is a coroutine the monitor can preempt.
+type Target interface {
+	Name() string
+	RequestPreemption()
+}
+
+// Overrun reports a coroutine that ran past its slice and the overrun
+// margin without reaching a safepoint.
+type Overrun struct {
+	Name    string        // the coroutine
+	Running time.Duration // how long it had been running when sampled
+	Where   arch.Frame    // where the sample found it
+	Tid     int           // the OS thread it runs on
+}
+
+func (o Overrun) String() string {
+	return fmt.Sprintf("coroutine %q has run %v without a safepoint, at %v", o.Name, o.Running.Round(time.Microsecond), o.Where)
+}
+
+// Option configures a Monitor.
+type Option func(*config)
+
+type config struct {
+	slice, tick time.Duration
+	sig         syscall.Signal
+	margin      time.Duration
+	onOverrun   func(Overrun)
+}
+
+// WithSlice sets the time slice (default 10 ms).
+func WithSlice(d time.Duration) Option { return func(c *config) { c.slice = d } }
+
+// WithTick sets how often the monitor looks at running coroutines while
+// any runs (default 1 ms).
+func WithTick(d time.Duration) Option { return func(c *config) { c.tick = d } }
+
+// WithSignal sets the signal used to sample overrunning threads (default
+// SIGURG; see arch.ValidSignal).
+func WithSignal(sig syscall.Signal) Option { return func(c *config) { c.sig = sig } }
+
+// WithOverrun asks the monitor to sample a coroutine that runs more than
+// margin past its slice without honouring the preemption, and to call fn
+// with what it found, once per slice. fn runs on the monitor's timer and
+// must not block for long.
+func WithOverrun(margin time.Duration, fn func(Overrun)) Option {
+	return func(c *config) { c.margin, c.onOverrun = margin, fn }
+}
+
+// Monitor enforces time slices. Create it with New; it does nothing until
+// Start.
+type Monitor struct {
+	cfg config
+
+	mu      sync.Mutex
+	state   int // created, started, stopped
+	running map[Target]*slot
+	timer   *time.Timer
+	ticks   sync.WaitGroup // ticks in flight, for Stop
+	sampled bool           // the handler is installed for sampling
+}
+
+type slot struct {
+	start, deadline time.Time
+	rec             *arch.Record
+	reported        bool
+	requests        int
+}
+
+const (
+	created = iota
+	started
+	stopped
+)
+
+// New returns a monitor with the given options.
+func New(opts ...Option) *Monitor {
+	m := &Monitor{cfg: config{slice: 10 * time.Millisecond, tick: time.Millisecond, sig: arch.DefaultSignal},
+		running: map[Target]*slot{}}
+	for _, o := range opts {
+		o(&m.cfg)
+	}
+	return m
+}
+
+// Start starts the monitor; with WithOverrun it installs the signal
+// handler used for sampling. Starting a started monitor does nothing; a
+// stopped one cannot be restarted.
+func (m *Monitor) Start() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch m.state {
+	case started:
+		return nil
+	case stopped:
+		return errors.New("coopsuspend/monitor: a stopped monitor cannot be restarted")
+	}
+	if m.cfg.slice <= 0 || m.cfg.tick <= 0 {
+		return fmt.Errorf("coopsuspend/monitor: slice %v and tick %v must be positive", m.cfg.slice, m.cfg.tick)
+	}
+	if m.cfg.onOverrun != nil {
+		if err := arch.Install(m.cfg.sig); err != nil {
+			return fmt.Errorf("coopsuspend/monitor: overrun sampling: %w", err)
+		}
+		m.sampled = true
+	}
+	m.state = started
+	return nil
+}
+
+// Stop stops the monitor: no more preemption requests or samples, and no
+// tick left running when it returns. Stopping twice does nothing.
+func (m *Monitor) Stop() {
+	m.mu.Lock()
+	if m.state != started {
+		m.state = stopped
+		m.mu.Unlock()
+		return
+	}
+	m.state = stopped
+	if m.timer != nil && m.timer.Stop() {
+		m.ticks.Done() // the tick that will not run
+	}
+	m.timer = nil
+	clear(m.running)
+	sampled := m.sampled
+	m.mu.Unlock()
+	m.ticks.Wait()
+	if sampled {
+		arch.Uninstall(m.cfg.sig)
+	}
+}
+
+// Enter starts t's slice: t is now running, on the thread whose record
+// rec is (nil: the thread cannot be sampled).
+func (m *Monitor) Enter(t Target, rec *arch.Record) {
+	now := time.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.state != started {
+		return
+	}
+	m.running[t] = &slot{start: now, deadline: now.Add(m.cfg.slice), rec: rec}
+	if m.timer == nil {
+		m.ticks.Add(1)
+		m.timer = time.AfterFunc(m.cfg.tick, m.tick)
+	}
+}
+
+// Leave ends t's slice.
+func (m *Monitor) Leave(t Target) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.running, t)
+	if len(m.running) == 0 && m.timer != nil && m.timer.Stop() {
+		m.ticks.Done()
+		m.timer = nil
+	}
+}
+
+// Running returns how many coroutines are in a slice now.
+func (m *Monitor) Running() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.running)
+}
+
+func (m *Monitor) tick() {
+	defer m.ticks.Done()
+	now := time.Now()
+	type sample struct {
+		t   Target
+		s   *slot
+		ran time.Duration
+	}
+	var samples []sample
+	m.mu.Lock()
+	m.timer = nil
+	if m.state != started {
+		m.mu.Unlock()
+		return
+	}
+	for t, s := range m.running {
+		if now.Before(s.deadline) {
+			continue
+		}
+		s.requests++
+		t.RequestPreemption()
+		if m.cfg.onOverrun != nil && !s.reported && s.rec != nil && !now.Before(s.deadline.Add(m.cfg.margin)) {
+			s.reported = true
+			samples = append(samples, sample{t, s, now.Sub(s.start)})
+		}
+	}
+	if len(m.running) > 0 {
+		m.ticks.Add(1)
+		m.timer = time.AfterFunc(m.cfg.tick, m.tick)
+	}
+	m.mu.Unlock()
+	for _, sm := range samples {
+		ctx, err := sm.s.rec.Sample(m.cfg.sig)
+		if err != nil {
+			continue
+		}
+		// Report only if the sample is of the same slice: the coroutine
+		// may have left Running while the signal was on its way.
+		m.mu.Lock()
+		same := m.running[sm.t] == sm.s
+		m.mu.Unlock()
+		if same {
+			m.cfg.onOverrun(Overrun{Name: sm.t.Name(), Running: sm.ran, Where: ctx.Where(), Tid: sm.s.rec.Tid()})
+		}
+	}
+}
