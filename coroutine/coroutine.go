@@ -121,6 +121,26 @@ func (c *Coroutine[P, Y, R]) Name() string { return c.cfg.name }
 // from the resuming side (or the body), not concurrently with a Resume.
 func (c *Coroutine[P, Y, R]) State() Status { return c.status }
 
+// ready moves a Suspended coroutine that is due, or a Syscall one whose
+// call has returned, to Ready (a scheduler's move: open-coroutine's
+// ready()). Anything else is refused.
+func (c *Coroutine[P, Y, R]) ready() error {
+	from := c.State()
+	switch {
+	case from == Suspended && !c.state.WakeAt.IsZero() && time.Now().Before(c.state.WakeAt):
+		return &TransitionError{Name: c.cfg.name, From: from, To: Ready,
+			Reason: "not due until " + c.state.WakeAt.Format(time.RFC3339Nano)}
+	case from == Suspended:
+	case from == Syscall && c.blockingDone.Load():
+		c.state.Syscall = SyscallReturned
+	default:
+		return &TransitionError{Name: c.cfg.name, From: from, To: Ready}
+	}
+	c.state.Status = Ready
+	c.setStatus(from, Ready)
+	return nil
+}
+
 // RequestCancel asks the coroutine to end as Cancelled at its next Poll
 // (a scheduler's Cancel of a running coroutine).
 func (c *Coroutine[P, Y, R]) RequestCancel() { c.cancel.Store(true) }
@@ -198,7 +218,7 @@ func (c *Coroutine[P, Y, R]) resumeSlow(p P) (State[Y, R], error) {
 
 // settle files the way the body switched back.
 func (c *Coroutine[P, Y, R]) settle() (State[Y, R], error) {
-	c.state.WakeAt = time.Time{}
+	c.state.WakeAt, c.state.Syscall = time.Time{}, NotInSyscall
 	switch c.out {
 	case actYield:
 		c.state.Yield, c.state.Status = c.outYield, Suspended
@@ -207,7 +227,7 @@ func (c *Coroutine[P, Y, R]) settle() (State[Y, R], error) {
 		}
 		c.setStatus(Running, Suspended)
 	case actSyscall:
-		c.state.Status = Syscall
+		c.state.Status, c.state.Syscall = Syscall, SyscallExecuting
 		c.setStatus(Running, Syscall)
 	case actCancel:
 		c.stop() // unwinds the body; it ends with actClosed
@@ -270,6 +290,8 @@ func (sh *shared[P, Y]) notify(l Listener, from, to Status) {
 	}
 	var f func(string)
 	switch to {
+	case Ready:
+		f = l.OnReady
 	case Running:
 		f = l.OnRunning
 	case Suspended:

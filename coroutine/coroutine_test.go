@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coopsuspend/coopsuspend/coroutine"
+	"github.com/coopsuspend/coopsuspend/monitor"
 	"github.com/coopsuspend/coopsuspend/suspend"
 	"github.com/coopsuspend/coopsuspend/threadstate"
 )
@@ -288,4 +289,31 @@ func TestStopTheWorldStopsTheRunningCoroutine(t *testing.T) {
 	}
 	quit.Store(true)
 	wg.Wait()
+}
+
+// TestMonitorPreemptsAPollingCoroutine: under a monitor, a coroutine that
+// spins on Poll comes back Suspended with a zero WakeAt within 3s, again
+// and again.
+func TestMonitorPreemptsAPollingCoroutine(t *testing.T) {
+	m := monitor.New(monitor.WithSlice(5*time.Millisecond), monitor.WithTick(time.Millisecond))
+	if err := m.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	c := coroutine.New(func(s *coroutine.Suspender[struct{}, struct{}], _ struct{}) int {
+		for {
+			s.Poll()
+		}
+	}, coroutine.WithMonitor(m))
+	defer c.Close()
+	for i := 0; i < 10; i++ {
+		start := time.Now()
+		st, err := c.Resume(struct{}{})
+		if err != nil || st.Status != coroutine.Suspended || !st.WakeAt.IsZero() {
+			t.Fatalf("round %d: %+v, %v", i, st, err)
+		}
+		if took := time.Since(start); took > 3*time.Second {
+			t.Fatalf("round %d: preempted after %v", i, took)
+		}
+	}
 }

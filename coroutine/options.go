@@ -74,6 +74,7 @@ func WithLogger(l *slog.Logger) Option {
 type Listener struct {
 	// OnStateChanged is called on every change, before the specific one.
 	OnStateChanged func(name string, from, to Status)
+	OnReady        func(name string)
 	OnRunning      func(name string)
 	OnSuspend      func(name string)
 	OnSyscall      func(name string)

@@ -195,7 +195,15 @@ func (s *Scheduler) admit() {
 	}
 }
 
+// push queues e as ready. A coroutine that comes back from a yield, a
+// preemption, a delay or a blocking call moves to Ready first; the move
+// is checked (a delay must be due, a call must have returned).
 func (s *Scheduler) push(e *entry) {
+	if st := e.co.State(); st == Suspended || st == Syscall {
+		if err := e.co.ready(); err != nil {
+			panic(fmt.Sprintf("coopsuspend: scheduler %q: %v", s.cfg.name, err)) // the scheduler's own bug
+		}
+	}
 	s.seq++
 	e.seq = s.seq
 	s.ready.push(e)

@@ -97,18 +97,15 @@ func TestSchedulerDelayAndSleep(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if !containsStatus(seen, coroutine.Syscall) {
-		t.Errorf("the sleeper went through %v, never Syscall", seen)
+	want := []coroutine.Status{coroutine.Running, coroutine.Syscall, coroutine.Ready, coroutine.Running, coroutine.Complete}
+	if len(seen) != len(want) {
+		t.Fatalf("the sleeper went through %v, want %v", seen, want)
 	}
-}
-
-func containsStatus(ss []coroutine.Status, s coroutine.Status) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
+	for i := range want {
+		if seen[i] != want[i] {
+			t.Fatalf("the sleeper went through %v, want %v", seen, want)
 		}
 	}
-	return false
 }
 
 // TestSchedulerFailuresAndListeners: a panicking coroutine fails, a

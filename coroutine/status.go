@@ -42,6 +42,31 @@ type State[Y, R any] struct {
 	Result R
 	// Err is the failure (Failed): a *PanicError.
 	Err error
+	// Syscall is where a coroutine in status Syscall is with its blocking
+	// call.
+	Syscall SyscallState
+}
+
+// SyscallState is the inner state of a coroutine in status Syscall.
+type SyscallState uint8
+
+const (
+	// NotInSyscall: the coroutine is not in status Syscall.
+	NotInSyscall SyscallState = iota
+	// SyscallExecuting: the blocking call runs.
+	SyscallExecuting
+	// SyscallReturned: the call has returned; the coroutine may be
+	// resumed (open-coroutine's Callback).
+	SyscallReturned
+)
+
+var syscallNames = [...]string{"NotInSyscall", "Executing", "Returned"}
+
+func (s SyscallState) String() string {
+	if int(s) < len(syscallNames) {
+		return syscallNames[s]
+	}
+	return fmt.Sprintf("SyscallState(%d)", uint8(s))
 }
 
 // TransitionError is a refused status change.
