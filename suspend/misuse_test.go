@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
@@ -221,4 +222,26 @@ func TestPolicies(t *testing.T) {
 	if _, err := suspend.NewWorld(suspend.WithPolicy(9)).Attach("x"); err == nil {
 		t.Error("Attach with an invalid policy succeeded")
 	}
+}
+
+// TestWaitingForTheLockSaysWhoHoldsIt: an initiator that gives up
+// waiting for the suspend lock says who holds it and since when, with
+// the dump; the world is usable afterwards.
+func TestWaitingForTheLockSaysWhoHoldsIt(t *testing.T) {
+	w := suspend.NewWorld()
+	ps := startPollers(t, w, 2)
+	defer ps.stop()
+	s := stopWorld(t, w)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err := w.Stop(ctx)
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) ||
+		!strings.Contains(err.Error(), "waiting for another initiator (Stop by an unattached goroutine, for ") ||
+		!strings.Contains(err.Error(), `thread "poller-0"`) {
+		t.Fatalf("second Stop: %v", err)
+	}
+	if err := s.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	stopWorld(t, w).Restart()
 }

@@ -25,7 +25,7 @@ func (w *World) SuspendThread(ctx context.Context, t *Thread, opts ...StopOption
 	}
 	ctx, cancel := w.withTimeout(ctx)
 	defer cancel()
-	if err := w.acquire(ctx, cfg.self); err != nil {
+	if err := w.acquire(ctx, cfg.self, "SuspendThread"); err != nil {
 		return err
 	}
 	defer w.release()
@@ -61,7 +61,7 @@ func (w *World) ResumeThread(t *Thread, opts ...StopOption) error {
 	if err := w.checkTarget(t, cfg.self, "ResumeThread"); err != nil {
 		return err
 	}
-	if err := w.acquire(context.Background(), cfg.self); err != nil {
+	if err := w.acquire(context.Background(), cfg.self, "ResumeThread"); err != nil {
 		return err
 	}
 	defer w.release()

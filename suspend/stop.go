@@ -135,7 +135,7 @@ func (w *World) Stop(ctx context.Context, opts ...StopOption) (*Stopped, error) 
 	region := trace.StartRegion(ctx, "coopsuspend.Stop")
 	defer region.End()
 	start := time.Now()
-	if err := w.acquire(ctx, cfg.self); err != nil {
+	if err := w.acquire(ctx, cfg.self, "Stop"); err != nil {
 		return nil, err
 	}
 	w.initiator.Store(cfg.self)
@@ -244,6 +244,14 @@ func (w *World) suspendAsync(tg *target) error {
 		}
 		if res != threadstate.True {
 			return nil // it left its region and parked on the way out
+		}
+		if !t.c.Rec.InWrapper() {
+			// Not in a wrapped system call (a channel wait, a sleep,
+			// Go code): the handler would decline, so do not signal.
+			// It stays counted as stopped in its region, as in coop;
+			// if it enters a wrapper meanwhile, it is there in
+			// BLOCKING_SUSPEND_REQUESTED, stopped all the same.
+			return nil
 		}
 		parked, err := t.c.Rec.SuspendAsync(w.sig)
 		if err != nil {

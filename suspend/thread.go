@@ -73,7 +73,7 @@ func (t *Thread) Detach() error {
 		if !t.c.InSafeRegion() {
 			t.c.EnterSafe()
 		}
-		w.acquire(context.Background(), nil)
+		w.acquire(context.Background(), nil, "Detach")
 		if t.c.TryDetach() {
 			w.unregister(t)
 			w.release()

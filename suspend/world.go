@@ -42,6 +42,9 @@ type World struct {
 
 	notifier *core.Notifier
 
+	// holder describes the suspend lock's holder (nil: free).
+	holder atomic.Pointer[lockHolder]
+
 	// initiator is the attached thread leading the stop in progress, or
 	// nil (Dump marks it).
 	initiator atomic.Pointer[Thread]
@@ -169,7 +172,7 @@ func (w *World) Attach(name string) (*Thread, error) {
 	// until it is registered under the suspend lock, so no stop waits for
 	// it meanwhile.
 	t.c.Attach()
-	w.acquire(context.Background(), nil)
+	w.acquire(context.Background(), nil, "Attach")
 	w.mu.Lock()
 	t.index = len(w.threads)
 	w.threads = append(w.threads, t)
@@ -180,9 +183,10 @@ func (w *World) Attach(name string) (*Thread, error) {
 
 // acquire takes the suspend lock. An attached caller (self) waits inside a
 // blocking region, so that another initiator can stop it meanwhile.
-func (w *World) acquire(ctx context.Context, self *Thread) error {
+func (w *World) acquire(ctx context.Context, self *Thread, op string) error {
 	select {
 	case w.lock <- struct{}{}:
+		w.held(self, op)
 		return nil
 	default:
 	}
@@ -194,13 +198,37 @@ func (w *World) acquire(ctx context.Context, self *Thread) error {
 	}
 	select {
 	case w.lock <- struct{}{}:
+		w.held(self, op)
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("coopsuspend: waiting for another initiator: %w", context.Cause(ctx))
+		holder := "nobody any more"
+		if h := w.holder.Load(); h != nil {
+			holder = fmt.Sprintf("%s, for %v", h.what, time.Since(h.since).Round(time.Microsecond))
+		}
+		return fmt.Errorf("coopsuspend: %s: waiting for another initiator (%s): %w\n%s",
+			op, holder, context.Cause(ctx), w.dumpString())
 	}
 }
 
-func (w *World) release() { <-w.lock }
+// lockHolder says who holds the suspend lock, for the error of an
+// initiator that gives up waiting.
+type lockHolder struct {
+	what  string
+	since time.Time
+}
+
+func (w *World) held(self *Thread, op string) {
+	who := "an unattached goroutine"
+	if self != nil {
+		who = fmt.Sprintf("thread %q", self.c.Name)
+	}
+	w.holder.Store(&lockHolder{what: op + " by " + who, since: time.Now()})
+}
+
+func (w *World) release() {
+	w.holder.Store(nil)
+	<-w.lock
+}
 
 // unregister removes t from the registry; the caller holds the suspend
 // lock.

@@ -37,6 +37,10 @@ import (
 	"github.com/coopsuspend/coopsuspend/suspend"
 )
 
+// diagnose adds detail to a failure; the tests set it to dump every
+// goroutine's stack.
+var diagnose = func() string { return "" }
+
 type config struct {
 	threads     int
 	iterations  int64
@@ -191,7 +195,7 @@ func collector(w *suspend.World, cfg config, byID map[uint64]*thread, done <-cha
 		s, err := w.Stop(ctx)
 		cancel()
 		if err != nil {
-			return fmt.Errorf("collector: %w", err)
+			return fmt.Errorf("collector: %w%s", err, diagnose())
 		}
 		var stopped []*thread
 		before := map[*thread]int64{}
@@ -241,7 +245,7 @@ func debugger(w *suspend.World, threads []*thread, done <-chan struct{}, rep *re
 			if errors.Is(err, suspend.ErrDetached) {
 				continue // that guest has finished
 			}
-			return fmt.Errorf("debugger: %w", err)
+			return fmt.Errorf("debugger: %w%s", err, diagnose())
 		}
 		pc, steps := t.pc, t.steps
 		time.Sleep(200 * time.Microsecond)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"runtime"
 	"testing"
 	"time"
 
@@ -14,6 +15,10 @@ import (
 // debugger paused threads, and the stuck thread's stop was rolled back.
 // (run itself fails if a thread moved while stopped or paused.)
 func TestDemo(t *testing.T) {
+	diagnose = func() string {
+		buf := make([]byte, 4<<20)
+		return "\ngoroutines:\n" + string(buf[:runtime.Stack(buf, true)])
+	}
 	for _, p := range []suspend.Policy{suspend.Coop, suspend.Hybrid, suspend.Preemptive} {
 		t.Run(p.String(), func(t *testing.T) {
 			cfg := config{threads: 3, iterations: 30_000, keep: 50, sleepMicros: 20,
