@@ -1,0 +1,83 @@
+package suspend_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/coopsuspend/coopsuspend/safepoint"
+	"github.com/coopsuspend/coopsuspend/suspend"
+)
+
+// A runtime's collector stops its guest threads, works while nothing
+// moves, and restarts them.
+func ExampleWorld_Stop() {
+	w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	var steps atomic.Int64
+	var quit atomic.Bool
+	var wg sync.WaitGroup
+	attached := make(chan struct{})
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			th, _ := w.Attach(fmt.Sprint("guest-", i))
+			defer th.Detach()
+			attached <- struct{}{}
+			for !quit.Load() {
+				steps.Add(1)       // the guest's work
+				safepoint.Poll(th) // parks here while the world is stopped
+			}
+		}()
+	}
+	<-attached
+	<-attached
+
+	s, err := w.Stop(context.Background())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	before := steps.Load()
+	for _, info := range s.Threads() {
+		fmt.Println(info.Word.State(), info.Parked)
+	}
+	fmt.Println("moved while stopped:", steps.Load() != before)
+	s.Restart()
+
+	quit.Store(true)
+	wg.Wait()
+	// Output:
+	// SELF_SUSPENDED true
+	// SELF_SUSPENDED true
+	// moved while stopped: false
+}
+
+// A debugger pauses one thread and lets the others run.
+func ExampleWorld_SuspendThread() {
+	w := suspend.NewWorld()
+	ready, release, done := make(chan *suspend.Thread), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		th, _ := w.Attach("guest")
+		ready <- th
+		// A blocking call: the thread counts as suspended at once, and
+		// parks if the call returns while it is held.
+		safepoint.Blocking(th, func() { <-release })
+		th.Detach()
+	}()
+	th := <-ready
+	if err := w.SuspendThread(context.Background(), th); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(th.Word())
+	w.ResumeThread(th)
+	fmt.Println(th.Word())
+	close(release)
+	<-done
+	// Output:
+	// BLOCKING_SUSPEND_REQUESTED n=1 (0x109)
+	// BLOCKING (0x6)
+}
