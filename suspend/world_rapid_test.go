@@ -37,24 +37,50 @@ func TestWorldStateMachine(t *testing.T) {
 	for _, p := range policies {
 		t.Run(p.String(), func(t *testing.T) {
 			checkNoLeak(t)
-			rapid.Check(t, func(rt *rapid.T) {
-				h := newHarness(rt, p)
-				defer h.shutdown()
-				rt.Repeat(map[string]func(*rapid.T){
-					"attach":  h.attach,
-					"command": h.command,
-					"stop":    h.stop,
-					"restart": h.restart,
-					"suspend": h.suspendOne,
-					"resume":  h.resumeOne,
-					"spin":    h.spin,
-					"release": h.release,
-					"detach":  h.detach,
-					"":        h.check,
+			var did tally
+			// rapid runs a fifth of its cases under -short; repeat
+			// (at most 5 rounds) until every kind of step happened.
+			for round := 0; round < 5 && !did.complete(); round++ {
+				rapid.Check(t, func(rt *rapid.T) {
+					h := newHarness(rt, p)
+					h.did = &did
+					defer h.shutdown()
+					// An action whose precondition does not hold does
+					// nothing instead of calling t.Skip: rapid fails a
+					// run that draws too many skipped actions in a row,
+					// which a stopped world with one valid action made
+					// likely.
+					rt.Repeat(map[string]func(*rapid.T){
+						"attach":  h.attach,
+						"command": h.command,
+						"stop":    h.stop,
+						"restart": h.restart,
+						"suspend": h.suspendOne,
+						"resume":  h.resumeOne,
+						"spin":    h.spin,
+						"release": h.release,
+						"detach":  h.detach,
+						"":        h.check,
+					})
 				})
-			})
+			}
+			// The runs must have done the interesting things, or the
+			// checks above prove little.
+			t.Logf("%v: %+v", p, did)
+			if !did.complete() {
+				t.Errorf("the random runs missed a kind of step: %+v", did)
+			}
 		})
 	}
+}
+
+// tally counts the steps that did something, over all runs of a policy.
+type tally struct {
+	stops, timeouts, suspends, resumes, detaches, heldCommands int
+}
+
+func (d tally) complete() bool {
+	return d.stops > 0 && d.timeouts > 0 && d.suspends > 0 && d.resumes > 0 && d.detaches > 0 && d.heldCommands > 0
 }
 
 type command int
@@ -97,6 +123,7 @@ type harness struct {
 	panics  chan any
 	wg      sync.WaitGroup
 	nextID  int
+	did     *tally
 }
 
 const stopTimeout = 30 * time.Millisecond
@@ -226,7 +253,7 @@ func pick(t *rapid.T, ws []*worker) *worker {
 
 func (h *harness) attach(t *rapid.T) {
 	if len(h.workers) >= 4 || h.stopped != nil {
-		t.Skip("full, or stopped (Attach would wait for the restart)")
+		return // full, or stopped (Attach would wait for the restart)
 	}
 	wk := &worker{cmds: make(chan message, 1), acks: make(chan command, 4)}
 	ready := make(chan struct{})
@@ -244,7 +271,7 @@ func (h *harness) attach(t *rapid.T) {
 func (h *harness) command(t *rapid.T) {
 	idle := h.idle()
 	if len(idle) == 0 {
-		t.Skip("no idle worker")
+		return // no idle worker
 	}
 	wk := pick(t, idle)
 	c := rapid.SampledFrom([]command{cmdPoll, cmdSafeRoundTrip, cmdUnsafeInSafe, cmdNoSafepoints}).Draw(t, "command")
@@ -252,13 +279,15 @@ func (h *harness) command(t *rapid.T) {
 	wk.inflight++
 	if !h.held(wk) {
 		h.awaitAck(wk)
+	} else {
+		h.did.heldCommands++
 	}
 }
 
 func (h *harness) spin(t *rapid.T) {
 	idle := h.idle()
 	if len(idle) == 0 || h.spinner() != nil || h.stopped != nil {
-		t.Skip("no idle worker, one spins already, or stopped")
+		return // no idle worker, one spins already, or stopped
 	}
 	var free []*worker
 	for _, wk := range idle {
@@ -267,7 +296,7 @@ func (h *harness) spin(t *rapid.T) {
 		}
 	}
 	if len(free) == 0 {
-		t.Skip("every idle worker is held")
+		return // every idle worker is held
 	}
 	wk := pick(t, free)
 	wk.release = make(chan struct{})
@@ -291,7 +320,7 @@ func (h *harness) spin(t *rapid.T) {
 func (h *harness) release(t *rapid.T) {
 	wk := h.spinner()
 	if wk == nil {
-		t.Skip("nobody spins")
+		return // nobody spins
 	}
 	wk.spinning = false
 	close(wk.release)
@@ -302,9 +331,8 @@ func (h *harness) release(t *rapid.T) {
 
 func (h *harness) stop(t *rapid.T) {
 	if h.stopped != nil || len(h.workers) == 0 {
-		// An empty world would leave restart the only valid action,
-		// which rapid may fail to draw (an empty stop is TestStopEmpty's).
-		t.Skip("already stopped, or nobody attached")
+		// An empty stop is TestStopEmpty's.
+		return // already stopped, or nobody attached
 	}
 	s, err := h.w.Stop(context.Background())
 	if sp := h.spinner(); sp != nil {
@@ -312,6 +340,7 @@ func (h *harness) stop(t *rapid.T) {
 		if !errors.As(err, &te) {
 			t.Fatalf("Stop with %s spinning: %v, want a timeout", sp.th.Name(), err)
 		}
+		h.did.timeouts++
 		for _, wk := range h.workers {
 			if got, want := wk.th.Word().Count(), wk.holds; got != want {
 				t.Fatalf("after a rolled-back stop %s has count %d, want %d (%v)", wk.th.Name(), got, want, wk.th.Word())
@@ -324,6 +353,7 @@ func (h *harness) stop(t *rapid.T) {
 		t.Fatalf("Stop: %v", err)
 	}
 	h.stopped = s
+	h.did.stops++
 	infos := s.Threads()
 	if len(infos) != len(h.workers) {
 		t.Fatalf("stopped %d threads, %d attached", len(infos), len(h.workers))
@@ -347,7 +377,7 @@ func (h *harness) checkFrozen(wk *worker, what string) {
 
 func (h *harness) restart(t *rapid.T) {
 	if h.stopped == nil {
-		t.Skip("not stopped")
+		return // not stopped
 	}
 	for _, wk := range h.workers {
 		h.checkFrozen(wk, "stopped")
@@ -370,7 +400,7 @@ func (h *harness) restart(t *rapid.T) {
 
 func (h *harness) suspendOne(t *rapid.T) {
 	if h.stopped != nil || len(h.workers) == 0 {
-		t.Skip("stopped (SuspendThread would wait), or nobody attached")
+		return // stopped (SuspendThread would wait), or nobody attached
 	}
 	wk := pick(t, h.workers)
 	err := h.w.SuspendThread(context.Background(), wk.th)
@@ -390,6 +420,7 @@ func (h *harness) suspendOne(t *rapid.T) {
 		wk.frozenAt = wk.progress.Load()
 	}
 	wk.holds++
+	h.did.suspends++
 	if wd := wk.th.Word(); !h.policy.EndStates().Has(wd.State()) || wd.Count() != wk.holds {
 		t.Fatalf("%s is %v after SuspendThread (holds %d)", wk.th.Name(), wd, wk.holds)
 	}
@@ -397,7 +428,7 @@ func (h *harness) suspendOne(t *rapid.T) {
 
 func (h *harness) resumeOne(t *rapid.T) {
 	if h.stopped != nil || len(h.workers) == 0 {
-		t.Skip("stopped, or nobody attached")
+		return // stopped, or nobody attached
 	}
 	wk := pick(t, h.workers)
 	if wk.holds > 0 {
@@ -419,12 +450,13 @@ func (h *harness) resumeOne(t *rapid.T) {
 		t.Fatal(err)
 	}
 	wk.holds--
+	h.did.resumes++
 	h.settle()
 }
 
 func (h *harness) detach(t *rapid.T) {
 	if h.stopped != nil {
-		t.Skip("stopped")
+		return // stopped
 	}
 	var free []*worker
 	for _, wk := range h.idle() {
@@ -433,7 +465,7 @@ func (h *harness) detach(t *rapid.T) {
 		}
 	}
 	if len(free) == 0 {
-		t.Skip("no free idle worker")
+		return // no free idle worker
 	}
 	wk := pick(t, free)
 	wk.cmds <- message{c: cmdDetach}
@@ -442,6 +474,7 @@ func (h *harness) detach(t *rapid.T) {
 	if wd := wk.th.Word(); wd.State() != threadstate.Detached {
 		t.Fatalf("detached worker is %v", wd)
 	}
+	h.did.detaches++
 	for i, x := range h.workers {
 		if x == wk {
 			h.workers = append(h.workers[:i], h.workers[i+1:]...)
