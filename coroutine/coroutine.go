@@ -154,7 +154,8 @@ func (c *Coroutine[P, Y, R]) takeBlocking() (fn func()) {
 
 // RequestPreemption asks the coroutine to suspend at its next Poll, with a
 // zero WakeAt (a monitor calls it when the time slice runs out). It is
-// ignored once honoured, and by a coroutine that never polls.
+// ignored once honoured, and by a coroutine that never polls; under a
+// monitor, a request still pending when a new slice starts is dropped.
 func (c *Coroutine[P, Y, R]) RequestPreemption() { c.preempt.Store(true) }
 
 // ListenerPanics counts listener calls that panicked (and were ignored).
@@ -207,6 +208,9 @@ func (c *Coroutine[P, Y, R]) resumeSlow(p P) (State[Y, R], error) {
 		c.next, c.stop = iter.Pull(c.body)
 	}
 	if m := c.cfg.monitor; m != nil {
+		// A new slice starts with no request pending: one that came
+		// after the last slice ended is stale.
+		c.preempt.Store(false)
 		m.Enter(c, c.cfg.rec)
 	}
 	c.next()

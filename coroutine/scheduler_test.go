@@ -216,12 +216,12 @@ func TestFlagScenarioBusyLoopsPreempted(t *testing.T) {
 // TestSyscallIsNotPreempted: a coroutine in a blocking call is never
 // asked to suspend, however long the call takes.
 func TestSyscallIsNotPreempted(t *testing.T) {
-	m := monitor.New(monitor.WithSlice(2*time.Millisecond), monitor.WithTick(time.Millisecond))
+	m := monitor.New(monitor.WithSlice(20*time.Millisecond), monitor.WithTick(time.Millisecond))
 	defer m.Stop()
 	s := coroutine.NewScheduler(coroutine.WithMonitor(m))
 	var polls, preempted atomic.Int64
 	id := s.Submit(func(su *sched) any {
-		su.Blocking(func() { time.Sleep(50 * time.Millisecond) })
+		su.Blocking(func() { time.Sleep(100 * time.Millisecond) })
 		// Had the monitor asked while it slept, this Poll would suspend.
 		polls.Add(1)
 		su.Poll()

@@ -21,15 +21,17 @@ func (t *target) RequestPreemption() { t.requests.Add(1) }
 // tick until it leaves Running; after that, and before the slice ends,
 // nothing is asked.
 func TestRequestsUntilLeave(t *testing.T) {
-	m := monitor.New(monitor.WithSlice(20*time.Millisecond), monitor.WithTick(time.Millisecond))
+	const slice = 200 * time.Millisecond
+	m := monitor.New(monitor.WithSlice(slice), monitor.WithTick(time.Millisecond))
 	if err := m.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer m.Stop()
 	tg := &target{name: "spinner"}
+	entered := time.Now()
 	m.Enter(tg, nil)
 	time.Sleep(10 * time.Millisecond)
-	if n := tg.requests.Load(); n != 0 {
+	if n := tg.requests.Load(); n != 0 && time.Since(entered) < slice {
 		t.Fatalf("%d requests before the slice ended", n)
 	}
 	deadline := time.Now().Add(5 * time.Second)
