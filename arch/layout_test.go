@@ -5,6 +5,7 @@ package arch
 import (
 	"os"
 	"regexp"
+	"runtime"
 	"strconv"
 	"testing"
 	"unsafe"
@@ -57,5 +58,22 @@ func TestRecordLayout(t *testing.T) {
 	}
 	if len(defs) != len(want) {
 		t.Errorf("record.h defines %d names, the test checks %d", len(defs), len(want))
+	}
+}
+
+// TestUcontextOffset checks the signal-frame offset the handler copies
+// from against the Go side's.
+func TestUcontextOffset(t *testing.T) {
+	file := "entry_" + runtime.GOARCH + ".s"
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`#define ` + ucontextDefine + `\s+(\d+)`).FindSubmatch(src)
+	if m == nil {
+		t.Fatalf("%s does not define %s", file, ucontextDefine)
+	}
+	if got, _ := strconv.Atoi(string(m[1])); got != mcontextOffset {
+		t.Errorf("%s copies from offset %d of the ucontext, the Go side says %d", file, got, mcontextOffset)
 	}
 }
