@@ -113,31 +113,25 @@ requests:
 	MOVL $REQ_SAMPLE, AX
 	LOCK
 	CMPXCHGL CX, REC_REQUEST(R15)
-	JEQ sample
-	JMP chain
-
-sample:
-	CALL copyContext<>(SB)
-	MOVL $REQ_NONE, AX
-	XCHGL AX, REC_REQUEST(R15)
-	MOVL $ACK_SAMPLED, AX
-	CALL ack<>(SB)
-	JMP chain
+	JNE chain
+	MOVL $REQ_SAMPLE, BX    // the request taken
+	JMP save
 
 suspend:
 	// Park only at the SYSCALL of kernelEntry (pc on it when the call
 	// will restart, just after it when it returns) with the record
 	// saying the thread is inside the entry.
+	MOVL $REQ_SUSPEND, BX
 	MOVL REC_INWRAPPER(R15), AX
 	TESTL AX, AX
 	JEQ decline
 	MOVQ UC_RIP(R14), AX
 	MOVQ ·sysInsn(SB), CX
 	CMPQ AX, CX
-	JEQ park
+	JEQ save
 	ADDQ $2, CX
 	CMPQ AX, CX
-	JEQ park
+	JEQ save
 decline:
 	MOVL $REQ_NONE, AX
 	XCHGL AX, REC_REQUEST(R15)
@@ -145,10 +139,18 @@ decline:
 	CALL ack<>(SB)
 	JMP chain
 
-park:
+save:
+	// Save the interrupted registers for a sample or a park.
 	CALL copyContext<>(SB)
 	MOVL $REQ_NONE, AX
 	XCHGL AX, REC_REQUEST(R15)
+	CMPL BX, $REQ_SAMPLE
+	JNE park
+	MOVL $ACK_SAMPLED, AX
+	CALL ack<>(SB)
+	JMP chain
+
+park:
 	MOVL $ACK_PARKED, AX
 	CALL ack<>(SB)
 wait:

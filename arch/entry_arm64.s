@@ -131,50 +131,44 @@ take:
 	MOVW $REQ_TAKEN, R15
 	STLXRW R15, (R13), R16
 	CBNZW R16, cas
-	CMPW $REQ_SUSPEND, R14
-	BEQ suspend
+	MOVW R14, R7            // the request: REQ_SUSPEND or REQ_SAMPLE
+	CMPW $REQ_SAMPLE, R7
+	BEQ save
 
-	// sample: save the context and go on.
-	ADD $UC_REGS, R11, R13
-	ADD $REC_RAW, R12, R14
-	MOVD $34, R15
-copy1:
-	MOVD.P 8(R13), R16
-	MOVD.P R16, 8(R14)
-	SUBS $1, R15, R15
-	BNE copy1
-	CLEAR_REQUEST
-	ACK(ACK_SAMPLED)
-	B chain
-
-suspend:
-	// Park only at the SVC of kernelEntry (pc on it when the call will
-	// restart, just after it when it returns) with the record saying the
-	// thread is inside the entry.
+	// A suspend: park only at the SVC of kernelEntry (pc on it when the
+	// call will restart, just after it when it returns) with the record
+	// saying the thread is inside the entry.
 	MOVWU REC_INWRAPPER(R12), R1
 	CBZW R1, decline
 	MOVD UC_PC(R11), R1
 	MOVD ·sysInsn(SB), R2
 	CMP R2, R1
-	BEQ park
+	BEQ save
 	ADD $4, R2, R2
 	CMP R2, R1
-	BEQ park
+	BEQ save
 decline:
 	CLEAR_REQUEST
 	ACK(ACK_DECLINED)
 	B chain
 
-park:
+save:
+	// Save the interrupted registers for a sample or a park.
 	ADD $UC_REGS, R11, R13
 	ADD $REC_RAW, R12, R14
 	MOVD $34, R15
-copy2:
+copy:
 	MOVD.P 8(R13), R16
 	MOVD.P R16, 8(R14)
 	SUBS $1, R15, R15
-	BNE copy2
+	BNE copy
 	CLEAR_REQUEST
+	CMPW $REQ_SAMPLE, R7
+	BNE park
+	ACK(ACK_SAMPLED)
+	B chain
+
+park:
 	ACK(ACK_PARKED)
 wait:
 	ADD $REC_RELEASE, R12, R13

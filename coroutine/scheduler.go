@@ -34,8 +34,8 @@ type Scheduler struct {
 	wake    chan struct{} // a Submit or Cancel for an idle Run
 
 	// Run's own.
-	ready   readyQueue
-	timers  timerHeap
+	ready   queue // byPriority
+	timers  queue // byWakeAt
 	blocked int
 	unblock chan *entry
 	live    int
@@ -60,6 +60,8 @@ func NewScheduler(opts ...Option) *Scheduler {
 		results: map[uint64]State[struct{}, any]{},
 		wake:    make(chan struct{}, 1),
 		unblock: make(chan *entry, 64),
+		ready:   queue{less: byPriority},
+		timers:  queue{less: byWakeAt},
 	}
 	s.cfg.name = "scheduler"
 	for _, o := range opts {
@@ -165,16 +167,15 @@ func (s *Scheduler) Run(ctx context.Context) (err error) {
 		s.admit()
 		s.dueTimers()
 		if e := s.ready.pop(); e != nil {
-			if th != nil {
-				safepoint.Poll(th)
-			}
+			// Resume polls the thread first: that is the safepoint
+			// between coroutines.
 			s.runOne(e)
 			continue
 		}
 		if s.live == 0 {
 			return nil
 		}
-		if err := s.idle(ctx, th); err != nil {
+		if err := s.idle(ctx); err != nil {
 			return err
 		}
 	}
@@ -211,8 +212,8 @@ func (s *Scheduler) push(e *entry) {
 
 func (s *Scheduler) dueTimers() {
 	now := time.Now()
-	for len(s.timers) > 0 && !s.timers[0].co.state.WakeAt.After(now) {
-		s.push(heap.Pop(&s.timers).(*entry))
+	for s.timers.len() > 0 && !s.timers.first().co.state.WakeAt.After(now) {
+		s.push(s.timers.pop())
 	}
 }
 
@@ -235,7 +236,7 @@ func (s *Scheduler) runOne(e *entry) {
 		if st.WakeAt.IsZero() || !st.WakeAt.After(time.Now()) {
 			s.push(e) // a yield or a preemption: the tail of its priority
 		} else {
-			heap.Push(&s.timers, e)
+			s.timers.push(e)
 		}
 	case Syscall:
 		fn := e.co.takeBlocking()
@@ -261,10 +262,10 @@ func (s *Scheduler) finish(e *entry) {
 // idle waits for something to do: a blocking call's return, the next
 // timer, a Submit or Cancel, or ctx's end; inside a blocking region of the
 // scheduler's thread, so that a stop of the world does not wait for it.
-func (s *Scheduler) idle(ctx context.Context, th *suspend.Thread) error {
+func (s *Scheduler) idle(ctx context.Context) error {
 	var timer <-chan time.Time
-	if len(s.timers) > 0 {
-		t := time.NewTimer(time.Until(s.timers[0].co.state.WakeAt))
+	if s.timers.len() > 0 {
+		t := time.NewTimer(time.Until(s.timers.first().co.state.WakeAt))
 		defer t.Stop()
 		timer = t.C
 	}
@@ -280,8 +281,8 @@ func (s *Scheduler) idle(ctx context.Context, th *suspend.Thread) error {
 			err = ctx.Err()
 		}
 	}
-	if th != nil {
-		safepoint.Blocking(th, wait)
+	if s.thread != nil {
+		safepoint.Blocking(s.thread, wait)
 	} else {
 		wait()
 	}
@@ -294,8 +295,8 @@ func (s *Scheduler) closeAll() {
 		e.co.Close()
 		s.finish(e)
 	}
-	for len(s.timers) > 0 {
-		e := heap.Pop(&s.timers).(*entry)
+	for s.timers.len() > 0 {
+		e := s.timers.pop()
 		e.co.Close()
 		s.finish(e)
 	}
@@ -306,47 +307,43 @@ func (s *Scheduler) closeAll() {
 	}
 }
 
-// readyQueue orders entries by priority, then by seq (FIFO).
-type readyQueue struct{ h entryHeap }
+// byPriority orders the ready queue: priority, then submission (FIFO).
+func byPriority(a, b *entry) bool {
+	if a.priority != b.priority {
+		return a.priority < b.priority
+	}
+	return a.seq < b.seq
+}
 
-func (q *readyQueue) push(e *entry) { heap.Push(&q.h, e) }
-func (q *readyQueue) pop() *entry {
-	if len(q.h) == 0 {
+// byWakeAt orders the timers.
+func byWakeAt(a, b *entry) bool { return a.co.state.WakeAt.Before(b.co.state.WakeAt) }
+
+// queue is a priority queue of entries in less's order.
+type queue struct {
+	es   []*entry
+	less func(a, b *entry) bool
+}
+
+func (q *queue) push(e *entry) { heap.Push(q, e) }
+func (q *queue) len() int      { return len(q.es) }
+func (q *queue) first() *entry { return q.es[0] }
+
+// pop removes the first entry; nil when the queue is empty.
+func (q *queue) pop() *entry {
+	if len(q.es) == 0 {
 		return nil
 	}
-	return heap.Pop(&q.h).(*entry)
+	return heap.Pop(q).(*entry)
 }
 
-type entryHeap []*entry
-
-func (h entryHeap) Len() int { return len(h) }
-func (h entryHeap) Less(i, j int) bool {
-	if h[i].priority != h[j].priority {
-		return h[i].priority < h[j].priority
-	}
-	return h[i].seq < h[j].seq
-}
-func (h entryHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *entryHeap) Push(x any)   { *h = append(*h, x.(*entry)) }
-func (h *entryHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	return e
-}
-
-// timerHeap orders delayed entries by WakeAt.
-type timerHeap []*entry
-
-func (h timerHeap) Len() int           { return len(h) }
-func (h timerHeap) Less(i, j int) bool { return h[i].co.state.WakeAt.Before(h[j].co.state.WakeAt) }
-func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *timerHeap) Push(x any)        { *h = append(*h, x.(*entry)) }
-func (h *timerHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
+// Len, Less, Swap, Push and Pop are for container/heap only.
+func (q *queue) Len() int           { return len(q.es) }
+func (q *queue) Less(i, j int) bool { return q.less(q.es[i], q.es[j]) }
+func (q *queue) Swap(i, j int)      { q.es[i], q.es[j] = q.es[j], q.es[i] }
+func (q *queue) Push(x any)         { q.es = append(q.es, x.(*entry)) }
+func (q *queue) Pop() any {
+	e := q.es[len(q.es)-1]
+	q.es[len(q.es)-1] = nil
+	q.es = q.es[:len(q.es)-1]
 	return e
 }

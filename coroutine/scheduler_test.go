@@ -228,8 +228,8 @@ func TestSyscallIsNotPreempted(t *testing.T) {
 		return nil
 	}, coroutine.WithListener(coroutine.Listener{OnSuspend: func(string) { preempted.Add(1) }}))
 	run(t, s, 10*time.Second)
-	if st, _ := s.Result(id); st.Status != coroutine.Complete || preempted.Load() != 0 {
-		t.Errorf("%+v, preempted %d times", st, preempted.Load())
+	if st, _ := s.Result(id); st.Status != coroutine.Complete || preempted.Load() != 0 || polls.Load() != 1 {
+		t.Errorf("%+v, preempted %d times, %d polls", st, preempted.Load(), polls.Load())
 	}
 }
 

@@ -37,6 +37,8 @@ func Syscall6(t *suspend.Thread, trap, a1, a2, a3, a4, a5, a6 uintptr) (r1, r2 u
 	return syscall6(t, 3, trap, a1, a2, a3, a4, a5, a6)
 }
 
+// syscall6 is Syscall6, recording as the caller the frame skip levels up
+// (runtime.Callers counting).
 func syscall6(t *suspend.Thread, skip int, trap, a1, a2, a3, a4, a5, a6 uintptr) (r1, r2 uintptr, err error) {
 	c := coreOf(t)
 	rec := c.Rec
@@ -67,17 +69,17 @@ func syscall6(t *suspend.Thread, skip int, trap, a1, a2, a3, a4, a5, a6 uintptr)
 
 // Read reads from fd into p through Syscall6.
 func Read(t *suspend.Thread, fd int, p []byte) (int, error) {
-	n, _, err := syscall6(t, 3, syscall.SYS_READ, uintptr(fd), bufPtr(p), uintptr(len(p)), 0, 0, 0)
-	runtime.KeepAlive(p)
-	if err != nil {
-		return 0, err
-	}
-	return int(n), nil
+	return transfer(t, syscall.SYS_READ, fd, p)
 }
 
 // Write writes p to fd through Syscall6.
 func Write(t *suspend.Thread, fd int, p []byte) (int, error) {
-	n, _, err := syscall6(t, 3, syscall.SYS_WRITE, uintptr(fd), bufPtr(p), uintptr(len(p)), 0, 0, 0)
+	return transfer(t, syscall.SYS_WRITE, fd, p)
+}
+
+// transfer is read or write; its caller's caller is the one recorded.
+func transfer(t *suspend.Thread, trap uintptr, fd int, p []byte) (int, error) {
+	n, _, err := syscall6(t, 4, trap, uintptr(fd), bufPtr(p), uintptr(len(p)), 0, 0, 0)
 	runtime.KeepAlive(p)
 	if err != nil {
 		return 0, err

@@ -5,7 +5,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/coopsuspend/coopsuspend/arch"
 	"github.com/coopsuspend/coopsuspend/threadstate"
 )
 
@@ -32,16 +31,12 @@ func (w *World) dumpString() string {
 		if t.c.Tid != 0 {
 			fmt.Fprintf(&b, " tid %d", t.c.Tid)
 		}
-		fmt.Fprintf(&b, " state %v  parks %d", t.Word(), st.Parks)
+		wd := t.Word()
+		fmt.Fprintf(&b, " state %v  parks %d", wd, st.Parks)
 		if t == init {
 			b.WriteString("  [INITIATOR]")
 		}
-		var ctx *arch.Context
-		if t.Word().State() == threadstate.BlockingAsyncSuspended {
-			c := t.c.Rec.Context()
-			ctx = &c
-		}
-		if where := t.where(ctx); where != "" {
+		if where := t.where(t.asyncContext(wd)); where != "" {
 			b.WriteString("  " + where)
 		}
 		b.WriteByte('\n')

@@ -38,13 +38,10 @@ func (w *World) SuspendThread(ctx context.Context, t *Thread, opts ...StopOption
 	mopup := r.request(&r.targets[0])
 	err = w.notifier.Wait(ctx)
 	if err == nil && mopup {
-		err = w.suspendAsync(&r.targets[0])
+		err = w.suspendAsync(t)
 	}
 	if err != nil {
-		dump := w.dumpString()
-		r.rollback()
-		w.stats.timedOut()
-		return &StopTimeoutError{Waiting: []string{t.c.Name}, Dump: dump, Err: err}
+		return r.abandon(err)
 	}
 	t.holds++
 	return nil

@@ -109,8 +109,6 @@ type target struct {
 	// mopup: the first phase left the thread in its blocking region for
 	// the mop-up phase (hybrid, preemptive).
 	mopup bool
-	// async: the mop-up parked the thread in its signal handler.
-	async bool
 }
 
 // Stop stops every attached thread except the initiator (see By), the way
@@ -218,7 +216,7 @@ func (r *stopRun) mopup() error {
 	for i := range r.targets {
 		tg := &r.targets[i]
 		if tg.mopup {
-			if err := r.w.suspendAsync(tg); err != nil {
+			if err := r.w.suspendAsync(tg.t); err != nil {
 				return err
 			}
 		}
@@ -232,11 +230,10 @@ func (r *stopRun) mopup() error {
 // reference §4.4): yield, yield, 10 µs, 20 µs.
 var asyncBackoff = []time.Duration{0, 0, 10 * time.Microsecond, 20 * time.Microsecond}
 
-// suspendAsync parks tg's thread in its signal handler if it is in a
-// wrapped system call. The thread cannot move while parked there, so the
-// initiator applies FinishAsyncSuspend on the handler's behalf.
-func (w *World) suspendAsync(tg *target) error {
-	t := tg.t
+// suspendAsync parks t in its signal handler if it is in a wrapped system
+// call. The thread cannot move while parked there, so the initiator
+// applies FinishAsyncSuspend on the handler's behalf.
+func (w *World) suspendAsync(t *Thread) error {
 	for attempt := 0; ; attempt++ {
 		res, err := t.c.Cell.Apply(threadstate.PeekBlockingSuspendRequested)
 		if err != nil {
@@ -261,7 +258,6 @@ func (w *World) suspendAsync(tg *target) error {
 			if res, err := t.c.Cell.Apply(threadstate.FinishAsyncSuspend); err != nil || res != threadstate.True {
 				panic(internalError(t, fmt.Errorf("finishing an asynchronous suspend: %v, %v", res, err)))
 			}
-			tg.async = true
 			return nil
 		}
 		// Declined: the thread is not at the system call. Outside the
@@ -277,8 +273,21 @@ func (w *World) suspendAsync(tg *target) error {
 	}
 }
 
-// fail rolls a stop back after err and returns the error for the caller.
+// fail rolls a stop of the world back after cause, releases the world,
+// and returns the error for the caller.
 func (r *stopRun) fail(cause error) error {
+	err := r.abandon(cause)
+	r.w.endGlobalSuspend()
+	r.w.initiator.Store(nil)
+	r.w.release()
+	return err
+}
+
+// abandon rolls back every request of a stop or single-thread suspend
+// that failed with cause, and describes the failure: the threads that had
+// not reached a safepoint, and the dump from before the rollback. The
+// caller still holds the suspend lock.
+func (r *stopRun) abandon(cause error) *StopTimeoutError {
 	w := r.w
 	dump := w.dumpString()
 	var waiting []string
@@ -288,14 +297,10 @@ func (r *stopRun) fail(cause error) error {
 		}
 	}
 	r.rollback()
-	w.endGlobalSuspend()
-	w.initiator.Store(nil)
-	w.release()
 	w.stats.timedOut()
-	err := &StopTimeoutError{Waiting: waiting, Dump: dump, Err: cause}
-	w.logger.Warn("coopsuspend: stop failed and was rolled back", "err", cause, "waiting", waiting,
+	w.logger.Warn("coopsuspend: a suspend failed and was rolled back", "err", cause, "waiting", waiting,
 		"dump", dump)
-	return err
+	return &StopTimeoutError{Waiting: waiting, Dump: dump, Err: cause}
 }
 
 // rollback withdraws every request of a failed stop: the requests still
@@ -380,21 +385,28 @@ func (s *Stopped) Restart() error {
 
 func infoOf(t *Thread) ThreadInfo {
 	wd := t.Word()
-	info := ThreadInfo{
+	ctx := t.asyncContext(wd)
+	return ThreadInfo{
 		Name:         t.c.Name,
 		ID:           t.c.ID,
 		Tid:          int(t.c.Tid),
 		Word:         wd,
 		Parked:       wd.State().IsParked(),
 		InSafeRegion: wd.State() == threadstate.BlockingSuspendRequested,
-		Async:        wd.State() == threadstate.BlockingAsyncSuspended,
+		Async:        ctx != nil,
+		Context:      ctx,
+		Where:        t.where(ctx),
 	}
-	if info.Async {
-		ctx := t.c.Rec.Context()
-		info.Context = &ctx
+}
+
+// asyncContext returns the registers the signal handler saved when the
+// word says the thread is parked there, else nil.
+func (t *Thread) asyncContext(wd threadstate.Word) *arch.Context {
+	if wd.State() != threadstate.BlockingAsyncSuspended {
+		return nil
 	}
-	info.Where = t.where(info.Context)
-	return info
+	ctx := t.c.Rec.Context()
+	return &ctx
 }
 
 // where describes where a stopped thread is, when it is in a wrapped

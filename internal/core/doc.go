@@ -8,13 +8,14 @@
 //
 // Who may touch what:
 //
-//   - Thread.Cell: the thread, the initiator and (later) the signal
-//     handler, only through threadstate events.
+//   - Thread.Cell: the thread and the initiator, only through threadstate
+//     events. The signal handler (package arch) never writes it: once the
+//     handler has parked a thread, the initiator applies
+//     FinishAsyncSuspend on its behalf.
 //   - Thread.resume: posted by the initiator when a transition says so
 //     (ResumeInitSelfResume, ResumeInitBlockingResume), received only by
 //     the thread while it is parked. The state machine allows at most one
 //     post per park.
-//   - Notifier: posted by threads (and handlers) when a transition says
-//     so; waited on only by the initiator, which holds the world's suspend
+//   - Notifier: posted by threads when a transition says so; waited on only by the initiator, which holds the world's suspend
 //     lock.
 package core

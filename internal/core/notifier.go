@@ -70,23 +70,15 @@ func (n *Notifier) Pending() int { return n.pending }
 func (n *Notifier) Wait(ctx context.Context) error {
 	defer n.want.Store(math.MaxInt64)
 	for n.pending > 0 {
-		need := n.waits + int64(n.pending)
-		n.want.Store(need)
-		if got := n.posts.Load() - n.waits; got > 0 {
-			k := min(got, int64(n.pending))
-			n.waits += k
-			n.pending -= int(k)
+		n.want.Store(n.waits + int64(n.pending))
+		if n.consume() {
 			continue
 		}
 		select {
 		case <-n.kick:
 		case <-ctx.Done():
 			// Consume what has arrived, so Pending is exact.
-			if got := n.posts.Load() - n.waits; got > 0 {
-				k := min(got, int64(n.pending))
-				n.waits += k
-				n.pending -= int(k)
-			}
+			n.consume()
 			if n.pending == 0 {
 				return nil
 			}
@@ -94,6 +86,19 @@ func (n *Notifier) Wait(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// consume takes the posts that have arrived, up to what is pending, and
+// reports whether there were any.
+func (n *Notifier) consume() bool {
+	got := n.posts.Load() - n.waits
+	if got <= 0 {
+		return false
+	}
+	k := min(got, int64(n.pending))
+	n.waits += k
+	n.pending -= int(k)
+	return true
 }
 
 // Balanced checks I14: nothing pending and no post left unconsumed. A
