@@ -61,10 +61,12 @@ func ExampleWorld_SuspendThread() {
 	go func() {
 		defer close(done)
 		th, _ := w.Attach("guest")
-		ready <- th
 		// A blocking call: the thread counts as suspended at once, and
 		// parks if the call returns while it is held.
-		safepoint.Blocking(th, func() { <-release })
+		safepoint.Blocking(th, func() {
+			ready <- th
+			<-release
+		})
 		th.Detach()
 	}()
 	th := <-ready
