@@ -21,6 +21,10 @@ var ErrHandlerReplaced = errors.New("coopsuspend/arch: the signal handler was re
 // this package has its assembly.
 var ErrUnsupported = errors.New("coopsuspend/arch: asynchronous suspension is not supported on this platform")
 
+// ErrBusy reports a sample asked while another request (a stop's park)
+// holds the thread's record.
+var ErrBusy = errors.New("coopsuspend/arch: the thread's record is busy with another request")
+
 // ValidSignal checks that sig can carry the handler: SIGURG, or a
 // real-time signal from 35 to 62 (32–34 belong to the C library and Go).
 func ValidSignal(sig syscall.Signal) error {

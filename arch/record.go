@@ -32,7 +32,12 @@ import (
 //   - raw: the handler, while the thread is parked or sampled; read by
 //     the initiator after the ack.
 //
-// The layout is fixed: the assembly reads it through record.h.
+// One request at a time: request and ack are a single mailbox, so asking
+// holds busy, and a park holds it until ResumeAsync. A stop and a
+// monitor's sample of the same thread therefore never mix their answers.
+//
+// The layout of the fields before busy is fixed: the assembly reads them
+// through record.h.
 type Record struct {
 	request   uint32
 	ack       uint32
@@ -41,6 +46,8 @@ type Record struct {
 	interrupt uint32
 	tid       int32
 	raw       [rawWords]uint64
+
+	busy sync.Mutex // Go side only
 }
 
 const (
@@ -96,7 +103,7 @@ func Register() (*Record, error) {
 	var r *Record
 	if n := len(free); n > 0 {
 		r, free = free[n-1], free[:n-1]
-		*r = Record{}
+		r.reset()
 	} else {
 		r = new(Record)
 	}
@@ -135,6 +142,13 @@ func (r *Record) Unregister() {
 	panic(fmt.Sprintf("coopsuspend/arch: record of tid %d is not registered", tid))
 }
 
+// reset clears a reused record (not busy: it was released with its
+// thread).
+func (r *Record) reset() {
+	r.request, r.ack, r.release, r.inWrapper, r.interrupt, r.tid = 0, 0, 0, 0, 0, 0
+	r.raw = [rawWords]uint64{}
+}
+
 // Tid returns the OS thread id the record belongs to.
 func (r *Record) Tid() int { return int(r.tid) }
 
@@ -151,11 +165,13 @@ var ErrNoAnswer = errors.New("coopsuspend/arch: the signal handler did not answe
 // saved, and it stays parked until ResumeAsync), false if the handler
 // declined because the thread was elsewhere.
 func (r *Record) SuspendAsync(sig syscall.Signal) (bool, error) {
+	r.busy.Lock()
 	ack, err := r.ask(reqSuspend, sig)
-	if err != nil {
+	if err != nil || ack != ackParked {
+		r.busy.Unlock()
 		return false, err
 	}
-	return ack == ackParked, nil
+	return true, nil // busy stays held until ResumeAsync
 }
 
 // ResumeAsync releases a thread SuspendAsync parked and waits until its
@@ -165,11 +181,17 @@ func (r *Record) ResumeAsync() {
 	atomic.StoreUint32(&r.release, 1)
 	futexWake(&r.release)
 	r.await(func(a uint32) bool { return a == ackResumed }, 0)
+	r.busy.Unlock()
 }
 
 // Sample asks the handler for the thread's current context without
-// parking it.
+// parking it. It does not wait for another request on the same record:
+// while a stop has the thread parked it returns ErrBusy at once.
 func (r *Record) Sample(sig syscall.Signal) (Context, error) {
+	if !r.busy.TryLock() {
+		return Context{}, ErrBusy
+	}
+	defer r.busy.Unlock()
 	if _, err := r.ask(reqSample, sig); err != nil {
 		return Context{}, err
 	}

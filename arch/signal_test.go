@@ -286,3 +286,64 @@ func TestValidSignal(t *testing.T) {
 		t.Error("Install(SIGSEGV) succeeded")
 	}
 }
+
+// TestSampleDuringParks: samples asked (as a monitor does) while another
+// initiator parks and releases the same thread never take a park's answer
+// or keep a release from being seen: every park is a park, every release
+// returns, and a sample either succeeds or says the record is busy.
+func TestSampleDuringParks(t *testing.T) {
+	if err := Install(DefaultSignal); err != nil {
+		t.Fatal(err)
+	}
+	defer Uninstall(DefaultSignal)
+	br := startReader(t)
+	stop := make(chan struct{})
+	var samples, busy atomic.Int64
+	done := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			switch _, err := br.rec.Sample(DefaultSignal); {
+			case err == nil:
+				samples.Add(1)
+			case errors.Is(err, ErrBusy):
+				busy.Add(1)
+				runtime.Gosched()
+			default:
+				done <- err
+				return
+			}
+		}
+	}()
+	parks := 0
+	for i := 0; i < 2000; i++ {
+		parked, err := br.rec.SuspendAsync(DefaultSignal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if parked {
+			parks++
+			if c := br.rec.Context(); !InKernelEntry(c.PC) {
+				t.Fatalf("round %d: a park saved a context at %v", i, c.Where())
+			}
+			br.rec.ResumeAsync()
+		}
+		runtime.Gosched() // let samples in between the parks
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := br.finish(t, "after"); got != "after" {
+		t.Fatalf("read returned %q", got)
+	}
+	t.Logf("%d parks, %d samples, %d busy", parks, samples.Load(), busy.Load())
+	if parks < 1000 || samples.Load() < 100 {
+		t.Errorf("%d parks of 2000, %d samples", parks, samples.Load())
+	}
+}

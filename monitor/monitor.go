@@ -230,6 +230,11 @@ func (m *Monitor) tick() {
 	for _, sm := range samples {
 		ctx, err := sm.s.rec.Sample(m.cfg.sig)
 		if err != nil {
+			// The record is busy (a stop has the thread parked) or the
+			// handler did not answer: try again at the next tick.
+			m.mu.Lock()
+			sm.s.reported = false
+			m.mu.Unlock()
 			continue
 		}
 		// Report only if the sample is of the same slice: the coroutine
