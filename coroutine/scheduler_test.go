@@ -250,7 +250,7 @@ func TestOverrunIsReported(t *testing.T) {
 	s.Submit(func(su *sched) any {
 		deadline := time.Now().Add(3 * time.Second)
 		for !stop.Load() && time.Now().Before(deadline) {
-			spinSink += spinWithoutPoll(1 << 14)
+			spinSink += spinWithoutPoll(1 << 22) // milliseconds per call: a sample lands in it, not in the race runtime
 		}
 		return nil
 	}, coroutine.WithName("spinner"))
