@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/coopsuspend/coopsuspend/internal/testchild"
 )
 
 // allocators keeps the garbage collector busy until stop is called.
@@ -248,26 +250,29 @@ func TestInterrupt(t *testing.T) {
 }
 
 // TestHandlerReplacementDetected: signal.Ignore replaces the handler; the
-// check says so instead of the library hanging later.
+// check says so instead of the library hanging later. It runs in a child
+// process: after signal.Ignore no handler is left to chain to, not even
+// after signal.Reset, so the signal is lost to the rest of the process.
 func TestHandlerReplacementDetected(t *testing.T) {
-	const sig = syscall.Signal(40)
-	if err := Install(sig); err != nil {
-		t.Fatal(err)
-	}
-	defer Uninstall(sig)
-	if err := Installed(sig); err != nil {
-		t.Fatalf("freshly installed: %v", err)
-	}
-	signal.Ignore(sig)
-	defer signal.Reset(sig)
-	err := Installed(sig)
-	if !errors.Is(err, ErrHandlerReplaced) {
-		t.Fatalf("after signal.Ignore: %v, want ErrHandlerReplaced", err)
-	}
-	t.Log(err)
-	if err := Install(sig); !errors.Is(err, ErrHandlerReplaced) {
-		t.Errorf("a second Install over a replaced handler: %v", err)
-	}
+	testchild.Run(t, func(t *testing.T) {
+		const sig = syscall.Signal(40)
+		if err := Install(sig); err != nil {
+			t.Fatal(err)
+		}
+		defer Uninstall(sig)
+		if err := Installed(sig); err != nil {
+			t.Fatalf("freshly installed: %v", err)
+		}
+		signal.Ignore(sig)
+		err := Installed(sig)
+		if !errors.Is(err, ErrHandlerReplaced) {
+			t.Fatalf("after signal.Ignore: %v, want ErrHandlerReplaced", err)
+		}
+		t.Log(err)
+		if err := Install(sig); !errors.Is(err, ErrHandlerReplaced) {
+			t.Errorf("a second Install over a replaced handler: %v", err)
+		}
+	})
 }
 
 func TestValidSignal(t *testing.T) {

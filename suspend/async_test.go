@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coopsuspend/coopsuspend/arch"
+	"github.com/coopsuspend/coopsuspend/internal/testchild"
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
 	"github.com/coopsuspend/coopsuspend/threadstate"
@@ -231,27 +232,31 @@ func TestInterruptWrappedRead(t *testing.T) {
 }
 
 // TestHandlerReplacedIsAnError: after signal.Ignore replaces the handler,
-// Stop returns an error that says so, at once, and changes nothing.
+// Stop returns an error that says so, at once, and changes nothing. It
+// runs in a child process: a world's handler stays installed for the life
+// of the process, and after signal.Ignore every later world on the signal
+// would find it replaced.
 func TestHandlerReplacedIsAnError(t *testing.T) {
-	const sig = syscall.Signal(43)
-	w := suspend.NewWorld(suspend.WithPolicy(suspend.Hybrid), suspend.WithSignal(sig))
-	if err := w.CheckSignals(); err != nil {
-		t.Fatal(err)
-	}
-	pr := startPipeReader(t, w, "reader")
-	waitBlocking(t, pr.th)
-	signal.Ignore(sig)
-	defer signal.Reset(sig)
-	_, err := w.Stop(context.Background())
-	if !errors.Is(err, arch.ErrHandlerReplaced) {
-		t.Fatalf("Stop after signal.Ignore: %v, want ErrHandlerReplaced", err)
-	}
-	t.Log(err)
-	if st := pr.th.Word().State(); st != threadstate.Blocking {
-		t.Errorf("a refused Stop changed the reader to %v", pr.th.Word())
-	}
-	pr.send(t, "still reads")
-	pr.close(t)
+	testchild.Run(t, func(t *testing.T) {
+		const sig = syscall.Signal(43)
+		w := suspend.NewWorld(suspend.WithPolicy(suspend.Hybrid), suspend.WithSignal(sig))
+		if err := w.CheckSignals(); err != nil {
+			t.Fatal(err)
+		}
+		pr := startPipeReader(t, w, "reader")
+		waitBlocking(t, pr.th)
+		signal.Ignore(sig)
+		_, err := w.Stop(context.Background())
+		if !errors.Is(err, arch.ErrHandlerReplaced) {
+			t.Fatalf("Stop after signal.Ignore: %v, want ErrHandlerReplaced", err)
+		}
+		t.Log(err)
+		if st := pr.th.Word().State(); st != threadstate.Blocking {
+			t.Errorf("a refused Stop changed the reader to %v", pr.th.Word())
+		}
+		pr.send(t, "still reads")
+		pr.close(t)
+	})
 }
 
 func TestBadSignalIsAnError(t *testing.T) {
