@@ -21,6 +21,11 @@ func (interruptedError) Error() string {
 }
 func (interruptedError) Is(target error) bool { return target == syscall.EINTR }
 
+// testHookBeforeEntry, when set (by tests only, before any thread uses
+// it), runs inside the blocking region just before each kernel entry: the
+// stack-move tests grow the stack there.
+var testHookBeforeEntry func()
+
 // Syscall6 makes a system call inside a blocking region, through the one
 // kernel entry whose instruction the signal handler recognises: under the
 // hybrid and preemptive policies a stop suspends the thread right there,
@@ -51,6 +56,9 @@ func syscall6(t *suspend.Thread, skip int, trap, a1, a2, a3, a4, a5, a6 uintptr)
 	}
 	for {
 		c.EnterSafe()
+		if h := testHookBeforeEntry; h != nil {
+			h()
+		}
 		r1, r2, errno := arch.Syscall6(rec, trap, a1, a2, a3, a4, a5, a6)
 		c.ExitSafe()
 		interrupted := c.Rec != nil && rec.TakeInterrupt()

@@ -1,0 +1,468 @@
+//go:build linux
+
+package safepoint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/coopsuspend/coopsuspend/arch"
+	"github.com/coopsuspend/coopsuspend/suspend"
+	"github.com/coopsuspend/coopsuspend/threadstate"
+)
+
+// The stack-move tests check the wrappers' memory safety: a buffer or a
+// timespec on the caller's stack must be where the kernel reads and writes
+// it, even when the goroutine's stack moves between the moment the wrapper
+// takes the buffer's address and the kernel entry. A stack moves when it
+// grows (any split-checked call: runtime.Callers, the state transitions,
+// the test hook) and when the collector shrinks it (while the thread is
+// parked in EnterSafe, say). A uintptr taken before the move still names
+// the old stack, which the runtime has freed: the kernel would read stale
+// bytes or write into memory someone else may own.
+//
+// A read into a stale address leaves the live buffer untouched, which the
+// tests see. A stale read by the kernel (write, the timespecs, ppoll's
+// descriptors) finds the old copy, identical until the memory is reused;
+// the growth hook therefore poisons the old stack (0xff bytes: descriptor
+// -1, a negative timespec, bytes nobody wrote) once it has seen it move,
+// as a reuse would.
+
+var stackPolicies = []suspend.Policy{suspend.Coop, suspend.Hybrid, suspend.Preemptive}
+
+// newStackWorld makes a world with policy p, or skips if this platform
+// cannot run it.
+func newStackWorld(t *testing.T, p suspend.Policy) *suspend.World {
+	t.Helper()
+	w := suspend.NewWorld(suspend.WithPolicy(p))
+	if err := w.CheckSignals(); err != nil {
+		if errors.Is(err, arch.ErrUnsupported) {
+			t.Skipf("policy %v needs asynchronous suspension, which %s/%s lacks: %v", p, runtime.GOOS, runtime.GOARCH, err)
+		}
+		t.Fatal(err)
+	}
+	return w
+}
+
+// onThread runs fn on a new goroutine attached to w, and waits for it.
+func onThread(t *testing.T, w *suspend.World, name string, fn func(th *suspend.Thread)) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		th, err := w.Attach(name)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		fn(th)
+		if err := th.Detach(); err != nil {
+			t.Error(err)
+		}
+	}()
+	<-done
+}
+
+const padSize = 48
+
+// descend recurses d frames of about padSize bytes each and runs f at the
+// bottom, so that f's locals sit at a depth the caller chooses.
+//
+//go:noinline
+func descend(d int, f func()) byte {
+	var pad [padSize]byte
+	pad[d%padSize] = byte(d)
+	if d <= 0 {
+		f()
+		return pad[0]
+	}
+	return descend(d-1, f) + pad[(d*7)%padSize]
+}
+
+// burn uses about n bytes of stack, growing it if it is smaller.
+//
+//go:noinline
+func burn(n int) byte {
+	var pad [1024]byte
+	pad[n%len(pad)] = byte(n)
+	if n <= len(pad) {
+		return pad[0]
+	}
+	return burn(n-len(pad)) + pad[n%7]
+}
+
+// pipe returns a pipe's two ends, closed when the test ends.
+func pipe(t *testing.T) (r, w int) {
+	t.Helper()
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		syscall.Close(p[0])
+		syscall.Close(p[1])
+	})
+	return p[0], p[1]
+}
+
+// stackOp is one wrapper call made with its buffers on the caller's
+// stack. run makes the call at depth d (from inside descend) and returns
+// a description of anything wrong; prepare and finish run off the thread,
+// before and after.
+type stackOp struct {
+	name    string
+	prepare func(d int) error
+	run     func(th *suspend.Thread, d int) string
+	finish  func(d int) string
+}
+
+func pattern(d int) [8]byte {
+	var b [8]byte
+	for i := range b {
+		b[i] = byte(d*8 + i + 1)
+	}
+	return b
+}
+
+// stackOps returns read, Syscall6, write, ppoll and nanosleep, each on its
+// own pipe.
+func stackOps(t *testing.T) []stackOp {
+	rr, rw := pipe(t)
+	wr, ww := pipe(t)
+	pr, pw := pipe(t)
+	sr, sw := pipe(t)
+	return []stackOp{{
+		name: "Read",
+		prepare: func(d int) error {
+			want := pattern(d)
+			_, err := syscall.Write(rw, want[:])
+			return err
+		},
+		run: func(th *suspend.Thread, d int) string {
+			var buf [8]byte
+			n, err := Read(th, rr, buf[:])
+			if want := pattern(d); err != nil || n != len(buf) || buf != want {
+				return fmt.Sprintf("Read = %d, %v into %x, want 8 bytes %x", n, err, buf, want)
+			}
+			return ""
+		},
+	}, {
+		// The exported wrapper, called as its documentation says: the
+		// conversion in the call expression moves buf to the heap.
+		name: "Syscall6",
+		prepare: func(d int) error {
+			want := pattern(d)
+			_, err := syscall.Write(sw, want[:])
+			return err
+		},
+		run: func(th *suspend.Thread, d int) string {
+			var buf [8]byte
+			n, _, err := Syscall6(th, syscall.SYS_READ, uintptr(sr), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0, 0)
+			if want := pattern(d); err != nil || n != uintptr(len(buf)) || buf != want {
+				return fmt.Sprintf("Syscall6(SYS_READ) = %d, %v into %x, want 8 bytes %x", n, err, buf, want)
+			}
+			return ""
+		},
+	}, {
+		name: "Write",
+		run: func(th *suspend.Thread, d int) string {
+			buf := pattern(d)
+			if n, err := Write(th, ww, buf[:]); err != nil || n != len(buf) {
+				return fmt.Sprintf("Write = %d, %v, want 8", n, err)
+			}
+			return ""
+		},
+		finish: func(d int) string {
+			got := make([]byte, 9)
+			n, err := syscall.Read(wr, got)
+			if want := pattern(d); err != nil || n != 8 || string(got[:n]) != string(want[:]) {
+				return fmt.Sprintf("the pipe holds %x (read %d, %v) after Write, want %x", got[:max(n, 0)], n, err, want)
+			}
+			return ""
+		},
+	}, {
+		name: "PollFds",
+		prepare: func(d int) error {
+			_, err := syscall.Write(pw, []byte{1})
+			return err
+		},
+		run: func(th *suspend.Thread, d int) string {
+			fds := [2]PollFd{{Fd: int32(pr), Events: 1 /* POLLIN */}, {Fd: int32(pw), Events: 4 /* POLLOUT */}}
+			n, err := PollFds(th, fds[:], time.Minute)
+			if err != nil || n != 2 || fds[0].Revents&1 == 0 || fds[1].Revents&4 == 0 {
+				return fmt.Sprintf("PollFds = %d, %v with revents %#x %#x, want 2 ready (POLLIN, POLLOUT)",
+					n, err, fds[0].Revents, fds[1].Revents)
+			}
+			return ""
+		},
+		finish: func(d int) string {
+			var b [1]byte
+			if n, err := syscall.Read(pr, b[:]); err != nil || n != 1 {
+				return fmt.Sprintf("draining the poll pipe: %d, %v", n, err)
+			}
+			return ""
+		},
+	}, {
+		name: "Nanosleep",
+		run: func(th *suspend.Thread, d int) string {
+			if err := Nanosleep(th, time.Microsecond); err != nil {
+				return fmt.Sprintf("Nanosleep(1µs) = %v", err)
+			}
+			return ""
+		},
+	}}
+}
+
+// grower is the test hook that moves the stack: it uses more stack than
+// the goroutine has, and once it has seen its own frame move it poisons
+// the old stack from its frame up to top, the goroutine's outermost frame.
+//
+// Poisoning writes to memory the runtime has freed, which is sound only
+// because nothing can have reused it yet: the hook runs on the goroutine
+// that just freed it, with the collector off, and top and the hook's frame
+// were on the same stack (nothing moved it between: it was grown in
+// advance, and with the collector off nothing shrinks it).
+type grower struct {
+	top      uintptr // address of a local of the goroutine's outermost frame, 0: no poisoning
+	span     uintptr // the most the live stack can span between the hook and top
+	growBy   int     // bytes of stack the hook uses
+	moved    int     // hooks that saw the stack move
+	poisoned int     // of those, hooks that poisoned the old stack
+}
+
+func (g *grower) hook() {
+	var probe byte
+	before := uintptr(unsafe.Pointer(&probe))
+	burn(g.growBy)
+	after := uintptr(unsafe.Pointer(&probe))
+	if before == after {
+		return
+	}
+	g.moved++
+	if g.top == 0 || g.top <= before || g.top-before > g.span {
+		return
+	}
+	g.poisoned++
+	p := *(*unsafe.Pointer)(unsafe.Pointer(&before)) // the old, freed stack
+	for i := uintptr(0); i < g.top-before; i++ {
+		*(*byte)(unsafe.Add(p, i)) = 0xff
+	}
+}
+
+// setHook installs h for the rest of the test.
+func setHook(t *testing.T, h func()) {
+	testHookBeforeEntry = h
+	t.Cleanup(func() { testHookBeforeEntry = nil })
+}
+
+// depths returns the depths to try.
+func depths() []int {
+	n, step := 300, 1
+	if testing.Short() {
+		step = 3
+	}
+	var ds []int
+	for d := 0; d < n; d += step {
+		ds = append(ds, d)
+	}
+	return ds
+}
+
+// TestStackGrowthBeforeEntry forces the stack to grow (and move) after
+// each wrapper has taken its arguments' addresses and just before the
+// kernel entry, and poisons the old stack: at every depth, under every
+// policy, reads must land in the caller's buffer and writes, ppoll and
+// nanosleep must see what the caller put on its stack.
+func TestStackGrowthBeforeEntry(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	const preGrow = 96 << 10
+	for _, p := range stackPolicies {
+		t.Run(p.String(), func(t *testing.T) {
+			w := newStackWorld(t, p)
+			for _, op := range stackOps(t) {
+				t.Run(op.name, func(t *testing.T) {
+					g := &grower{span: preGrow, growBy: 2 * (preGrow + 32<<10)}
+					setHook(t, g.hook)
+					var bad []string
+					calls := 0
+					for _, d := range depths() {
+						if op.prepare != nil {
+							if err := op.prepare(d); err != nil {
+								t.Fatal(err)
+							}
+						}
+						var msg string
+						onThread(t, w, "stackmove", func(th *suspend.Thread) {
+							// Grow the stack in advance, so that nothing
+							// moves it before the hook does.
+							burn(preGrow)
+							var top byte
+							g.top = uintptr(unsafe.Pointer(&top))
+							descend(d, func() { msg = op.run(th, d) })
+							g.top = 0
+						})
+						calls++
+						if msg == "" && op.finish != nil {
+							msg = op.finish(d)
+						}
+						if msg != "" {
+							bad = append(bad, fmt.Sprintf("depth %d: %s", d, msg))
+						}
+					}
+					if g.moved < calls || g.poisoned < calls {
+						t.Errorf("the hook moved the stack in %d and poisoned it in %d of %d calls: the test proves little",
+							g.moved, g.poisoned, calls)
+					}
+					if len(bad) > 0 {
+						t.Errorf("%d of %d depths went wrong under %v:\n%s", len(bad), calls, p, firstLines(bad, 10))
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestStackGrowthNatural makes each call at a range of depths from a new
+// goroutine, with no hook: at some depths the wrapper's own calls
+// (runtime.Callers, the state transitions) cross the stack's end and move
+// it, as in the original report. Only a stale kernel write shows without
+// poisoning, so this checks the reads and PollFds.
+func TestStackGrowthNatural(t *testing.T) {
+	for _, p := range stackPolicies {
+		t.Run(p.String(), func(t *testing.T) {
+			w := newStackWorld(t, p)
+			for _, op := range stackOps(t) {
+				if op.name != "Read" && op.name != "Syscall6" && op.name != "PollFds" {
+					continue
+				}
+				t.Run(op.name, func(t *testing.T) {
+					var bad []string
+					ds := depths()
+					for _, d := range ds {
+						if op.prepare != nil {
+							if err := op.prepare(d); err != nil {
+								t.Fatal(err)
+							}
+						}
+						var msg string
+						onThread(t, w, "stackmove", func(th *suspend.Thread) {
+							descend(d, func() { msg = op.run(th, d) })
+						})
+						if msg == "" && op.finish != nil {
+							msg = op.finish(d)
+						}
+						if msg != "" {
+							bad = append(bad, fmt.Sprintf("depth %d: %s", d, msg))
+						}
+					}
+					if len(bad) > 0 {
+						t.Errorf("%d of %d depths went wrong under %v:\n%s", len(bad), len(ds), p, firstLines(bad, 10))
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestStackShrinkWhileParked makes each call with a stop pending, so that
+// the wrapper parks in EnterSafe, and runs the collector while it is
+// parked: the collector shrinks the thread's large, mostly unused stack,
+// moving it under the wrapper. Reads and ppoll's revents must land in the
+// caller's buffers; the stale reads of write and nanosleep cannot be seen
+// here without poisoning (the growth test covers them), but they run too.
+func TestStackShrinkWhileParked(t *testing.T) {
+	if strings.Contains(os.Getenv("GODEBUG"), "gcshrinkstackoff=1") {
+		t.Skip("GODEBUG=gcshrinkstackoff=1: the collector does not shrink stacks")
+	}
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	for _, p := range stackPolicies {
+		t.Run(p.String(), func(t *testing.T) {
+			w := newStackWorld(t, p)
+			for _, op := range stackOps(t) {
+				t.Run(op.name, func(t *testing.T) {
+					var bad []string
+					calls, moved := 0, 0
+					for i, d := range depths() {
+						if testing.Short() && i%4 != 0 {
+							continue
+						}
+						if op.prepare != nil {
+							if err := op.prepare(d); err != nil {
+								t.Fatal(err)
+							}
+						}
+						var msg string
+						var was, is uintptr
+						requested := make(chan *suspend.Thread)
+						stopped := make(chan error, 1)
+						go func() {
+							th := <-requested
+							ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+							defer cancel()
+							s, err := w.Stop(ctx)
+							if err != nil {
+								stopped <- err
+								return
+							}
+							if th.Word().State() != threadstate.SelfSuspended {
+								err = fmt.Errorf("%s is %v after Stop, want it parked in EnterSafe", th.Name(), th.Word())
+							}
+							runtime.GC()
+							runtime.GC()
+							stopped <- errors.Join(err, s.Restart())
+						}()
+						onThread(t, w, "stackmove", func(th *suspend.Thread) {
+							burn(256 << 10) // a large stack, mostly unused below
+							descend(d, func() {
+								var marker byte
+								was = uintptr(unsafe.Pointer(&marker))
+								requested <- th
+								for th.Word().State() != threadstate.AsyncSuspendRequested {
+									runtime.Gosched()
+								}
+								msg = op.run(th, d)
+								is = uintptr(unsafe.Pointer(&marker))
+							})
+						})
+						if err := <-stopped; err != nil {
+							t.Fatal(err)
+						}
+						calls++
+						if was != is {
+							moved++
+						}
+						if msg == "" && op.finish != nil {
+							msg = op.finish(d)
+						}
+						if msg != "" {
+							bad = append(bad, fmt.Sprintf("depth %d: %s", d, msg))
+						}
+					}
+					if moved == 0 {
+						t.Errorf("the collector never moved the parked thread's stack in %d calls: the test proves nothing", calls)
+					}
+					t.Logf("the stack moved under %d of %d calls", moved, calls)
+					if len(bad) > 0 {
+						t.Errorf("%d of %d depths went wrong under %v:\n%s", len(bad), calls, p, firstLines(bad, 10))
+					}
+				})
+			}
+		})
+	}
+}
+
+func firstLines(lines []string, n int) string {
+	if len(lines) > n {
+		lines = append(lines[:n:n], fmt.Sprintf("... and %d more", len(lines)-n))
+	}
+	return strings.Join(lines, "\n")
+}
