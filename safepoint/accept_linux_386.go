@@ -1,7 +1,6 @@
 package safepoint
 
 import (
-	"runtime"
 	"syscall"
 	"unsafe"
 
@@ -16,8 +15,9 @@ const socketcallAccept4 = 18
 // descriptor.
 func Accept(t *suspend.Thread, fd int) (int, error) {
 	args := [4]uintptr{uintptr(fd), 0, 0, syscall.SOCK_CLOEXEC}
-	nfd, _, err := syscall6(t, 3, syscall.SYS_SOCKETCALL, socketcallAccept4, uintptr(unsafe.Pointer(&args)), 0, 0, 0, 0)
-	runtime.KeepAlive(&args)
+	c := call{trap: syscall.SYS_SOCKETCALL, word: [6]uintptr{socketcallAccept4}}
+	c.ptr[1] = unsafe.Pointer(&args)
+	nfd, _, err := c.do(t, 3)
 	if err != nil {
 		return -1, err
 	}

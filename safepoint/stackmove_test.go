@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -465,4 +466,29 @@ func firstLines(lines []string, n int) string {
 		lines = append(lines[:n:n], fmt.Sprintf("... and %d more", len(lines)-n))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestSyscall6UintptrEscapes checks the compiler honours Syscall6's
+// go:uintptrescapes: every argument is marked, and a caller that converts
+// a local buffer's address in the call expression gets the buffer moved
+// to the heap, where the stack's moves cannot leave the kernel a stale
+// address (without the directive the buffer stays on the stack).
+func TestSyscall6UintptrEscapes(t *testing.T) {
+	out, err := exec.Command(goTool(t), "build", "-gcflags=-m", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, a := range []string{"trap", "a1", "a2", "a3", "a4", "a5", "a6"} {
+		if !strings.Contains(string(out), "marking "+a+" as escaping uintptr") {
+			t.Errorf("Syscall6's %s is not marked as an escaping uintptr:\n%s", a, grep(string(out), "uintptr"))
+		}
+	}
+	out, err = exec.Command(goTool(t), "build", "-gcflags=-m", "./internal/rawcaller").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "moved to heap: buf") {
+		t.Errorf("a buffer passed to Syscall6 as uintptr(unsafe.Pointer(&buf[0])) stays on the stack:\n%s",
+			grep(string(out), "rawcaller.go"))
+	}
 }

@@ -21,6 +21,51 @@ func (interruptedError) Error() string {
 }
 func (interruptedError) Is(target error) bool { return target == syscall.EINTR }
 
+// Pointers on their way to the kernel.
+//
+// A wrapper's buffer or timespec may live on the calling goroutine's stack,
+// and that stack moves: it grows (any split-checked call copies it to a
+// larger one) and the collector shrinks it while the goroutine is parked.
+// The runtime adjusts every pointer into the stack when it moves it, but
+// not a uintptr. Between the wrapper's entry and the kernel entry there
+// are calls that may do either (runtime.Callers, EnterSafe, which parks
+// when a stop is pending, and on an unrequested EINTR the whole region
+// again), so a uintptr taken before them may name the old, freed stack,
+// and the kernel would read stale bytes from it or write into memory
+// someone else now owns.
+//
+// Invariant: a pointer argument stays an unsafe.Pointer (in a call) until
+// call.enter, which is nosplit and converts it and calls the nosplit
+// arch.Syscall6, which calls entersyscall. Nothing on that path can grow
+// the stack, and from entersyscall to exitsyscall the runtime does not
+// shrink it (nor at an asynchronous preemption, the only other stop on the
+// way). Each attempt of the retry loop converts anew. The call stays live
+// (runtime.KeepAlive) until the kernel returns, so a heap buffer it points
+// to cannot be freed during the call either.
+
+// call is a system call's number and arguments: argument i is ptr[i] if
+// that is not nil, else word[i].
+type call struct {
+	trap uintptr
+	word [6]uintptr
+	ptr  [6]unsafe.Pointer
+}
+
+// enter makes the system call. It is the only place where a pointer
+// argument becomes a uintptr (see above): it must stay nosplit and call
+// arch.Syscall6 directly, with nothing in between that can move the stack.
+//
+//go:nosplit
+func (c *call) enter(rec *arch.Record) (r1, r2 uintptr, errno syscall.Errno) {
+	a := c.word
+	for i, p := range c.ptr {
+		if p != nil {
+			a[i] = uintptr(p)
+		}
+	}
+	return arch.Syscall6(rec, c.trap, a[0], a[1], a[2], a[3], a[4], a[5])
+}
+
 // testHookBeforeEntry, when set (by tests only, before any thread uses
 // it), runs inside the blocking region just before each kernel entry: the
 // stack-move tests grow the stack there.
@@ -36,32 +81,48 @@ var testHookBeforeEntry func()
 // An EINTR that nobody asked for is retried, after parking if a stop is
 // pending (the region is left and re-entered); one caused by
 // World.Interrupt returns ErrInterrupted. Other failures return the
-// syscall.Errno. Pointers passed as uintptr must be kept alive by the
-// caller (runtime.KeepAlive) until Syscall6 returns.
+// syscall.Errno.
+//
+// A pointer argument must be converted to uintptr in the call expression
+// itself, as in
+//
+//	safepoint.Syscall6(t, syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0, 0)
+//
+// Syscall6 is marked go:uintptrescapes, so the compiler then moves the
+// object to the heap (where it does not move) and keeps it alive until
+// Syscall6 returns. Never hold a converted pointer in a uintptr variable
+// and pass that: the object may stay on the stack, which can move while
+// Syscall6 parks or grows it, and nothing keeps it alive. The wrappers
+// below (Read, Write, Nanosleep, PollFds, Accept) need none of this and
+// leave stack buffers on the stack.
+//
+//go:uintptrescapes
 func Syscall6(t *suspend.Thread, trap, a1, a2, a3, a4, a5, a6 uintptr) (r1, r2 uintptr, err error) {
-	return syscall6(t, 3, trap, a1, a2, a3, a4, a5, a6)
+	c := call{trap: trap, word: [6]uintptr{a1, a2, a3, a4, a5, a6}}
+	return c.do(t, 3)
 }
 
-// syscall6 is Syscall6, recording as the caller the frame skip levels up
-// (runtime.Callers counting).
-func syscall6(t *suspend.Thread, skip int, trap, a1, a2, a3, a4, a5, a6 uintptr) (r1, r2 uintptr, err error) {
-	c := coreOf(t)
-	rec := c.Rec
+// do makes the call inside a blocking region, recording as the caller the
+// frame skip levels up (runtime.Callers counting: 1 is do itself).
+func (c *call) do(t *suspend.Thread, skip int) (r1, r2 uintptr, err error) {
+	th := coreOf(t)
+	rec := th.Rec
 	if rec == nil {
 		rec = arch.Shared
 	}
 	var pcs [1]uintptr
 	if runtime.Callers(skip, pcs[:]) == 1 {
-		c.SyscallCaller.Store(pcs[0])
+		th.SyscallCaller.Store(pcs[0])
 	}
 	for {
-		c.EnterSafe()
+		th.EnterSafe()
 		if h := testHookBeforeEntry; h != nil {
 			h()
 		}
-		r1, r2, errno := arch.Syscall6(rec, trap, a1, a2, a3, a4, a5, a6)
-		c.ExitSafe()
-		interrupted := c.Rec != nil && rec.TakeInterrupt()
+		r1, r2, errno := c.enter(rec)
+		runtime.KeepAlive(c)
+		th.ExitSafe()
+		interrupted := th.Rec != nil && rec.TakeInterrupt()
 		switch {
 		case errno == 0:
 			return r1, r2, nil
@@ -87,8 +148,11 @@ func Write(t *suspend.Thread, fd int, p []byte) (int, error) {
 
 // transfer is read or write; its caller's caller is the one recorded.
 func transfer(t *suspend.Thread, trap uintptr, fd int, p []byte) (int, error) {
-	n, _, err := syscall6(t, 4, trap, uintptr(fd), bufPtr(p), uintptr(len(p)), 0, 0, 0)
-	runtime.KeepAlive(p)
+	c := call{trap: trap, word: [6]uintptr{uintptr(fd), 0, uintptr(len(p))}}
+	if len(p) > 0 {
+		c.ptr[1] = unsafe.Pointer(&p[0])
+	}
+	n, _, err := c.do(t, 4)
 	if err != nil {
 		return 0, err
 	}
@@ -100,8 +164,8 @@ func transfer(t *suspend.Thread, trap uintptr, fd int, p []byte) (int, error) {
 // after an unrequested interruption sleeps only the rest.
 func Nanosleep(t *suspend.Thread, d time.Duration) error {
 	ts := syscall.NsecToTimespec(int64(d))
-	_, _, err := syscall6(t, 3, syscall.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), uintptr(unsafe.Pointer(&ts)), 0, 0, 0, 0)
-	runtime.KeepAlive(&ts)
+	c := call{trap: syscall.SYS_NANOSLEEP, ptr: [6]unsafe.Pointer{unsafe.Pointer(&ts), unsafe.Pointer(&ts)}}
+	_, _, err := c.do(t, 3)
 	return err
 }
 
@@ -115,28 +179,18 @@ type PollFd struct {
 // PollFds waits, through Syscall6, until one of fds is ready or timeout
 // passes (negative: no limit), and returns how many are ready (ppoll).
 func PollFds(t *suspend.Thread, fds []PollFd, timeout time.Duration) (int, error) {
-	var tsp uintptr
+	c := call{trap: syscall.SYS_PPOLL, word: [6]uintptr{0, uintptr(len(fds)), 0, 0, 8}}
+	if len(fds) > 0 {
+		c.ptr[0] = unsafe.Pointer(&fds[0])
+	}
 	var ts syscall.Timespec
 	if timeout >= 0 {
 		ts = syscall.NsecToTimespec(int64(timeout))
-		tsp = uintptr(unsafe.Pointer(&ts))
+		c.ptr[2] = unsafe.Pointer(&ts)
 	}
-	var p uintptr
-	if len(fds) > 0 {
-		p = uintptr(unsafe.Pointer(&fds[0]))
-	}
-	n, _, err := syscall6(t, 3, syscall.SYS_PPOLL, p, uintptr(len(fds)), tsp, 0, 8, 0)
-	runtime.KeepAlive(fds)
-	runtime.KeepAlive(&ts)
+	n, _, err := c.do(t, 3)
 	if err != nil {
 		return 0, err
 	}
 	return int(n), nil
-}
-
-func bufPtr(p []byte) uintptr {
-	if len(p) == 0 {
-		return 0
-	}
-	return uintptr(unsafe.Pointer(&p[0]))
 }
