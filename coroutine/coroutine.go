@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/coopsuspend/coopsuspend/monitor"
 	"github.com/coopsuspend/coopsuspend/safepoint"
 )
 
@@ -53,9 +54,19 @@ type shared[P, Y any] struct {
 
 	// blocking is the call a scheduler-owned coroutine left to run off
 	// the scheduler's thread (Suspender.Blocking); blockingDone is set
-	// when it has returned.
-	blocking     func()
-	blockingDone atomic.Bool
+	// when it has returned. blockingPanic is how it ended if it did not
+	// return: written by the goroutine that ran it before blockingDone
+	// is set, read by the body after the scheduler resumes it. rethrown
+	// is the one Blocking panicked with again in the body, so that the
+	// body's recover can tell it apart and keep the call's stack.
+	blocking      func()
+	blockingDone  atomic.Bool
+	blockingPanic *callPanic
+	rethrown      *callPanic
+
+	// target is the coroutine itself, for the monitor (a Suspender knows
+	// only shared).
+	target monitor.Target
 
 	listenerPanics atomic.Int64
 }
@@ -71,6 +82,13 @@ const (
 	actFailed
 	actClosed
 )
+
+// callPanic is a blocking call that panicked (or called runtime.Goexit)
+// on a scheduler's helper goroutine: the value, and the stack there.
+type callPanic struct {
+	value any
+	stack []byte
+}
 
 // errClosed unwinds a suspended body that Close (or Cancel) ended.
 type closedSignal struct{}
@@ -91,6 +109,7 @@ func New[P, Y, R any](fn func(s *Suspender[P, Y], p P) R, opts ...Option) *Corou
 		c.cfg.name = "coroutine-" + strconv.FormatUint(nextID.Add(1), 10)
 	}
 	c.state.Status = Ready
+	c.target = c
 	c.plain = len(c.cfg.listeners) == 0 && c.cfg.thread == nil && c.cfg.monitor == nil
 	return c
 }
@@ -105,13 +124,26 @@ func (c *Coroutine[P, Y, R]) body(yield func(struct{}) bool) {
 				return
 			}
 			c.out = actFailed
-			c.state.Err = &PanicError{Name: c.cfg.name, Value: r, Stack: debug.Stack()}
+			stack := debug.Stack()
+			if p := c.rethrown; p != nil && samePanic(r, p.value) {
+				// Where the call panicked comes first; where the body
+				// made the call, second.
+				stack = append(append(p.stack, "\nraised again in the coroutine by Suspender.Blocking:\n"...), stack...)
+			}
+			c.state.Err = &PanicError{Name: c.cfg.name, Value: r, Stack: stack}
 		}
 	}()
 	s := &Suspender[P, Y]{sh: &c.shared}
 	r := c.fn(s, c.param)
 	c.state.Result = r
 	c.out = actDone
+}
+
+// samePanic reports whether a and b are the same panic value; values of a
+// type that == cannot compare (a slice, a map) are never the same.
+func samePanic(a, b any) (same bool) {
+	defer func() { _ = recover() }()
+	return a == b
 }
 
 // Name returns the coroutine's name (WithName, or a generated one).
@@ -250,14 +282,17 @@ func (c *Coroutine[P, Y, R]) settle() (State[Y, R], error) {
 // Close ends a coroutine that is Ready or Suspended, unwinding its body
 // (deferred calls run) and freeing its goroutine; it becomes Cancelled.
 // Closing a finished coroutine does nothing; closing a running one (from
-// its own body) is refused.
+// its own body) is refused, and so is closing one in a blocking call that
+// has not returned: its body must not unwind under the call.
 func (c *Coroutine[P, Y, R]) Close() error {
 	from := c.State()
 	switch {
 	case from.Finished():
 		return nil
-	case from == Running || from == Syscall:
+	case from == Running, from == Syscall && !c.cfg.offload:
 		return &TransitionError{Name: c.cfg.name, From: from, To: Cancelled, Reason: "Close from inside its body"}
+	case from == Syscall && !c.blockingDone.Load():
+		return &TransitionError{Name: c.cfg.name, From: from, To: Cancelled, Reason: "its blocking call has not returned"}
 	}
 	if c.stop != nil {
 		c.stop()
@@ -265,6 +300,13 @@ func (c *Coroutine[P, Y, R]) Close() error {
 	c.state.Status = Cancelled
 	c.setStatus(from, Cancelled)
 	return nil
+}
+
+// refuse ends a coroutine that never ran as Failed with err: a
+// scheduler's refusal to run it.
+func (c *Coroutine[P, Y, R]) refuse(err error) {
+	c.state.Status, c.state.Err = Failed, err
+	c.setStatus(Ready, Failed)
 }
 
 // setStatus records a move and tells the listeners.

@@ -7,25 +7,60 @@ import (
 )
 
 // Suspender is the body's handle on its coroutine. Use it only from the
-// body, on the body's goroutine.
+// body, on the body's goroutine, while the body runs: a Suspender used
+// after its body returned, from another coroutine's body, or from inside
+// its own blocking call panics with a *TransitionError that names the
+// coroutine, its status and the method, and changes nothing.
 type Suspender[P, Y any] struct {
 	sh *shared[P, Y]
+}
+
+// mustRun panics unless the coroutine is Running, which is the only
+// status in which its body, and so its Suspender, may act. The body
+// reads status after the switch that set it (Resume writes it before
+// switching in), so the check needs no synchronisation in correct use;
+// a misuse from another goroutine is caught only when the status it
+// reads is not Running.
+func (s *Suspender[P, Y]) mustRun(method string, to Status) {
+	if from := s.sh.status; from != Running {
+		panic(s.misuse(method, from, to))
+	}
+}
+
+func (s *Suspender[P, Y]) misuse(method string, from, to Status) *TransitionError {
+	reason := "Suspender." + method + " outside its running body"
+	switch {
+	case from.Finished():
+		reason = "Suspender." + method + " after the body returned"
+	case from == Syscall:
+		reason = "Suspender." + method + " inside its blocking call"
+	}
+	return &TransitionError{Name: s.sh.cfg.name, From: from, To: to, Reason: reason}
 }
 
 // Yield suspends the coroutine with y; it may be resumed at once. It
 // returns the value of the Resume that continues it.
 func (s *Suspender[P, Y]) Yield(y Y) P {
+	s.mustRun("Yield", Suspended)
 	s.sh.out, s.sh.outYield, s.sh.outDelayed = actYield, y, false
 	return s.switchOut()
 }
 
 // Delay suspends the coroutine with y until d has passed (a monotonic
 // WakeAt): Resume refuses it before then.
-func (s *Suspender[P, Y]) Delay(y Y, d time.Duration) P { return s.suspend(y, time.Now().Add(d)) }
+func (s *Suspender[P, Y]) Delay(y Y, d time.Duration) P {
+	s.mustRun("Delay", Suspended)
+	return s.suspend(y, time.Now().Add(d))
+}
 
 // Cancel ends the coroutine as Cancelled. It does not return: the body is
 // unwound (deferred calls run).
 func (s *Suspender[P, Y]) Cancel() {
+	s.mustRun("Cancel", Cancelled)
+	s.cancel()
+}
+
+func (s *Suspender[P, Y]) cancel() {
 	s.sh.out = actCancel
 	s.sh.yield(struct{}{})
 	panic(errClosed)
@@ -33,15 +68,16 @@ func (s *Suspender[P, Y]) Cancel() {
 
 // Poll is the coroutine's safepoint: if it is bound to a thread
 // (WithThread) and a stop of the world is pending, it parks there; if a
-// preemption was requested, it suspends with a zero WakeAt and the zero
-// Y; if a cancellation was requested, it ends as Cancelled. Call it where
+// cancellation was requested, it ends as Cancelled; if a preemption was
+// requested, it suspends with a zero WakeAt and the zero Y. Call it where
 // a loop would spin.
 func (s *Suspender[P, Y]) Poll() {
+	s.mustRun("Poll", Running)
 	if t := s.sh.cfg.thread; t != nil {
 		safepoint.Poll(t)
 	}
 	if s.sh.cancel.Load() {
-		s.Cancel()
+		s.cancel()
 	}
 	if s.sh.preempt.Load() && s.sh.preempt.Swap(false) {
 		var zero Y
@@ -50,32 +86,66 @@ func (s *Suspender[P, Y]) Poll() {
 }
 
 // Sleep blocks the coroutine for d in status Syscall: see Blocking.
-func (s *Suspender[P, Y]) Sleep(d time.Duration) { s.Blocking(func() { time.Sleep(d) }) }
+func (s *Suspender[P, Y]) Sleep(d time.Duration) {
+	s.mustRun("Sleep", Syscall)
+	s.blocking(func() { time.Sleep(d) })
+}
 
 // Blocking runs fn, a call that blocks (I/O, a sleep, a lock), with the
-// coroutine in status Syscall, where it is never preempted. Under a
-// Scheduler, fn runs on another goroutine and the scheduler runs other
-// coroutines meanwhile; the coroutine is ready again when fn returns.
-// Elsewhere fn runs in place, inside the thread's blocking region when
-// the coroutine is bound to one, so a stop of the world does not wait for
-// it.
+// coroutine in status Syscall, where it is never preempted: it is not in
+// a time slice while fn runs, and starts a new one when fn returns. If fn
+// panics, Blocking panics with the same value in the body, so the
+// coroutine fails (or the body recovers) exactly as if the body had
+// panicked itself.
+//
+// Under a Scheduler, fn runs on another goroutine and the scheduler runs
+// other coroutines meanwhile; the coroutine is ready again when fn
+// returns. Elsewhere fn runs in place, inside the thread's blocking region
+// when the coroutine is bound to one, so a stop of the world does not
+// wait for it.
 func (s *Suspender[P, Y]) Blocking(fn func()) {
-	if s.sh.cfg.offload {
-		s.sh.blocking = fn
-		s.sh.blockingDone.Store(false)
-		s.sh.out = actSyscall
-		if !s.sh.yield(struct{}{}) {
+	s.mustRun("Blocking", Syscall)
+	s.blocking(fn)
+}
+
+func (s *Suspender[P, Y]) blocking(fn func()) {
+	sh := s.sh
+	if sh.cfg.offload {
+		sh.blocking = fn
+		sh.blockingDone.Store(false)
+		sh.out = actSyscall
+		if !sh.yield(struct{}{}) {
 			panic(errClosed)
+		}
+		// The scheduler's helper goroutine wrote blockingPanic before
+		// the call counted as returned; the switch back orders it.
+		if p := sh.blockingPanic; p != nil {
+			sh.blockingPanic, sh.rethrown = nil, p
+			panic(p.value)
 		}
 		return
 	}
-	s.sh.setStatus(Running, Syscall)
-	if t := s.sh.cfg.thread; t != nil {
+	sh.setStatus(Running, Syscall)
+	// Leaving Running ends the slice: the monitor neither asks a
+	// coroutine in a blocking call to suspend nor counts the call's time
+	// against it (the scheduler's coroutines leave it by switching out).
+	m := sh.cfg.monitor
+	if m != nil {
+		m.Leave(sh.target)
+	}
+	if t := sh.cfg.thread; t != nil {
 		safepoint.Blocking(t, fn)
 	} else {
 		fn()
 	}
-	s.sh.setStatus(Syscall, Running)
+	sh.setStatus(Syscall, Running)
+	if m != nil {
+		// As at Resume: a new slice, and any request that came in the
+		// meantime is stale (Leave and this store are ordered by the
+		// monitor's lock, so no tick of the old slice lands after it).
+		sh.preempt.Store(false)
+		m.Enter(sh.target, sh.cfg.rec)
+	}
 }
 
 // Name returns the coroutine's name.

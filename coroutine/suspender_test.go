@@ -1,0 +1,123 @@
+package coroutine_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coopsuspend/coopsuspend/coroutine"
+	"github.com/coopsuspend/coopsuspend/monitor"
+)
+
+// TestSuspenderAfterTheBodyReturned: a Suspender kept past its body's
+// return is dead. Each of its methods panics with a *TransitionError that
+// names the coroutine, its final status and the method, and nothing
+// changes: Sleep in particular does not move a Complete coroutine back to
+// Running.
+func TestSuspenderAfterTheBodyReturned(t *testing.T) {
+	var kept *coroutine.Suspender[int, int]
+	c := coroutine.New(func(s *coroutine.Suspender[int, int], p int) int {
+		kept = s
+		return p
+	}, coroutine.WithName("gone"))
+	if st, err := c.Resume(7); err != nil || st.Status != coroutine.Complete {
+		t.Fatalf("%+v, %v", st, err)
+	}
+	for _, tc := range []struct {
+		method string
+		call   func()
+	}{
+		{"Sleep", func() { kept.Sleep(time.Millisecond) }},
+		{"Blocking", func() { kept.Blocking(func() { t.Error("the blocking call ran") }) }},
+		{"Yield", func() { kept.Yield(1) }},
+		{"Delay", func() { kept.Delay(1, time.Millisecond) }},
+		{"Poll", func() { kept.Poll() }},
+		{"Cancel", func() { kept.Cancel() }},
+	} {
+		r := catch(tc.call)
+		te, ok := r.(*coroutine.TransitionError)
+		if !ok {
+			t.Errorf("%s after the body returned: recovered %T %v, want a *coroutine.TransitionError", tc.method, r, r)
+			continue
+		}
+		if msg := te.Error(); !strings.Contains(msg, `"gone"`) || te.From != coroutine.Complete || !strings.Contains(msg, tc.method) {
+			t.Errorf("%s after the body returned: %q", tc.method, msg)
+		}
+		if c.State() != coroutine.Complete {
+			t.Fatalf("%s after the body returned moved the coroutine to %v", tc.method, c.State())
+		}
+	}
+	if st, err := c.Resume(8); err != nil || st.Status != coroutine.Complete || st.Result != 7 {
+		t.Errorf("resume after the misuse: %+v, %v", st, err)
+	}
+}
+
+// catch calls f and returns what it panicked with (nil if it returned).
+func catch(f func()) (r any) {
+	defer func() { r = recover() }()
+	f()
+	return nil
+}
+
+// TestSuspenderOfAnotherCoroutine: a Suspender used from another
+// coroutine's body is refused the same way (its coroutine is not
+// Running), and the coroutine that misused it fails with that error.
+func TestSuspenderOfAnotherCoroutine(t *testing.T) {
+	var firsts *coroutine.Suspender[int, int]
+	first := coroutine.New(func(s *coroutine.Suspender[int, int], p int) int {
+		firsts = s
+		return s.Yield(p)
+	}, coroutine.WithName("first"))
+	defer first.Close()
+	if st, err := first.Resume(1); err != nil || st.Status != coroutine.Suspended {
+		t.Fatalf("%+v, %v", st, err)
+	}
+	second := coroutine.New(func(s *coroutine.Suspender[int, int], p int) int {
+		firsts.Yield(2)
+		return 0
+	}, coroutine.WithName("second"))
+	st, err := second.Resume(0)
+	var te *coroutine.TransitionError
+	if err != nil || st.Status != coroutine.Failed || !errors.As(st.Err, &te) || te.Name != "first" || te.From != coroutine.Suspended {
+		t.Fatalf("second, using first's Suspender: %+v, %v", st, err)
+	}
+	if first.State() != coroutine.Suspended {
+		t.Errorf("first is %v", first.State())
+	}
+}
+
+// TestStandaloneBlockingLeavesItsSlice: a coroutine under a monitor but
+// without a scheduler runs its blocking calls in place. While it does, it
+// is not Running: its slice ends (the monitor counts it no longer) and a
+// slice that ran out during the call does not preempt it afterwards.
+func TestStandaloneBlockingLeavesItsSlice(t *testing.T) {
+	m := monitor.New(monitor.WithSlice(5*time.Millisecond), monitor.WithTick(time.Millisecond))
+	if err := m.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	var inCall, afterCall int
+	c := coroutine.New(func(s *coroutine.Suspender[struct{}, struct{}], _ struct{}) int {
+		s.Blocking(func() {
+			inCall = m.Running()
+			// Several slices' worth: before the fix, the monitor asked
+			// for a preemption meanwhile.
+			time.Sleep(50 * time.Millisecond)
+		})
+		afterCall = m.Running()
+		s.Poll() // had the monitor asked, this would suspend
+		return 1
+	}, coroutine.WithMonitor(m), coroutine.WithName("standalone"))
+	st, err := c.Resume(struct{}{})
+	if err != nil || st.Status != coroutine.Complete {
+		c.Close()
+		t.Fatalf("a coroutine that slept in Blocking and then polled: %+v, %v", st, err)
+	}
+	if inCall != 0 || afterCall != 1 {
+		t.Errorf("the monitor counted %d running coroutines during the call and %d after it, want 0 and 1", inCall, afterCall)
+	}
+	if n := m.Running(); n != 0 {
+		t.Errorf("%d coroutines in a slice after it completed", n)
+	}
+}
