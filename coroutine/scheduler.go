@@ -3,9 +3,12 @@ package coroutine
 import (
 	"container/heap"
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coopsuspend/coopsuspend/arch"
@@ -52,6 +55,13 @@ type entry struct {
 	cancelled bool // guarded by Scheduler.mu
 }
 
+// ErrForeignThread is wrapped by the error of a coroutine submitted
+// WithThread of a thread other than its scheduler's: a scheduler's
+// coroutines run on Run's goroutine, as the scheduler's thread
+// (WithWorld) or as none, and a coroutine bound to another thread would
+// poll a thread it does not run on.
+var ErrForeignThread = errors.New("a scheduler's coroutine cannot be bound to another thread")
+
 // NewScheduler returns an empty scheduler. Options: WithName, WithWorld,
 // WithMonitor, and WithListener (added to every coroutine it runs).
 func NewScheduler(opts ...Option) *Scheduler {
@@ -71,7 +81,9 @@ func NewScheduler(opts ...Option) *Scheduler {
 }
 
 // Submit adds a coroutine running fn and returns its id. Options: WithName,
-// WithPriority, WithListener (added to the scheduler's own).
+// WithPriority, WithListener (added to the scheduler's own). WithThread is
+// for the scheduler's own thread only: a coroutine bound to another thread
+// is not run, and ends Failed with an error that wraps ErrForeignThread.
 func (s *Scheduler) Submit(fn func(s *Suspender[struct{}, struct{}]) any, opts ...Option) uint64 {
 	s.mu.Lock()
 	s.nextID++
@@ -126,10 +138,18 @@ func (s *Scheduler) poke() {
 
 // Run runs the submitted coroutines until every one has finished
 // (Complete, Failed or Cancelled), including those submitted meanwhile.
-// If ctx ends first, Run closes the unfinished coroutines and returns
-// ctx's error. Under WithWorld the goroutine calling Run is attached to
-// the world for the duration, polls between coroutines, and waits inside
-// blocking regions.
+//
+// If ctx ends first, Run resumes nothing more: the coroutine that runs is
+// cancelled at its next Poll (or ends its turn by a yield, a preemption
+// or a blocking call), the others are closed (Cancelled, their deferred
+// calls run), and Run returns ctx's error. A coroutine whose blocking call
+// is still out is closed when the call returns, never under it, and Run
+// waits for that.
+//
+// Under WithWorld the goroutine calling Run is attached to the world for
+// the duration, polls between coroutines, and does all its waiting
+// (idle, or for blocking calls while closing) inside blocking regions, so
+// a stop of the world never waits for it.
 func (s *Scheduler) Run(ctx context.Context) (err error) {
 	var th *suspend.Thread
 	if w := s.cfg.world; w != nil {
@@ -163,10 +183,27 @@ func (s *Scheduler) Run(ctx context.Context) (err error) {
 			s.closeAll()
 		}
 	}()
+	// The context is looked at before every resume (a non-blocking
+	// receive, a few nanoseconds); a watcher reaches the coroutine that
+	// runs when it ends. current is the entry being resumed or last
+	// resumed: it is stored before the look, so a context that ends after
+	// the look finds the coroutine that is about to run, or runs. It is
+	// this Run's own, so a watcher still running after Run returned
+	// cannot touch a later Run's coroutines.
+	var current atomic.Pointer[entry]
+	done := ctx.Done()
+	defer context.AfterFunc(ctx, func() { interrupt(&current) })()
 	for {
 		s.admit()
 		s.dueTimers()
 		if e := s.ready.pop(); e != nil {
+			current.Store(e)
+			select {
+			case <-done:
+				s.ready.push(e) // closeAll closes it with the others
+				return ctx.Err()
+			default:
+			}
 			// Resume polls the thread first: that is the safepoint
 			// between coroutines.
 			s.runOne(e)
@@ -181,13 +218,36 @@ func (s *Scheduler) Run(ctx context.Context) (err error) {
 	}
 }
 
-// admit moves submitted coroutines into the ready queue.
+// interrupt is Run's context watcher: it cancels the coroutine that runs,
+// at its next Poll. Run resumes nothing once it has seen the context end,
+// so a coroutine that keeps polling cannot hold Run past that Poll. It
+// may instead reach a coroutine that has just switched out (current is
+// not cleared between resumes): that one is closed with the others.
+func interrupt(current *atomic.Pointer[entry]) {
+	if e := current.Load(); e != nil {
+		e.co.RequestCancel()
+	}
+}
+
+// admit moves submitted coroutines into the ready queue, and refuses
+// those bound to another thread than the scheduler's.
 func (s *Scheduler) admit() {
 	s.mu.Lock()
 	pending := s.pending
 	s.pending = nil
 	s.mu.Unlock()
 	for _, e := range pending {
+		if t := e.co.cfg.thread; t != nil && t != s.thread {
+			runsAs := "no thread (it has no WithWorld)"
+			if s.thread != nil {
+				runsAs = fmt.Sprintf("thread %q", s.thread.Name())
+			}
+			s.live++
+			e.co.refuse(fmt.Errorf("coroutine %q: WithThread(%q): scheduler %q runs its coroutines as %s: %w",
+				e.co.cfg.name, t.Name(), s.cfg.name, runsAs, ErrForeignThread))
+			s.finish(e)
+			continue
+		}
 		e.co.cfg.thread = s.thread
 		e.co.cfg.rec = s.rec
 		e.co.plain = e.co.plain && s.thread == nil
@@ -239,16 +299,33 @@ func (s *Scheduler) runOne(e *entry) {
 			s.timers.push(e)
 		}
 	case Syscall:
-		fn := e.co.takeBlocking()
 		s.blocked++
-		go func() {
-			fn()
-			e.co.blockingDone.Store(true)
-			s.unblock <- e
-		}()
+		go s.runBlocking(e, e.co.takeBlocking())
 	default:
 		s.finish(e)
 	}
+}
+
+// runBlocking runs e's blocking call on its own goroutine and hands e
+// back to Run however the call ends. A panic (or runtime.Goexit) is
+// recovered here, where nothing could handle it, and raised again in the
+// body when Run resumes it: the coroutine fails as if its body had
+// panicked, and the process goes on.
+func (s *Scheduler) runBlocking(e *entry, fn func()) {
+	returned := false
+	defer func() {
+		if !returned {
+			r := recover() // nil after runtime.Goexit: panic(nil) recovers a *runtime.PanicNilError
+			if r == nil {
+				r = fmt.Errorf("coroutine %q: its blocking call called runtime.Goexit", e.co.cfg.name)
+			}
+			e.co.blockingPanic = &callPanic{value: r, stack: debug.Stack()}
+		}
+		e.co.blockingDone.Store(true)
+		s.unblock <- e
+	}()
+	fn()
+	returned = true
 }
 
 func (s *Scheduler) finish(e *entry) {
@@ -289,7 +366,10 @@ func (s *Scheduler) idle(ctx context.Context) error {
 	return err
 }
 
-// closeAll ends every unfinished coroutine after Run gave up.
+// closeAll ends every unfinished coroutine after Run gave up. A
+// coroutine in a blocking call is closed only once the call has returned
+// (its body must not unwind under the call); the wait for that is inside
+// a blocking region of the scheduler's thread, like idle's.
 func (s *Scheduler) closeAll() {
 	for e := s.ready.pop(); e != nil; e = s.ready.pop() {
 		e.co.Close()
@@ -301,8 +381,16 @@ func (s *Scheduler) closeAll() {
 		s.finish(e)
 	}
 	for ; s.blocked > 0; s.blocked-- {
-		e := <-s.unblock
-		e.co.Close()
+		var e *entry
+		wait := func() { e = <-s.unblock }
+		if s.thread != nil {
+			safepoint.Blocking(s.thread, wait)
+		} else {
+			wait()
+		}
+		if err := e.co.Close(); err != nil {
+			panic(fmt.Sprintf("coopsuspend: scheduler %q: %v", s.cfg.name, err)) // the scheduler's own bug
+		}
 		s.finish(e)
 	}
 }

@@ -40,7 +40,8 @@ type State[Y, R any] struct {
 	WakeAt time.Time
 	// Result is what the body returned (Complete).
 	Result R
-	// Err is the failure (Failed): a *PanicError.
+	// Err is the failure (Failed): a *PanicError, or, for a coroutine a
+	// Scheduler refused to run, an error wrapping ErrForeignThread.
 	Err error
 	// Syscall is where a coroutine in status Syscall is with its blocking
 	// call.
@@ -85,7 +86,9 @@ func (e *TransitionError) Error() string {
 }
 
 // PanicError is the error of a Failed coroutine: the value its body
-// panicked with, and the coroutine's stack at the panic.
+// panicked with, and the coroutine's stack at the panic. For a panic in a
+// blocking call that a Scheduler ran on another goroutine, Stack is the
+// call's stack there, then the body's where Blocking raised it again.
 type PanicError struct {
 	Name  string
 	Value any
