@@ -220,13 +220,19 @@ func (r *Record) TakeInterrupt() bool { return atomic.SwapUint32(&r.interrupt, 0
 
 // ask posts a request, signals the thread and waits for the answer.
 func (r *Record) ask(req uint32, sig syscall.Signal) (uint32, error) {
+	return r.askBy(req, sig, func() error { return Tgkill(r.Tid(), sig) }, 0)
+}
+
+// askBy is ask with the signal sent by send, which may have it delivered
+// up to after later (SampleAfter's timer).
+func (r *Record) askBy(req uint32, sig syscall.Signal, send func() error, after time.Duration) (uint32, error) {
 	atomic.StoreUint32(&r.ack, ackNone)
 	atomic.StoreUint32(&r.request, req)
-	if err := Tgkill(r.Tid(), sig); err != nil {
+	if err := send(); err != nil {
 		atomic.StoreUint32(&r.request, reqNone)
 		return 0, err
 	}
-	ack, ok := r.await(func(a uint32) bool { return a != ackNone }, AckTimeout)
+	ack, ok := r.await(func(a uint32) bool { return a != ackNone }, AckTimeout+after)
 	if ok {
 		return ack, nil
 	}

@@ -2,7 +2,10 @@ package arch
 
 import (
 	"fmt"
+	"path/filepath"
+	"reflect"
 	"runtime"
+	"strings"
 )
 
 // Frame is a symbolised program counter.
@@ -47,3 +50,106 @@ func Symbolize(pc uintptr) Frame {
 
 // Where symbolises the context's pc.
 func (c Context) Where() Frame { return Symbolize(c.PC) }
+
+// Place says whose code a sampled program counter is in. A sample taken
+// by signal catches the thread wherever it is, and much of the time that
+// is not the code it was asked about: a thread whose goroutine Go's
+// scheduler has descheduled sleeps in the runtime's futex, a call to
+// time.Now spends its time in the vDSO, and under the race detector
+// every memory access runs ThreadSanitizer's code. Only InProgram says
+// where the goroutine itself is.
+type Place uint8
+
+const (
+	// InProgram: Go code outside the runtime, the goroutine's own
+	// position (the standard library's ordinary packages included).
+	InProgram Place = iota
+	// InRuntime: package runtime or one of its internal packages (the
+	// scheduler, the collector, a system call's or a signal's code).
+	// While a thread is there it may not be running its goroutine at all.
+	InRuntime
+	// InRace: the race detector's runtime (ThreadSanitizer, which has no
+	// Go line table, and the runtime's glue that calls it).
+	InRace
+	// InUnknown: no Go symbol covers the pc: the vDSO, or other code the
+	// Go symbol table does not describe.
+	InUnknown
+)
+
+func (p Place) String() string {
+	switch p {
+	case InProgram:
+		return "the program"
+	case InRuntime:
+		return "the Go runtime"
+	case InRace:
+		return "the race runtime"
+	case InUnknown:
+		return "code without a Go symbol (the vDSO?)"
+	}
+	return fmt.Sprintf("Place(%d)", uint8(p))
+}
+
+// runtimeDir is the directory of package runtime's sources as the line
+// table spells it (absolute, or "runtime" under -trimpath), found from a
+// function known to be there.
+var runtimeDir = func() string {
+	f := runtime.FuncForPC(reflect.ValueOf(runtime.Gosched).Pointer())
+	if f == nil {
+		return ""
+	}
+	file, _ := f.FileLine(f.Entry())
+	return filepath.Dir(file)
+}()
+
+// Place classifies the frame; see Place. Code inlined into a function
+// belongs where that function does: it is what the thread executes.
+func (f Frame) Place() Place {
+	name := f.Function
+	if f.InlinedInto != "" {
+		name = f.InlinedInto
+	}
+	if name == "" {
+		return InUnknown
+	}
+	if strings.HasPrefix(name, "__tsan") || strings.HasPrefix(name, "__sanitizer") || strings.HasPrefix(name, "__race") {
+		return InRace
+	}
+	switch pkg := funcPackage(name); {
+	case pkg == "runtime/race" || pkg == "internal/race":
+		return InRace
+	case pkg == "runtime" || strings.HasPrefix(pkg, "runtime/internal/") || strings.HasPrefix(pkg, "internal/runtime/"):
+		if strings.HasPrefix(filepath.Base(f.File), "race") {
+			return InRace
+		}
+		return InRuntime
+	}
+	// The race runtime's thunks for sync/atomic carry package names of
+	// their own but live in the runtime's race_*.s.
+	if runtimeDir != "" && filepath.Dir(f.File) == runtimeDir {
+		if strings.HasPrefix(filepath.Base(f.File), "race") {
+			return InRace
+		}
+		return InRuntime
+	}
+	if f.File == "" || f.File == "?" || f.Line == 0 {
+		// A symbol without Go line information: foreign code linked in,
+		// which under the race detector is ThreadSanitizer (its C++
+		// names do not all start with __tsan).
+		if raceEnabled {
+			return InRace
+		}
+		return InUnknown
+	}
+	return InProgram
+}
+
+// funcPackage returns the import path of a function's package from its
+// symbol name: the name up to the first dot after the last slash.
+func funcPackage(name string) string {
+	slash := strings.LastIndexByte(name, '/')
+	if dot := strings.IndexByte(name[slash+1:], '.'); dot >= 0 {
+		return name[:slash+1+dot]
+	}
+	return name
+}

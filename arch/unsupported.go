@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"syscall"
+	"time"
 )
 
 // Context is the part of the register set every platform has. Where
@@ -54,6 +55,11 @@ func (r *Record) ResumeAsync() {}
 
 // Sample fails.
 func (r *Record) Sample(sig syscall.Signal) (Context, error) { return Context{}, unsupported() }
+
+// SampleAfter fails.
+func (r *Record) SampleAfter(sig syscall.Signal, delay time.Duration) (Context, error) {
+	return Context{}, unsupported()
+}
 
 // Context returns the zero Context.
 func (r *Record) Context() Context { return Context{} }

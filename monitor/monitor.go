@@ -15,6 +15,20 @@
 // and reports who, for how long, and where, so that the runtime's author
 // can add the poll.
 //
+// A sample is a register context of the thread, and the thread is not
+// always running the coroutine's code when the signal lands: with the
+// monitor and the coroutine competing for one P, the coroutine's thread
+// sleeps in Go's scheduler while the monitor runs; a call to time.Now
+// runs in the vDSO; under the race detector every memory access runs
+// ThreadSanitizer. The monitor therefore classifies each sample
+// (arch.Frame.Place) and reports only one that is in the program's own
+// code. A sample that is not is set aside and the thread sampled again
+// at the next ticks, each time through a kernel timer that signals the
+// thread a little after the monitor has given its P away (Record.
+// SampleAfter). After samplesPerReport misses the report says that the
+// position is unknown and where the samples found the thread instead. A
+// frame of the runtime is never reported as the coroutine's position.
+//
 // The monitor runs no goroutine of its own: a timer fires once per tick
 // while at least one coroutine runs, and nothing is scheduled when none
 // does.
@@ -23,6 +37,7 @@ package monitor
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -40,13 +55,37 @@ type Target interface {
 // margin without reaching a safepoint.
 type Overrun struct {
 	Name    string        // the coroutine
-	Running time.Duration // how long it had been running when sampled
-	Where   arch.Frame    // where the sample found it
-	Tid     int           // the OS thread it runs on
+	Running time.Duration // how long it had been running at the last sample
+	// Where is where a sample found the coroutine in the program's own
+	// code (arch.InProgram); the zero Frame if no sample did.
+	Where arch.Frame
+	// Missed holds the samples, in order, that found the thread outside
+	// the program (in the Go runtime, the race runtime, the vDSO) before
+	// Where was found or the monitor gave up. They are not the
+	// coroutine's position, only where its thread was at that moment.
+	Missed []arch.Frame
+	Tid    int // the OS thread it runs on
 }
 
+// Known reports whether the report names the coroutine's position.
+func (o Overrun) Known() bool { return o.Where.Function != "" }
+
 func (o Overrun) String() string {
-	return fmt.Sprintf("coroutine %q has run %v without a safepoint, at %v", o.Name, o.Running.Round(time.Microsecond), o.Where)
+	s := fmt.Sprintf("coroutine %q has run %v without a safepoint, ", o.Name, o.Running.Round(time.Microsecond))
+	if o.Known() {
+		return s + fmt.Sprintf("at %v", o.Where)
+	}
+	var counts [arch.InUnknown + 1]int
+	for _, f := range o.Missed {
+		counts[f.Place()]++
+	}
+	var where []string
+	for p, n := range counts {
+		if n > 0 {
+			where = append(where, fmt.Sprintf("%d in %v", n, arch.Place(p)))
+		}
+	}
+	return s + fmt.Sprintf("position unknown: every sample found its thread outside the program (%s)", strings.Join(where, ", "))
 }
 
 // Option configures a Monitor.
@@ -94,9 +133,18 @@ type Monitor struct {
 type slot struct {
 	start, deadline time.Time
 	rec             *arch.Record
-	reported        bool
 	requests        int
+	// reported: a sample is in flight or the slice's report is made;
+	// missed: the samples of this slice that found the thread outside
+	// the program. Both under the monitor's mu.
+	reported bool
+	missed   []arch.Frame
 }
+
+// samplesPerReport bounds the samples taken for one slice's report: after
+// that many have found the thread outside the program, the report says
+// the position is unknown.
+const samplesPerReport = 8
 
 const (
 	created = iota
@@ -228,22 +276,52 @@ func (m *Monitor) tick() {
 	}
 	m.mu.Unlock()
 	for _, sm := range samples {
-		ctx, err := sm.s.rec.Sample(m.cfg.sig)
-		if err != nil {
-			// The record is busy (a stop has the thread parked) or the
-			// handler did not answer: try again at the next tick.
-			m.mu.Lock()
-			sm.s.reported = false
-			m.mu.Unlock()
-			continue
-		}
-		// Report only if the sample is of the same slice: the coroutine
-		// may have left Running while the signal was on its way.
-		m.mu.Lock()
-		same := m.running[sm.t] == sm.s
-		m.mu.Unlock()
-		if same {
-			m.cfg.onOverrun(Overrun{Name: sm.t.Name(), Running: sm.ran, Where: ctx.Where(), Tid: sm.s.rec.Tid()})
-		}
+		m.sample(sm.t, sm.s, sm.ran)
 	}
+}
+
+// sample samples the thread of t's slice s, which has run for ran, and
+// reports the overrun if the sample is in the program or if it was the
+// last try; otherwise it leaves the slice to be sampled again at the next
+// tick. The caller has set s.reported, so no other tick samples s
+// meanwhile.
+func (m *Monitor) sample(t Target, s *slot, ran time.Duration) {
+	m.mu.Lock()
+	tries := len(s.missed)
+	m.mu.Unlock()
+	// The kernel signals the thread a fraction of a tick after the
+	// monitor has given its P away; the delay varies with each try so
+	// that a periodic pattern of the guest's does not hide it every time.
+	delay := max(m.cfg.tick/4, 50*time.Microsecond) * time.Duration(1+tries%4)
+	ctx, err := s.rec.SampleAfter(m.cfg.sig, delay)
+	m.mu.Lock()
+	if err != nil {
+		// The record is busy (a stop has the thread parked) or the
+		// handler did not answer: try again at the next tick.
+		s.reported = false
+		m.mu.Unlock()
+		return
+	}
+	fr := ctx.Where()
+	o := Overrun{Name: t.Name(), Running: ran, Tid: s.rec.Tid()}
+	switch {
+	case m.running[t] != s:
+		// The coroutine left Running, or began another slice, while the
+		// signal was on its way: the sample is not of this slice.
+		m.mu.Unlock()
+		return
+	case fr.Place() == arch.InProgram:
+		o.Where = fr
+	case len(s.missed)+1 < samplesPerReport:
+		s.missed = append(s.missed, fr)
+		s.reported = false
+		m.mu.Unlock()
+		return
+	default:
+		s.missed = append(s.missed, fr)
+	}
+	o.Missed = s.missed
+	s.missed = nil // the report owns them
+	m.mu.Unlock()
+	m.cfg.onOverrun(o)
 }

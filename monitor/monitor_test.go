@@ -1,11 +1,15 @@
 package monitor_test
 
 import (
+	"fmt"
 	"runtime"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/coopsuspend/coopsuspend/arch"
 	"github.com/coopsuspend/coopsuspend/monitor"
 )
 
@@ -113,5 +117,180 @@ func TestBadOptions(t *testing.T) {
 	if err := m.Start(); err == nil {
 		m.Stop()
 		t.Error("sampling on SIGKILL was accepted")
+	}
+}
+
+// A guest loop is a loop without a safepoint whose overruns a report
+// must place in the program; pkgs are the packages a report may name
+// (the test's, and the standard library's it calls).
+type guestLoop struct {
+	run  func(n int) int
+	pkgs []string
+	// placed: a report that names a place is expected; false where this
+	// machine may legitimately never catch the loop in Go code.
+	placed bool
+}
+
+var guestLoops = map[string]guestLoop{
+	// Computes in registers: every sample of the running guest is in it.
+	"compute": {guestCompute, []string{testPkg}, true},
+	// Reads the clock: much of its time is in the vDSO, and where the
+	// vDSO falls back to a system call (some virtual machines), a
+	// signal is delivered as the call returns, in the vDSO, nearly every
+	// time: the position may stay unknown.
+	"clock": {guestClock, []string{testPkg, "time."}, false},
+	// Loads an atomic: under the race detector much of its time is in
+	// the race runtime.
+	"atomic": {guestAtomic, []string{testPkg, "sync/atomic."}, !raceEnabled},
+}
+
+const testPkg = "github.com/coopsuspend/coopsuspend/monitor_test."
+
+var guestSink atomic.Int64
+
+//go:noinline
+func guestCompute(n int) int {
+	x := 0
+	for i := 0; i < n; i++ {
+		x += i ^ x
+	}
+	return x
+}
+
+//go:noinline
+func guestClock(n int) int {
+	x := 0
+	for i := 0; i < n/64; i++ {
+		x += int(time.Now().UnixNano())
+	}
+	return x
+}
+
+var guestWord atomic.Int32
+
+//go:noinline
+func guestAtomic(n int) int {
+	x := 0
+	for i := 0; i < n/16; i++ {
+		x += int(guestWord.Load())
+	}
+	return x
+}
+
+// overrunSlices runs slices of a registered, locked guest goroutine that
+// calls loop without a safepoint, each until the monitor reports it (or
+// 5 s pass), and returns the reports.
+func overrunSlices(t *testing.T, slices int, loop func(int) int) []monitor.Overrun {
+	t.Helper()
+	reports := make(chan monitor.Overrun, slices) // one report per slice at most
+	m := monitor.New(monitor.WithSlice(2*time.Millisecond), monitor.WithTick(time.Millisecond),
+		monitor.WithOverrun(2*time.Millisecond, func(o monitor.Overrun) { reports <- o }))
+	if err := m.Start(); err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		rec, err := arch.Register()
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer rec.Unregister()
+		for range slices {
+			tg := &target{name: "guest"}
+			m.Enter(tg, rec)
+			deadline := time.Now().Add(5 * time.Second)
+			n := len(reports)
+			for len(reports) == n && time.Now().Before(deadline) {
+				guestSink.Add(int64(loop(1 << 16)))
+			}
+			m.Leave(tg)
+		}
+		errc <- nil
+	}()
+	err := <-errc
+	m.Stop() // no report after this: the channel can be closed
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(reports)
+	var got []monitor.Overrun
+	for o := range reports {
+		got = append(got, o)
+	}
+	return got
+}
+
+// load keeps every P busy with goroutines that never block (Go's own
+// preemption deschedules them) until the returned stop is called.
+func load() (stop func()) {
+	var quit atomic.Bool
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for x := 0; !quit.Load(); x++ {
+				guestSink.Add(int64(guestCompute(1 << 10)))
+			}
+		}()
+	}
+	return func() { quit.Store(true); wg.Wait() }
+}
+
+// TestOverrunNamesTheGuest: an overrun report names a place in the
+// guest's own code, never the Go runtime's scheduler, the race runtime
+// or the vDSO the thread happened to be in when sampled; if no sample
+// found it in the program, the report says the position is unknown and
+// keeps the missed samples apart. Run with GOMAXPROCS=1 (the monitor and
+// the guest share one P), under the race detector, and with every P
+// loaded by other goroutines.
+func TestOverrunNamesTheGuest(t *testing.T) {
+	if !arch.Supported() {
+		t.Skipf("no sampling on %s/%s", runtime.GOOS, runtime.GOARCH)
+	}
+	for _, loaded := range []bool{false, true} {
+		for name, loop := range guestLoops {
+			t.Run(fmt.Sprintf("%s/loaded=%v", name, loaded), func(t *testing.T) {
+				if loaded {
+					defer load()()
+				}
+				reports := overrunSlices(t, 5, loop.run)
+				if len(reports) == 0 {
+					t.Fatal("no overrun reported")
+				}
+				placed := 0
+				for _, o := range reports {
+					t.Log(o)
+					for _, f := range o.Missed {
+						if f.Place() == arch.InProgram {
+							t.Errorf("a sample in the program was set aside: %v", f)
+						}
+					}
+					if !o.Known() {
+						if o.Where != (arch.Frame{}) || len(o.Missed) == 0 || !strings.Contains(o.String(), "position unknown") {
+							t.Errorf("an unplaced report that does not say so: %+v", o)
+						}
+						continue
+					}
+					placed++
+					if p := o.Where.Place(); p != arch.InProgram {
+						t.Errorf("reported in %v: %v", p, o.Where)
+					}
+					in := false
+					for _, pkg := range loop.pkgs {
+						in = in || strings.HasPrefix(o.Where.Function, pkg) || strings.HasPrefix(o.Where.InlinedInto, pkg)
+					}
+					if !in {
+						t.Errorf("reported at %v, not in the guest's loop (%v)", o.Where, loop.pkgs)
+					}
+				}
+				if loop.placed && placed == 0 {
+					t.Errorf("none of %d reports found the guest in its loop", len(reports))
+				}
+			})
+		}
 	}
 }
