@@ -57,8 +57,19 @@ func exitsyscall()
 //
 // Like syscall.Syscall6 it must not grow the stack between entersyscall
 // and exitsyscall, hence nosplit and an assembly call. Unlike it, the
-// compiler does not keep pointers converted to uintptr in the arguments
-// alive: callers keep them alive with runtime.KeepAlive.
+// compiler neither keeps alive nor moves to the heap what a pointer
+// converted to uintptr in the arguments points to. A caller passing a
+// pointer must therefore:
+//
+//   - convert it to uintptr only in a nosplit function that then calls
+//     Syscall6 directly, with nothing in between that can grow the stack
+//     or park: if the object is on the goroutine's stack, a stack move
+//     (growth, or the collector shrinking the stack of a parked goroutine)
+//     leaves the uintptr naming the old, freed stack, and the kernel reads
+//     and writes there. Until then it stays an unsafe.Pointer, which the
+//     runtime adjusts when the stack moves. safepoint's wrappers do this
+//     (call.enter), anew on every retry;
+//   - keep the object alive (runtime.KeepAlive) until Syscall6 returns.
 //
 //go:nosplit
 func Syscall6(r *Record, trap, a1, a2, a3, a4, a5, a6 uintptr) (r1, r2 uintptr, errno syscall.Errno) {

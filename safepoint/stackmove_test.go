@@ -468,10 +468,10 @@ func firstLines(lines []string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// TestSyscall6UintptrEscapes checks the compiler honours Syscall6's
-// go:uintptrescapes: every argument is marked, and a caller that converts
-// a local buffer's address in the call expression gets the buffer moved
-// to the heap, where the stack's moves cannot leave the kernel a stale
+// TestSyscall6UintptrEscapes checks the compiler honours the directive on
+// Syscall6 (uintptrescapes): every argument is marked, and a caller that
+// converts a local buffer's address in the call expression gets the buffer
+// moved to the heap, where the stack's moves cannot leave the kernel a stale
 // address (without the directive the buffer stays on the stack).
 func TestSyscall6UintptrEscapes(t *testing.T) {
 	out, err := exec.Command(goTool(t), "build", "-gcflags=-m", ".").CombinedOutput()

@@ -35,11 +35,11 @@ func (interruptedError) Is(target error) bool { return target == syscall.EINTR }
 // someone else now owns.
 //
 // Invariant: a pointer argument stays an unsafe.Pointer (in a call) until
-// call.enter, which is nosplit and converts it and calls the nosplit
-// arch.Syscall6, which calls entersyscall. Nothing on that path can grow
-// the stack, and from entersyscall to exitsyscall the runtime does not
-// shrink it (nor at an asynchronous preemption, the only other stop on the
-// way). Each attempt of the retry loop converts anew. The call stays live
+// call.enter, which is nosplit, converts it and calls kernelCall, which is
+// nosplit and calls the nosplit arch.Syscall6 (or syscall.Syscall6),
+// which calls entersyscall. Nothing on that path can grow the stack, and
+// from entersyscall to exitsyscall the runtime does not shrink it (nor at
+// an asynchronous preemption, the only other stop on the way). Each attempt of the retry loop converts anew. The call stays live
 // (runtime.KeepAlive) until the kernel returns, so a heap buffer it points
 // to cannot be freed during the call either.
 
@@ -53,7 +53,9 @@ type call struct {
 
 // enter makes the system call. It is the only place where a pointer
 // argument becomes a uintptr (see above): it must stay nosplit and call
-// arch.Syscall6 directly, with nothing in between that can move the stack.
+// kernelCall (nosplit, arch.Syscall6 or, where asynchronous suspension is
+// unsupported, syscall.Syscall6) directly, with nothing in between that
+// can move the stack.
 //
 //go:nosplit
 func (c *call) enter(rec *arch.Record) (r1, r2 uintptr, errno syscall.Errno) {
@@ -63,7 +65,7 @@ func (c *call) enter(rec *arch.Record) (r1, r2 uintptr, errno syscall.Errno) {
 			a[i] = uintptr(p)
 		}
 	}
-	return arch.Syscall6(rec, c.trap, a[0], a[1], a[2], a[3], a[4], a[5])
+	return kernelCall(rec, c.trap, a[0], a[1], a[2], a[3], a[4], a[5])
 }
 
 // testHookBeforeEntry, when set (by tests only, before any thread uses

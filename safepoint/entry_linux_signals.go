@@ -1,0 +1,18 @@
+//go:build linux && (amd64 || arm64)
+
+package safepoint
+
+import (
+	"syscall"
+
+	"github.com/coopsuspend/coopsuspend/arch"
+)
+
+// kernelCall is the kernel entry call.enter makes: arch.Syscall6, nosplit
+// like kernelCall itself, so nothing between call.enter's conversions and
+// entersyscall can move the stack.
+//
+//go:nosplit
+func kernelCall(rec *arch.Record, trap, a1, a2, a3, a4, a5, a6 uintptr) (r1, r2 uintptr, errno syscall.Errno) {
+	return arch.Syscall6(rec, trap, a1, a2, a3, a4, a5, a6)
+}
