@@ -145,21 +145,25 @@ func TestDeclineOutsideEntry(t *testing.T) {
 		}
 	}
 	// A sample shows where the thread is. While Go's scheduler has the
-	// spinner descheduled, its locked thread sleeps in the runtime's own
-	// futex; sample until it is caught running.
+	// spinner descheduled (with one P, whenever this goroutine runs),
+	// its locked thread sleeps in the runtime's own futex: the signal is
+	// delivered by a timer after this goroutine has given its P away, and
+	// a sample outside the program is not the spinner's position.
 	var where []Frame
 	for i := 0; i < 200; i++ {
-		c, err := rec.Sample(DefaultSignal)
+		c, err := rec.SampleAfter(DefaultSignal, time.Duration(1+i%4)*100*time.Microsecond)
 		if err != nil {
 			t.Fatal(err)
 		}
 		fr := c.Where()
 		if strings.HasSuffix(fr.Function, "arch.spin") {
+			if p := fr.Place(); p != InProgram {
+				t.Fatalf("the spinner's loop classified as %v: %v", p, fr)
+			}
 			t.Logf("sampled at %v", fr)
 			return
 		}
 		where = append(where, fr)
-		time.Sleep(100 * time.Microsecond)
 	}
 	t.Errorf("200 samples never found the spinner in its loop: %v", where[:5])
 }

@@ -125,8 +125,9 @@ func (f Frame) Place() Place {
 		return InRuntime
 	}
 	// The race runtime's thunks for sync/atomic carry package names of
-	// their own but live in the runtime's race_*.s.
-	if runtimeDir != "" && filepath.Dir(f.File) == runtimeDir {
+	// their own but live in the runtime's race_*.s. (The file of inlined
+	// code is the inlined function's, not the executing one's.)
+	if f.InlinedInto == "" && runtimeDir != "" && filepath.Dir(f.File) == runtimeDir {
 		if strings.HasPrefix(filepath.Base(f.File), "race") {
 			return InRace
 		}
