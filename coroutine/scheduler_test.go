@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coopsuspend/coopsuspend/arch"
 	"github.com/coopsuspend/coopsuspend/coroutine"
 	"github.com/coopsuspend/coopsuspend/monitor"
 	"github.com/coopsuspend/coopsuspend/suspend"
@@ -234,7 +235,9 @@ func TestSyscallIsNotPreempted(t *testing.T) {
 }
 
 // TestOverrunIsReported: a loop without a safepoint cannot be preempted;
-// the monitor samples it and names the function it spins in.
+// the monitor samples it and names the function it spins in, also with
+// one P, where the coroutine's thread sleeps in Go's scheduler whenever
+// the monitor runs: a sample of the runtime is never the position.
 func TestOverrunIsReported(t *testing.T) {
 	reports := make(chan monitor.Overrun, 4)
 	m := monitor.New(monitor.WithSlice(5*time.Millisecond), monitor.WithTick(time.Millisecond),
@@ -269,6 +272,14 @@ func TestOverrunIsReported(t *testing.T) {
 	t.Log(o)
 	if !strings.HasSuffix(o.Name, "spinner") || o.Running < 15*time.Millisecond {
 		t.Errorf("report %+v", o)
+	}
+	for _, f := range o.Missed {
+		if f.Place() == arch.InProgram {
+			t.Errorf("a sample in the program was set aside: %v", f)
+		}
+	}
+	if p := o.Where.Place(); !o.Known() || p != arch.InProgram {
+		t.Fatalf("placed in %v: %v", p, o)
 	}
 	if !strings.Contains(o.Where.Function+" "+o.Where.InlinedInto, "coroutine_test.") {
 		t.Errorf("sampled at %v, not in the spinning test code", o.Where)
