@@ -5,6 +5,7 @@ package arch
 import (
 	"bufio"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"reflect"
 	"runtime"
@@ -140,5 +141,40 @@ func TestPlace(t *testing.T) {
 		if got := c.fr.Place(); got != c.want {
 			t.Errorf("%v is in %v, want %v", c.fr, got, c.want)
 		}
+	}
+}
+
+// BenchmarkSample compares an immediate sample of a spinning thread with
+// one delivered by SampleAfter's timer (its delay included: 50 µs).
+func BenchmarkSample(b *testing.B) {
+	if err := Install(DefaultSignal); err != nil {
+		b.Fatal(err)
+	}
+	defer Uninstall(DefaultSignal)
+	rec, stop := startSpinner(b)
+	defer stop()
+	for _, delay := range []time.Duration{0, 50 * time.Microsecond} {
+		b.Run(fmt.Sprintf("delay=%v", delay), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := rec.SampleAfter(DefaultSignal, delay); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkThreadTimer: the timer's own cost per sample (create, arm,
+// delete), without the signal.
+func BenchmarkThreadTimer(b *testing.B) {
+	for b.Loop() {
+		tm, err := newThreadTimer(Gettid(), DefaultSignal)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := tm.arm(time.Hour); err != nil {
+			b.Fatal(err)
+		}
+		tm.delete()
 	}
 }

@@ -97,7 +97,7 @@ func spin(n int) int {
 var spinSink int
 
 // spinner is a locked, registered goroutine spinning in Go code.
-func startSpinner(t *testing.T) (rec *Record, stop func()) {
+func startSpinner(t testing.TB) (rec *Record, stop func()) {
 	var quit atomic.Bool
 	ready := make(chan *Record)
 	done := make(chan struct{})

@@ -292,7 +292,10 @@ func (m *Monitor) sample(t Target, s *slot, ran time.Duration) {
 	// The kernel signals the thread a fraction of a tick after the
 	// monitor has given its P away; the delay varies with each try so
 	// that a periodic pattern of the guest's does not hide it every time.
-	delay := max(m.cfg.tick/4, 50*time.Microsecond) * time.Duration(1+tries%4)
+	// The base delay only has to outlast the hand-over of the P (tens of
+	// microseconds); it is bounded so that a long tick does not keep the
+	// monitor waiting.
+	delay := min(max(m.cfg.tick/4, 50*time.Microsecond), 250*time.Microsecond) * time.Duration(1+tries%4)
 	ctx, err := s.rec.SampleAfter(m.cfg.sig, delay)
 	m.mu.Lock()
 	if err != nil {
