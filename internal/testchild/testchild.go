@@ -11,12 +11,14 @@
 package testchild
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -24,6 +26,12 @@ import (
 // envVar, in a child's environment, names the test it was started for. Its
 // presence is what makes a process a child: a child never starts another.
 const envVar = "COOPSUSPEND_TESTCHILD"
+
+// ExecEnv names the environment variable that holds a command to start the
+// child with, as go test's -exec does for the parent: under an emulator
+// such as qemu-user without binfmt_misc, the kernel cannot run the test
+// binary, but the emulator can.
+const ExecEnv = "COOPSUSPEND_TESTCHILD_EXEC"
 
 // Run runs body in a child process and fails t, with the child's output,
 // unless the child ran t's test and it passed. A child that skipped skips
@@ -42,6 +50,9 @@ func Run(t *testing.T, body func(t *testing.T)) {
 		return
 	}
 	out, err := start(t, t.Name())
+	if errors.Is(err, syscall.ENOEXEC) {
+		t.Skipf("cannot start the test binary again here (%v); under an emulator, set %s to it", err, ExecEnv)
+	}
 	skipped, err := judge(t.Name(), out, err)
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +90,8 @@ func start(t *testing.T, name string) ([]byte, error) {
 	if deadline, ok := t.Deadline(); ok {
 		args = append(args, "-test.timeout="+(time.Until(deadline)*9/10).String())
 	}
-	cmd := exec.Command(exe, args...)
+	argv := append(strings.Fields(os.Getenv(ExecEnv)), exe)
+	cmd := exec.Command(argv[0], append(argv[1:], args...)...)
 	cmd.Env = append(os.Environ(), envVar+"="+name)
 	return cmd.CombinedOutput()
 }

@@ -3,6 +3,7 @@ package testchild
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -72,6 +73,27 @@ func TestChildThatRanNothing(t *testing.T) {
 	}
 	if _, err := judge(name, out, nil); err == nil || !strings.Contains(err.Error(), "did not run") {
 		t.Fatalf("a child that ran nothing was judged %v; output:\n%s", err, out)
+	}
+}
+
+// TestExecEnv: with ExecEnv set, the child is started through that
+// command (here env(1), which runs its arguments as they are).
+func TestExecEnv(t *testing.T) {
+	if _, ok := os.LookupEnv(envVar); ok {
+		return
+	}
+	if _, err := exec.LookPath("env"); err != nil {
+		t.Skipf("no env command to start the child through: %v", err)
+	}
+	t.Setenv(ExecEnv, "env")
+	const name = "TestOutcomes/passes"
+	out, err := start(t, name)
+	if _, err := judge(name, out, err); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(ExecEnv, "/nonexistent/emulator")
+	if out, err := start(t, name); err == nil {
+		t.Fatalf("a child started through a missing command ran:\n%s", out)
 	}
 }
 
