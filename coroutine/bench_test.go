@@ -136,3 +136,23 @@ func BenchmarkPreemption(b *testing.B) {
 	b.ReportMetric(float64(late.Microseconds())/float64(b.N), "µs-past-slice")
 	_ = context.Background
 }
+
+// BenchmarkSchedulerYield is one turn of a scheduled coroutine: Run's
+// loop (the context look included), the ready queue, and a yield.
+func BenchmarkSchedulerYield(b *testing.B) {
+	s := coroutine.NewScheduler()
+	n := b.N
+	s.Submit(func(su *coroutine.Suspender[struct{}, struct{}]) any {
+		for i := 0; i < n; i++ {
+			su.Yield(struct{}{})
+		}
+		return nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b.ReportAllocs()
+	b.ResetTimer()
+	if err := s.Run(ctx); err != nil {
+		b.Fatal(err)
+	}
+}
