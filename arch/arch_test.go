@@ -3,6 +3,8 @@
 package arch
 
 import (
+	"context"
+	"github.com/coopsuspend/coopsuspend/internal/goid"
 	"runtime"
 	"strings"
 	"syscall"
@@ -57,7 +59,7 @@ func startReader(t *testing.T) *blockedReader {
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		rec, err := Register()
+		rec, err := Register(goid.Current())
 		if err != nil {
 			t.Error(err)
 			ready <- nil
@@ -111,7 +113,7 @@ func TestSuspendInRead(t *testing.T) {
 	parks := 0
 	for i := 0; i < 200; i++ {
 		sig := []syscall.Signal{DefaultSignal, rt}[i%2]
-		parked, err := br.rec.SuspendAsync(sig)
+		parked, err := br.rec.SuspendAsync(context.Background(), sig)
 		if err != nil {
 			t.Fatal(err)
 		}

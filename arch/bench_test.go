@@ -3,6 +3,7 @@
 package arch
 
 import (
+	"context"
 	"os"
 	"os/signal"
 	"runtime"
@@ -30,7 +31,7 @@ func BenchmarkSuspendAsync(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
-		parked, err := br.rec.SuspendAsync(DefaultSignal)
+		parked, err := br.rec.SuspendAsync(context.Background(), DefaultSignal)
 		suspended += time.Since(start)
 		if err != nil {
 			b.Fatal(err)

@@ -3,6 +3,7 @@
 package arch
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
@@ -48,6 +49,14 @@ type Record struct {
 	raw       [rawWords]uint64
 
 	busy sync.Mutex // Go side only
+
+	// owner is the goroutine that registered the record, and replaced
+	// says a later Register of the same OS thread by another goroutine
+	// took its table slot: the owner had ended while locked to the
+	// thread, the thread died with it, and the kernel gave its id to a
+	// new thread. Both are guarded by tableMu.
+	owner    uint64
+	replaced bool
 }
 
 const (
@@ -91,12 +100,30 @@ var (
 // ErrTableFull is returned by Register when every slot is taken.
 var ErrTableFull = errors.New("coopsuspend/arch: thread table full")
 
+// ErrRegistered is returned by Register when the calling goroutine has
+// registered its OS thread already: the handler can serve one record per
+// thread.
+var ErrRegistered = errors.New("coopsuspend/arch: this goroutine's OS thread is registered already")
+
 // Register creates the record of the calling thread, which must be locked
-// to its OS thread, and publishes it to the handler.
-func Register() (*Record, error) {
+// to its OS thread, and publishes it to the handler. owner identifies the
+// calling goroutine (internal/goid). If the thread has a record already,
+// Register fails with ErrRegistered when that record is the same
+// goroutine's; a record of another goroutine is stale (a goroutine that
+// is locked to its thread cannot share it, so that one has ended, and
+// the thread with it, and the kernel reused the id): the new record takes
+// its slot and the old one is marked replaced.
+func Register(owner uint64) (*Record, error) {
 	tid := uint32(Gettid())
 	tableMu.Lock()
 	defer tableMu.Unlock()
+	if old := lookup(tid); old != nil {
+		if old.owner == owner {
+			return nil, fmt.Errorf("%w (tid %d)", ErrRegistered, tid)
+		}
+		old.replaced = true
+		used--
+	}
 	if used >= tableSize*3/4 {
 		return nil, fmt.Errorf("%w (%d threads registered)", ErrTableFull, used)
 	}
@@ -108,6 +135,7 @@ func Register() (*Record, error) {
 		r = new(Record)
 	}
 	r.tid = int32(tid)
+	r.owner = owner
 	for i := tid % tableSize; ; i = (i + 1) % tableSize {
 		s := &table[i]
 		if t := atomic.LoadUint32(&s.tid); t == 0 || t == tombstone || t == tid {
@@ -121,11 +149,18 @@ func Register() (*Record, error) {
 }
 
 // Unregister removes the record from the table. Call it on the record's
-// thread, before unlocking it from its OS thread.
+// thread, before unlocking it from its OS thread, or from any goroutine
+// once the record's owner has ended; a record whose slot a new thread
+// took (see Register) is only freed.
 func (r *Record) Unregister() {
 	tid := uint32(r.tid)
 	tableMu.Lock()
 	defer tableMu.Unlock()
+	if r.replaced {
+		r.replaced = false
+		free = append(free, r)
+		return
+	}
 	for i, n := tid%tableSize, 0; n < tableSize; i, n = (i+1)%tableSize, n+1 {
 		s := &table[i]
 		t := atomic.LoadUint32(&s.tid)
@@ -146,6 +181,7 @@ func (r *Record) Unregister() {
 // thread).
 func (r *Record) reset() {
 	r.request, r.ack, r.release, r.inWrapper, r.interrupt, r.tid = 0, 0, 0, 0, 0, 0
+	r.owner, r.replaced = 0, false
 	r.raw = [rawWords]uint64{}
 }
 
@@ -164,9 +200,13 @@ var ErrNoAnswer = errors.New("coopsuspend/arch: the signal handler did not answe
 // kernel entry. It reports true if the thread is parked (its context is
 // saved, and it stays parked until ResumeAsync), false if the handler
 // declined because the thread was elsewhere.
-func (r *Record) SuspendAsync(sig syscall.Signal) (bool, error) {
+//
+// It waits for the handler's answer until ctx is done or AckTimeout
+// passes, whichever comes first; then it withdraws the request and
+// returns ctx's cause (wrapped) or ErrNoAnswer.
+func (r *Record) SuspendAsync(ctx context.Context, sig syscall.Signal) (bool, error) {
 	r.busy.Lock()
-	ack, err := r.ask(reqSuspend, sig)
+	ack, err := r.askBy(ctx, reqSuspend, sig, func() error { return Tgkill(r.Tid(), sig) }, 0)
 	if err != nil || ack != ackParked {
 		r.busy.Unlock()
 		return false, err
@@ -180,7 +220,7 @@ func (r *Record) SuspendAsync(sig syscall.Signal) (bool, error) {
 func (r *Record) ResumeAsync() {
 	atomic.StoreUint32(&r.release, 1)
 	futexWake(&r.release)
-	r.await(func(a uint32) bool { return a == ackResumed }, 0)
+	r.await(context.Background(), func(a uint32) bool { return a == ackResumed }, 0)
 	r.busy.Unlock()
 }
 
@@ -220,35 +260,39 @@ func (r *Record) TakeInterrupt() bool { return atomic.SwapUint32(&r.interrupt, 0
 
 // ask posts a request, signals the thread and waits for the answer.
 func (r *Record) ask(req uint32, sig syscall.Signal) (uint32, error) {
-	return r.askBy(req, sig, func() error { return Tgkill(r.Tid(), sig) }, 0)
+	return r.askBy(context.Background(), req, sig, func() error { return Tgkill(r.Tid(), sig) }, 0)
 }
 
 // askBy is ask with the signal sent by send, which may have it delivered
 // up to after later (SampleAfter's timer).
-func (r *Record) askBy(req uint32, sig syscall.Signal, send func() error, after time.Duration) (uint32, error) {
+func (r *Record) askBy(ctx context.Context, req uint32, sig syscall.Signal, send func() error, after time.Duration) (uint32, error) {
 	atomic.StoreUint32(&r.ack, ackNone)
 	atomic.StoreUint32(&r.request, req)
 	if err := send(); err != nil {
 		atomic.StoreUint32(&r.request, reqNone)
 		return 0, err
 	}
-	ack, ok := r.await(func(a uint32) bool { return a != ackNone }, AckTimeout+after)
+	ack, ok := r.await(ctx, func(a uint32) bool { return a != ackNone }, AckTimeout+after)
 	if ok {
 		return ack, nil
 	}
 	// Withdraw the request unless the handler took it meanwhile; once
 	// taken, it answers without blocking first.
 	if atomic.CompareAndSwapUint32(&r.request, req, reqNone) {
+		if err := ctx.Err(); err != nil {
+			return 0, fmt.Errorf("waiting for the signal handler (tid %d, signal %v): %w", r.tid, sig, context.Cause(ctx))
+		}
 		return 0, fmt.Errorf("%w within %v (tid %d, signal %v): was it replaced, or is the signal blocked?",
 			ErrNoAnswer, AckTimeout, r.tid, sig)
 	}
-	ack, _ = r.await(func(a uint32) bool { return a != ackNone }, 0)
+	ack, _ = r.await(context.Background(), func(a uint32) bool { return a != ackNone }, 0)
 	return ack, nil
 }
 
 // await waits until done(ack) holds, spinning briefly, then yielding,
-// then sleeping on the futex; timeout 0 waits forever.
-func (r *Record) await(done func(uint32) bool, timeout time.Duration) (uint32, bool) {
+// then sleeping on the futex, for at most timeout (0: no limit) and until
+// ctx is done.
+func (r *Record) await(ctx context.Context, done func(uint32) bool, timeout time.Duration) (uint32, bool) {
 	var deadline time.Time
 	if timeout > 0 {
 		deadline = time.Now().Add(timeout)
@@ -264,7 +308,7 @@ func (r *Record) await(done func(uint32) bool, timeout time.Duration) (uint32, b
 		default:
 			futexWait(&r.ack, a, 100*time.Microsecond)
 		}
-		if timeout > 0 && time.Now().After(deadline) {
+		if (timeout > 0 && time.Now().After(deadline)) || ctx.Err() != nil {
 			a := atomic.LoadUint32(&r.ack)
 			return a, done(a)
 		}
@@ -280,8 +324,11 @@ func (r *Record) InWrapper() bool { return atomic.LoadUint32(&r.inWrapper) != 0 
 var Shared = new(Record)
 
 // RecordOf returns the record registered for the OS thread tid, or nil.
-func RecordOf(tid int) *Record {
-	t := uint32(tid)
+func RecordOf(tid int) *Record { return lookup(uint32(tid)) }
+
+// lookup finds tid's record in the table, without locks, as the handler
+// does.
+func lookup(t uint32) *Record {
 	for i, n := t%tableSize, 0; n < tableSize; i, n = (i+1)%tableSize, n+1 {
 		s := &table[i]
 		switch atomic.LoadUint32(&s.tid) {

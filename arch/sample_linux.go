@@ -3,6 +3,7 @@
 package arch
 
 import (
+	"context"
 	"fmt"
 	"syscall"
 	"time"
@@ -42,7 +43,7 @@ func (r *Record) SampleAfter(sig syscall.Signal, delay time.Duration) (Context, 
 	// signal it already raised is harmless: it answers whatever request
 	// is posted when it arrives, with the context of that moment.
 	defer tm.delete()
-	if _, err := r.askBy(reqSample, sig, func() error { return tm.arm(delay) }, delay); err != nil {
+	if _, err := r.askBy(context.Background(), reqSample, sig, func() error { return tm.arm(delay) }, delay); err != nil {
 		return Context{}, err
 	}
 	return r.Context(), nil

@@ -3,7 +3,9 @@
 package arch
 
 import (
+	"context"
 	"errors"
+	"github.com/coopsuspend/coopsuspend/internal/goid"
 	"os/signal"
 	"runtime"
 	"runtime/debug"
@@ -59,7 +61,7 @@ func TestAsyncSuspendRounds(t *testing.T) {
 	before := gcs.NumGC
 	parks := 0
 	for i := 0; i < rounds; i++ {
-		parked, err := br.rec.SuspendAsync(DefaultSignal)
+		parked, err := br.rec.SuspendAsync(context.Background(), DefaultSignal)
 		if err != nil {
 			t.Fatalf("round %d: %v", i, err)
 		}
@@ -105,7 +107,7 @@ func startSpinner(t testing.TB) (rec *Record, stop func()) {
 		defer close(done)
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		r, err := Register()
+		r, err := Register(goid.Current())
 		if err != nil {
 			t.Error(err)
 			ready <- nil
@@ -135,7 +137,7 @@ func TestDeclineOutsideEntry(t *testing.T) {
 	rec, stop := startSpinner(t)
 	defer stop()
 	for i := 0; i < 500; i++ {
-		parked, err := rec.SuspendAsync(DefaultSignal)
+		parked, err := rec.SuspendAsync(context.Background(), DefaultSignal)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -223,7 +225,7 @@ func TestInterrupt(t *testing.T) {
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		rec, _ := Register()
+		rec, _ := Register(goid.Current())
 		defer rec.Unregister()
 		recs <- rec
 		var buf [8]byte
@@ -331,7 +333,7 @@ func TestSampleDuringParks(t *testing.T) {
 	}()
 	parks := 0
 	for i := 0; i < 2000; i++ {
-		parked, err := br.rec.SuspendAsync(DefaultSignal)
+		parked, err := br.rec.SuspendAsync(context.Background(), DefaultSignal)
 		if err != nil {
 			t.Fatal(err)
 		}

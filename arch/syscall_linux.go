@@ -84,3 +84,8 @@ func Syscall6(r *Record, trap, a1, a2, a3, a4, a5, a6 uintptr) (r1, r2 uintptr, 
 //
 //go:noescape
 func rawSyscall6(r *Record, trap, a1, a2, a3, a4, a5, a6 uintptr) (r1, r2 uintptr, errno syscall.Errno)
+
+// ThreadExists reports whether tid is a thread of this process, by
+// sending it signal 0. false is certain: the thread has exited. true may
+// be a new thread the kernel gave the same id.
+func ThreadExists(tid int) bool { return Tgkill(tid, 0) != syscall.ESRCH }

@@ -3,6 +3,7 @@
 package arch
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"syscall"
@@ -36,7 +37,7 @@ func Uninstall(sig syscall.Signal) {}
 func Installed(sig syscall.Signal) error { return unsupported() }
 
 // Register fails: there is no handler on this platform.
-func Register() (*Record, error) { return nil, unsupported() }
+func Register(owner uint64) (*Record, error) { return nil, unsupported() }
 
 // Unregister does nothing.
 func (r *Record) Unregister() {}
@@ -48,7 +49,9 @@ func (r *Record) Tid() int { return 0 }
 func (r *Record) InWrapper() bool { return false }
 
 // SuspendAsync fails.
-func (r *Record) SuspendAsync(sig syscall.Signal) (bool, error) { return false, unsupported() }
+func (r *Record) SuspendAsync(ctx context.Context, sig syscall.Signal) (bool, error) {
+	return false, unsupported()
+}
 
 // ResumeAsync does nothing.
 func (r *Record) ResumeAsync() {}
@@ -92,3 +95,7 @@ func RecordOf(tid int) *Record { return nil }
 
 // Gettid returns 0 on this platform.
 func Gettid() int { return 0 }
+
+// ThreadExists reports true: without the signal machinery nothing here
+// can tell.
+func ThreadExists(tid int) bool { return true }

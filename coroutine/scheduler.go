@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/coopsuspend/coopsuspend/internal/goid"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -169,7 +170,7 @@ func (s *Scheduler) Run(ctx context.Context) (err error) {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		if s.rec = arch.RecordOf(arch.Gettid()); s.rec == nil && arch.Supported() {
-			rec, err := arch.Register()
+			rec, err := arch.Register(goid.Current())
 			if err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package monitor_test
 
 import (
 	"fmt"
+	"github.com/coopsuspend/coopsuspend/internal/goid"
 	"runtime"
 	"strings"
 	"sync"
@@ -192,7 +193,7 @@ func overrunSlices(t *testing.T, slices int, loop func(int) int) []monitor.Overr
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		rec, err := arch.Register()
+		rec, err := arch.Register(goid.Current())
 		if err != nil {
 			errc <- err
 			return

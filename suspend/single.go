@@ -23,27 +23,39 @@ func (w *World) SuspendThread(ctx context.Context, t *Thread, opts ...StopOption
 	if err := w.checkTarget(t, cfg.self, "SuspendThread"); err != nil {
 		return err
 	}
+	if err := w.CheckSignals(); err != nil {
+		return err
+	}
 	ctx, cancel := w.withTimeout(ctx)
 	defer cancel()
 	if err := w.acquire(ctx, cfg.self, "SuspendThread"); err != nil {
 		return err
 	}
-	defer w.release()
+	r := &stopRun{w: w, self: cfg.self, targets: []target{{t: t}}}
+	defer r.unwindOnPanic()
+	testHook("SuspendThread", "locked")
 	if !t.Word().State().IsLive() { // Detach runs under the suspend lock
+		r.end()
 		return fmt.Errorf("coopsuspend: SuspendThread(%q): %w (%v)", t.c.Name, ErrDetached, t.Word())
 	}
+	if err := r.checkLimit("SuspendThread"); err != nil {
+		r.end()
+		return err
+	}
 	w.beginGlobalSuspend()
-	defer w.endGlobalSuspend()
-	r := &stopRun{w: w, self: cfg.self, targets: []target{{t: t}}}
 	mopup := r.request(&r.targets[0])
+	testHook("SuspendThread", "requested")
 	err = w.notifier.Wait(ctx)
 	if err == nil && mopup {
-		err = w.suspendAsync(t)
+		err = w.suspendAsync(ctx, t)
 	}
 	if err != nil {
-		return r.abandon(err)
+		return r.fail(err)
 	}
+	testHook("SuspendThread", "waited")
 	t.holds++
+	w.endGlobalSuspend()
+	r.end()
 	return nil
 }
 
@@ -61,16 +73,20 @@ func (w *World) ResumeThread(t *Thread, opts ...StopOption) error {
 	if err := w.acquire(context.Background(), cfg.self, "ResumeThread"); err != nil {
 		return err
 	}
+	// Released by defer, so that a panic below leaves the world usable.
 	defer w.release()
+	testHook("ResumeThread", "locked")
 	if t.holds == 0 {
 		return fmt.Errorf("coopsuspend: ResumeThread(%q): the thread is not suspended by SuspendThread (%v)",
 			t.c.Name, t.Word())
 	}
 	w.beginGlobalSuspend()
-	if res := w.resume(t); res == threadstate.ResumeError {
+	res := w.resume(t)
+	t.holds--
+	if res == threadstate.ResumeError {
 		panic(internalError(t, fmt.Errorf("a thread held by SuspendThread was not suspended")))
 	}
-	t.holds--
+	testHook("ResumeThread", "resumed")
 	w.endGlobalSuspend()
 	return nil
 }
@@ -79,6 +95,8 @@ func (w *World) checkTarget(t, self *Thread, op string) error {
 	switch {
 	case t == nil:
 		return fmt.Errorf("coopsuspend: %s(nil)", op)
+	case w.lock == nil:
+		return fmt.Errorf("%s(%q): %w", op, t.c.Name, errZeroWorld)
 	case t.world != w:
 		return fmt.Errorf("coopsuspend: %s(%q): the thread belongs to another world", op, t.c.Name)
 	case t == self:
@@ -99,9 +117,12 @@ func (w *World) Interrupt(t *Thread) error {
 	if !w.policy.usesSignals() || t.c.Rec == nil {
 		return fmt.Errorf("coopsuspend: Interrupt(%q): policy %v has no signals; use hybrid or preemptive", t.c.Name, w.policy)
 	}
+	if err := w.CheckSignals(); err != nil {
+		return fmt.Errorf("coopsuspend: Interrupt(%q): %w", t.c.Name, err)
+	}
 	w.mu.RLock()
 	defer w.mu.RUnlock()
-	if t.index >= len(w.threads) || w.threads[t.index] != t {
+	if !w.registeredLocked(t) {
 		return fmt.Errorf("coopsuspend: Interrupt(%q): %w (%v)", t.c.Name, ErrDetached, t.Word())
 	}
 	if err := t.c.Rec.Interrupt(w.sig); err != nil {

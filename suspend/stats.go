@@ -8,8 +8,15 @@ import (
 
 // Stats summarises a world's stops.
 type Stats struct {
-	// Stops counts stops that completed; TimedOut those rolled back.
-	Stops, TimedOut int64
+	// Stops counts stops that completed. TimedOut counts stops and
+	// single-thread suspends that gave up when their context was done or
+	// the stop timeout passed (*StopTimeoutError), including waits for
+	// another initiator; Failed those rolled back for any other reason
+	// (the signal could not be sent, the handler did not answer).
+	Stops, TimedOut, Failed int64
+	// Abandoned counts threads removed from the world because their
+	// goroutine ended without Detach.
+	Abandoned int64
 	// TimeToSafepoint is the time from Stop's call to every thread
 	// stopped; Pause from Stop's call to the end of Restart.
 	TimeToSafepoint, Pause Distribution
@@ -31,6 +38,8 @@ type statsRecorder struct {
 	mu       sync.Mutex
 	stops    int64
 	timeouts int64
+	failures int64
+	abandons int64
 	ttsp     ring
 	pause    ring
 }
@@ -78,9 +87,21 @@ func (s *statsRecorder) timedOut() {
 	s.mu.Unlock()
 }
 
+func (s *statsRecorder) failed() {
+	s.mu.Lock()
+	s.failures++
+	s.mu.Unlock()
+}
+
+func (s *statsRecorder) abandoned() {
+	s.mu.Lock()
+	s.abandons++
+	s.mu.Unlock()
+}
+
 func (s *statsRecorder) snapshot() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Stats{Stops: s.stops, TimedOut: s.timeouts,
+	return Stats{Stops: s.stops, TimedOut: s.timeouts, Failed: s.failures, Abandoned: s.abandons,
 		TimeToSafepoint: s.ttsp.distribution(), Pause: s.pause.distribution()}
 }

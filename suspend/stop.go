@@ -33,8 +33,8 @@ func (w *World) stopConfig(opts []StopOption) (stopConfig, error) {
 	for _, o := range opts {
 		o(&c)
 	}
-	if w.configErr != nil {
-		return c, w.configErr
+	if err := w.usable(); err != nil {
+		return c, err
 	}
 	if s := c.self; s != nil {
 		switch {
@@ -100,6 +100,9 @@ type stopRun struct {
 
 type target struct {
 	t *Thread
+	// requested: this run's request was applied to the thread; a
+	// rollback undoes only what was requested.
+	requested bool
 	// fromRunning: the request found the thread running, so a pending
 	// operation waits for its poll; a rollback aborts it.
 	fromRunning bool
@@ -136,21 +139,28 @@ func (w *World) Stop(ctx context.Context, opts ...StopOption) (*Stopped, error) 
 	if err := w.acquire(ctx, cfg.self, "Stop"); err != nil {
 		return nil, err
 	}
+	r := &stopRun{w: w, self: cfg.self}
+	defer r.unwindOnPanic()
 	w.initiator.Store(cfg.self)
 	w.beginGlobalSuspend()
+	testHook("Stop", "locked")
 
-	r := &stopRun{w: w, self: cfg.self}
 	for _, t := range w.snapshot(cfg.self) {
 		r.targets = append(r.targets, target{t: t})
+	}
+	if err := r.checkLimit("Stop"); err != nil {
+		r.end()
+		return nil, err
 	}
 	needMopup := false
 	for i := range r.targets {
 		needMopup = r.request(&r.targets[i]) || needMopup
 	}
+	testHook("Stop", "requested")
 	if needMopup && w.policy == Preemptive {
 		// Preemptive suspends the threads in system calls at once,
 		// while the running ones make their way to a poll.
-		if err := r.mopup(); err != nil {
+		if err := r.mopup(ctx); err != nil {
 			return nil, r.fail(err)
 		}
 		needMopup = false
@@ -158,8 +168,9 @@ func (w *World) Stop(ctx context.Context, opts ...StopOption) (*Stopped, error) 
 	if err := w.notifier.Wait(ctx); err != nil {
 		return nil, r.fail(err)
 	}
+	testHook("Stop", "waited")
 	if needMopup {
-		if err := r.mopup(); err != nil {
+		if err := r.mopup(ctx); err != nil {
 			return nil, r.fail(err)
 		}
 	}
@@ -169,12 +180,46 @@ func (w *World) Stop(ctx context.Context, opts ...StopOption) (*Stopped, error) 
 		s.targets = append(s.targets, tg.t)
 		s.infos = append(s.infos, infoOf(tg.t))
 	}
+	testHook("Stop", "stopped")
 	w.stats.stopped(time.Since(start))
 	w.logger.DebugContext(ctx, "coopsuspend: world stopped", "threads", len(s.targets),
 		"policy", w.policy.String(), "took", time.Since(start))
 	return s, nil
 }
 
+// checkLimit fails, before anything is requested, if a target's suspend
+// count is at its limit (the caller holds the suspend lock, and only its
+// holder changes counts).
+func (r *stopRun) checkLimit(op string) error {
+	for _, tg := range r.targets {
+		if wd := tg.t.Word(); wd.Count() >= threadstate.MaxCount {
+			return fmt.Errorf("coopsuspend: %s: thread %q: %w (%d outstanding suspends; %v)",
+				op, tg.t.c.Name, ErrSuspendLimit, wd.Count(), wd)
+		}
+	}
+	return nil
+}
+
+// unwindOnPanic, deferred by every operation that requests suspends under
+// the suspend lock, keeps the world usable when something below panics (a
+// test hook, an internal error): it withdraws what the run requested,
+// releases the world, and panics on.
+func (r *stopRun) unwindOnPanic() {
+	p := recover()
+	if p == nil {
+		return
+	}
+	defer panic(p)
+	defer r.end() // even if the rollback panics too
+	r.rollback()
+}
+
+// end finishes a run that holds the suspend lock without a stop to show
+// for it: nobody is the initiator any more, and the world is released.
+func (r *stopRun) end() {
+	r.w.initiator.Store(nil)
+	r.w.release()
+}
 func (w *World) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	if w.timeout > 0 {
 		return context.WithTimeoutCause(ctx, w.timeout,
@@ -191,6 +236,7 @@ func (r *stopRun) request(tg *target) bool {
 	if err != nil {
 		panic(internalError(tg.t, err))
 	}
+	tg.requested = true
 	switch res {
 	case threadstate.ReqSuspendInitSuspendRunning:
 		// Go code stops only at its polls, in every policy (rule 1).
@@ -212,11 +258,11 @@ func (r *stopRun) request(tg *target) bool {
 // still BlockingSuspendRequested is suspended asynchronously if it is
 // inside a wrapped system call. The others stay in their region and count
 // as stopped, as in coop (ThreadInfo.InSafeRegion).
-func (r *stopRun) mopup() error {
+func (r *stopRun) mopup(ctx context.Context) error {
 	for i := range r.targets {
 		tg := &r.targets[i]
 		if tg.mopup {
-			if err := r.w.suspendAsync(tg.t); err != nil {
+			if err := r.w.suspendAsync(ctx, tg.t); err != nil {
 				return err
 			}
 		}
@@ -233,7 +279,7 @@ var asyncBackoff = []time.Duration{0, 0, 10 * time.Microsecond, 20 * time.Micros
 // suspendAsync parks t in its signal handler if it is in a wrapped system
 // call. The thread cannot move while parked there, so the initiator
 // applies FinishAsyncSuspend on the handler's behalf.
-func (w *World) suspendAsync(t *Thread) error {
+func (w *World) suspendAsync(ctx context.Context, t *Thread) error {
 	for attempt := 0; ; attempt++ {
 		res, err := t.c.Cell.Apply(threadstate.PeekBlockingSuspendRequested)
 		if err != nil {
@@ -250,9 +296,9 @@ func (w *World) suspendAsync(t *Thread) error {
 			// BLOCKING_SUSPEND_REQUESTED, stopped all the same.
 			return nil
 		}
-		parked, err := t.c.Rec.SuspendAsync(w.sig)
+		parked, err := t.c.Rec.SuspendAsync(ctx, w.sig)
 		if err != nil {
-			return fmt.Errorf("coopsuspend: suspending %q asynchronously: %w", t.c.Name, err)
+			return &asyncError{thread: t.c.Name, err: err}
 		}
 		if parked {
 			if res, err := t.c.Cell.Apply(threadstate.FinishAsyncSuspend); err != nil || res != threadstate.True {
@@ -278,29 +324,63 @@ func (w *World) suspendAsync(t *Thread) error {
 func (r *stopRun) fail(cause error) error {
 	err := r.abandon(cause)
 	r.w.endGlobalSuspend()
-	r.w.initiator.Store(nil)
-	r.w.release()
+	r.end()
 	return err
 }
 
+// asyncError is an asynchronous suspend that failed for a reason of its
+// own (the signal could not be sent, the handler did not answer), or
+// because the stop's context ended while it waited for the handler.
+type asyncError struct {
+	thread string
+	err    error
+}
+
+func (e *asyncError) Error() string {
+	return fmt.Sprintf("suspending %q asynchronously: %v", e.thread, e.err)
+}
+
+func (e *asyncError) Unwrap() error { return e.err }
+
 // abandon rolls back every request of a stop or single-thread suspend
 // that failed with cause, and describes the failure: the threads that had
-// not reached a safepoint, and the dump from before the rollback. The
-// caller still holds the suspend lock.
-func (r *stopRun) abandon(cause error) *StopTimeoutError {
+// not reached a safepoint, those whose goroutine has certainly ended
+// (they are removed from the world), and the dump from before the
+// rollback. A failure because the context ended is a *StopTimeoutError
+// counted in Stats.TimedOut; any other a *StopError counted in
+// Stats.Failed. The caller still holds the suspend lock.
+func (r *stopRun) abandon(cause error) error {
 	w := r.w
 	dump := w.dumpString()
-	var waiting []string
+	var waiting, abandoned []string
+	var gone []*Thread
 	for _, tg := range r.targets {
 		if tg.fromRunning && tg.t.Word().State() == threadstate.AsyncSuspendRequested {
 			waiting = append(waiting, tg.t.c.Name)
+			if tg.t.osThreadGone() {
+				abandoned = append(abandoned, tg.t.c.Name)
+				gone = append(gone, tg.t)
+			}
 		}
 	}
 	r.rollback()
-	w.stats.timedOut()
+	for _, t := range gone {
+		w.forget(t)
+	}
 	w.logger.Warn("coopsuspend: a suspend failed and was rolled back", "err", cause, "waiting", waiting,
-		"dump", dump)
-	return &StopTimeoutError{Waiting: waiting, Dump: dump, Err: cause}
+		"abandoned", abandoned, "dump", dump)
+	if isTimeout(cause) {
+		w.stats.timedOut()
+		return &StopTimeoutError{Waiting: waiting, Abandoned: abandoned, Dump: dump, Err: cause}
+	}
+	w.stats.failed()
+	return &StopError{Waiting: waiting, Dump: dump, Err: cause}
+}
+
+// isTimeout tells a failure because the context ended (its deadline, the
+// stop timeout, a cancellation) from one of the machinery.
+func isTimeout(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }
 
 // rollback withdraws every request of a failed stop: the requests still
@@ -310,7 +390,7 @@ func (r *stopRun) rollback() {
 	w := r.w
 	for i := range r.targets {
 		tg := &r.targets[i]
-		if !tg.fromRunning {
+		if !tg.requested || !tg.fromRunning {
 			continue
 		}
 		res, err := tg.t.c.Cell.Apply(threadstate.AbortAsyncSuspend)
@@ -330,9 +410,11 @@ func (r *stopRun) rollback() {
 	if err := w.notifier.Wait(context.Background()); err != nil {
 		panic(err)
 	}
-	for _, tg := range r.targets {
-		if !tg.aborted {
+	for i := range r.targets {
+		tg := &r.targets[i]
+		if tg.requested && !tg.aborted {
 			w.resume(tg.t)
+			tg.requested = false
 		}
 	}
 }
@@ -358,6 +440,10 @@ func (w *World) resume(t *Thread) threadstate.Result {
 
 // Restart resumes every thread the stop stopped and releases the world.
 // A second Restart returns an error and changes nothing.
+//
+// The threads are resumed in an order that rotates from one restart to
+// the next: the first ones resumed get the CPUs first, and a fixed order
+// let the last ones starve under frequent stops.
 func (s *Stopped) Restart() error {
 	if s.restarted {
 		return errors.New("coopsuspend: Restart: the world was already restarted")
@@ -366,21 +452,66 @@ func (s *Stopped) Restart() error {
 	w := s.world
 	region := trace.StartRegion(s.ctx, "coopsuspend.Restart")
 	defer region.End()
-	for _, t := range s.targets {
-		if res := w.resume(t); res == threadstate.ResumeError {
+	n := len(s.targets)
+	from := 0
+	if n > 0 {
+		w.wakeFrom = (w.wakeFrom + 1) % n
+		from = w.wakeFrom
+	}
+	resumed := 0
+	defer func() {
+		if p := recover(); p != nil {
+			s.unwindRestart(from, resumed)
+			panic(p)
+		}
+	}()
+	for resumed < n {
+		t := s.targets[(from+resumed)%n]
+		res := w.resume(t)
+		resumed++
+		if res == threadstate.ResumeError {
 			panic(internalError(t, errors.New("a stopped thread was not suspended at restart")))
 		}
+		testHook("Restart", "resumed-one")
 	}
+	testHook("Restart", "resumed")
 	if err := w.notifier.Wait(context.Background()); err != nil {
 		panic(err)
 	}
-	w.endGlobalSuspend()
-	w.initiator.Store(nil)
-	w.release()
+	s.finish()
 	pause := time.Since(s.start)
 	w.stats.restarted(pause)
-	w.logger.Debug("coopsuspend: world restarted", "threads", len(s.targets), "pause", pause)
+	w.logger.Debug("coopsuspend: world restarted", "threads", n, "pause", pause)
 	return nil
+}
+
+// finish releases the world after the last resume, and drops the stop's
+// hold on its threads (so that a thread whose goroutine ends can be
+// collected while the embedder keeps the *Stopped).
+func (s *Stopped) finish() {
+	w := s.world
+	w.endGlobalSuspend()
+	s.targets = nil
+	w.initiator.Store(nil)
+	w.release()
+}
+
+// unwindRestart keeps the world usable after a panic inside Restart:
+// the threads not resumed yet are resumed, and the world is released. A
+// resume that panicked itself counts as done: resuming twice could drop
+// a SuspendThread's hold.
+func (s *Stopped) unwindRestart(from, resumed int) {
+	w := s.world
+	defer func() {
+		s.targets = nil
+		w.initiator.Store(nil)
+		w.release()
+	}()
+	n := len(s.targets)
+	for k := resumed; k < n; k++ {
+		w.resume(s.targets[(from+k)%n])
+	}
+	w.notifier.Wait(context.Background())
 }
 
 func infoOf(t *Thread) ThreadInfo {

@@ -59,28 +59,54 @@ func (t *Thread) Stats() ThreadStats {
 }
 
 // Detach unregisters the thread. Call it on the thread's own goroutine,
-// outside any no-safepoints region; it may be called inside a blocking
-// region. While a stop or a SuspendThread holds the thread, Detach lets it
-// finish first: it waits in a blocking region and, if the thread is still
-// held when it gets the suspend lock, parks until resumed and tries again,
-// so no resume is lost. A second Detach returns an error.
+// outside any no-safepoints region. It may be called inside a blocking
+// region: it ends the region, and the ExitSafe that would have closed it
+// (Blocking's, or the caller's own) then does nothing. While a stop or a
+// SuspendThread holds the thread, Detach lets it finish first: it waits
+// in a blocking region and, if the thread is still held when it gets the
+// suspend lock, parks until resumed and tries again, so no resume is
+// lost.
+//
+// Detach fails, and changes nothing, when the thread has detached already
+// (ErrDetached) or holds a stop of the world it made with By(self): it
+// would wait for its own Restart.
 func (t *Thread) Detach() error {
 	if t.detached {
 		return fmt.Errorf("coopsuspend: Detach(%q): %w already (%v)", t.c.Name, ErrDetached, t.Word())
 	}
 	w := t.world
+	if w.initiator.Load() == t {
+		return fmt.Errorf("coopsuspend: Detach(%q): the thread holds a stop of the world (By); Restart it first (%v)",
+			t.c.Name, t.Word())
+	}
+	inUserRegion := t.c.InSafeRegion()
+	var locked bool
+	defer func() {
+		if p := recover(); p != nil {
+			t.unwindDetach(inUserRegion, locked)
+			panic(p)
+		}
+	}()
 	for {
 		if !t.c.InSafeRegion() {
 			t.c.EnterSafe()
 		}
+		testHook("Detach", "entered")
 		w.acquire(context.Background(), nil, "Detach")
-		if t.c.TryDetach() {
+		locked = true
+		testHook("Detach", "locked")
+		if t.c.TryDetach(inUserRegion) {
+			testHook("Detach", "detached")
 			w.unregister(t)
+			forgetOwner(t.c.Owner)
+			testHook("Detach", "unregistered")
+			locked = false
 			w.release()
 			break
 		}
 		// A SuspendThread holds us. Leaving the region parks until it
 		// resumes us; then try again.
+		locked = false
 		w.release()
 		t.c.ExitSafe()
 	}
@@ -89,4 +115,32 @@ func (t *Thread) Detach() error {
 		runtime.UnlockOSThread()
 	}
 	return nil
+}
+
+// unwindDetach keeps the world usable after a panic inside Detach: a
+// thread that detached leaves the registry; one that did not is back in
+// the region state it was called in.
+func (t *Thread) unwindDetach(inUserRegion, locked bool) {
+	w := t.world
+	if t.Word().State() == threadstate.Detached {
+		if locked {
+			w.mu.Lock()
+			registered := w.registeredLocked(t)
+			w.mu.Unlock()
+			if registered {
+				w.unregister(t)
+				forgetOwner(t.c.Owner)
+			}
+		}
+		t.detached = true
+		if t.locked {
+			runtime.UnlockOSThread()
+		}
+	}
+	if locked {
+		w.release()
+	}
+	if !t.detached && !inUserRegion && t.c.InSafeRegion() {
+		t.c.ExitSafe()
+	}
 }

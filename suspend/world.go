@@ -2,6 +2,7 @@ package suspend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/coopsuspend/coopsuspend/arch"
 	"github.com/coopsuspend/coopsuspend/internal/core"
+	"github.com/coopsuspend/coopsuspend/internal/goid"
+	"github.com/coopsuspend/coopsuspend/threadstate"
 )
 
 // World is a registry of attached threads and the one place they are
@@ -33,12 +36,18 @@ type World struct {
 	// A channel, so that waiting for it can be cancelled.
 	lock chan struct{}
 
-	// mu guards threads. Writers also hold the suspend lock, so an
-	// initiator reads threads without mu; Dump takes mu, not the suspend
-	// lock, so it works during a stop.
+	// mu guards entries (registry.go). Writers also hold the suspend
+	// lock, so an initiator reads entries without mu; Dump takes mu, not
+	// the suspend lock, so it works during a stop. Every holder of mu
+	// releases it by defer and calls nothing that blocks meanwhile.
 	mu      sync.RWMutex
-	threads []*Thread
+	entries []entry
 	nextID  atomic.Uint64
+
+	// wakeFrom rotates the order in which Restart resumes threads
+	// (initiator only): the threads resumed first run first, and a fixed
+	// order starved the last ones under frequent stops.
+	wakeFrom int
 
 	notifier *core.Notifier
 
@@ -130,8 +139,8 @@ func (w *World) installHandler() error {
 // error wrapping arch.ErrHandlerReplaced after signal.Ignore, signal.Reset
 // or another library replaced it. Stop makes the same check.
 func (w *World) CheckSignals() error {
-	if w.configErr != nil {
-		return w.configErr
+	if err := w.usable(); err != nil {
+		return err
 	}
 	if !w.policy.usesSignals() {
 		return nil
@@ -151,34 +160,96 @@ func (w *World) Policy() Policy { return w.policy }
 // preemptive policies the goroutine is locked to its OS thread until
 // Detach, so that signals can find it. While the world is stopped, Attach
 // waits for the restart.
+//
+// A goroutine is one thread: attaching one that is attached already (to
+// this world or another) fails with ErrAttached; coop worlds detect it in
+// the coopcheck build only. A goroutine that ends without Detach is
+// removed by the first stop after a garbage collection has found its
+// *Thread unreachable (see Stats.Abandoned).
 func (w *World) Attach(name string) (*Thread, error) {
-	if w.configErr != nil {
-		return nil, w.configErr
+	if err := w.usable(); err != nil {
+		return nil, err
 	}
 	t := &Thread{world: w}
 	t.c.Init(name, w.nextID.Add(1), w.notifier)
+	if w.policy.usesSignals() || threadstate.Checked {
+		t.c.Owner = goid.Current()
+	}
+	if err := claimOwner(t.c.Owner, name); err != nil {
+		return nil, fmt.Errorf("coopsuspend: Attach(%q): %w", name, err)
+	}
+	// Until the thread is published, a panic below (a test hook, an
+	// internal error) undoes what was done, so that nothing is left
+	// registered, locked or claimed.
+	var locked, published bool
+	defer func() {
+		if p := recover(); p != nil {
+			w.unwindAttach(t, locked, published)
+			panic(p)
+		}
+	}()
 	if w.policy.usesSignals() {
 		runtime.LockOSThread()
-		rec, err := arch.Register()
+		t.locked = true
+		rec, err := arch.Register(t.c.Owner)
 		if err != nil {
 			runtime.UnlockOSThread()
+			t.locked = false
+			forgetOwner(t.c.Owner)
+			if errors.Is(err, arch.ErrRegistered) {
+				err = ErrAttached
+			}
 			return nil, fmt.Errorf("coopsuspend: Attach(%q): %w", name, err)
 		}
-		t.locked = true
 		t.c.Rec = rec
 		t.c.Tid = int32(rec.Tid())
 	}
+	testHook("Attach", "registered")
 	// As in Mono, attach before publishing: nobody can see the thread
 	// until it is registered under the suspend lock, so no stop waits for
 	// it meanwhile.
 	t.c.Attach()
+	testHook("Attach", "attached")
 	w.acquire(context.Background(), nil, "Attach")
-	w.mu.Lock()
-	t.index = len(w.threads)
-	w.threads = append(w.threads, t)
-	w.mu.Unlock()
+	locked = true
+	testHook("Attach", "locked")
+	w.publish(t)
+	published = true
+	testHook("Attach", "published")
+	locked = false
 	w.release()
 	return t, nil
+}
+
+// unwindAttach undoes a panicking Attach: it unpublishes, detaches and
+// unregisters the thread and releases what the call held.
+func (w *World) unwindAttach(t *Thread, locked, published bool) {
+	if published {
+		w.unregister(t) // returns the record to arch
+	} else if t.c.Rec != nil {
+		t.c.Rec.Unregister()
+	}
+	if !published {
+		forgetOwner(t.c.Owner)
+	}
+	if t.Word().State() == threadstate.Running {
+		t.c.TryDetach(false)
+	}
+	if t.locked {
+		runtime.UnlockOSThread()
+	}
+	if locked {
+		w.release()
+	}
+}
+
+// usable reports why the world cannot be used: not made by NewWorld, or
+// configured wrongly.
+func (w *World) usable() error {
+	if w.lock == nil {
+		return errZeroWorld
+	}
+	return w.configErr
 }
 
 // acquire takes the suspend lock. An attached caller (self) waits inside a
@@ -205,8 +276,9 @@ func (w *World) acquire(ctx context.Context, self *Thread, op string) error {
 		if h := w.holder.Load(); h != nil {
 			holder = fmt.Sprintf("%s, for %v", h.what, time.Since(h.since).Round(time.Microsecond))
 		}
-		return fmt.Errorf("coopsuspend: %s: waiting for another initiator (%s): %w\n%s",
-			op, holder, context.Cause(ctx), w.dumpString())
+		w.stats.timedOut()
+		return &StopTimeoutError{Dump: w.dumpString(),
+			Err: fmt.Errorf("%s: waiting for another initiator (%s): %w", op, holder, context.Cause(ctx))}
 	}
 }
 
@@ -228,35 +300,6 @@ func (w *World) held(self *Thread, op string) {
 func (w *World) release() {
 	w.holder.Store(nil)
 	<-w.lock
-}
-
-// unregister removes t from the registry; the caller holds the suspend
-// lock.
-func (w *World) unregister(t *Thread) {
-	w.mu.Lock()
-	if t.c.Rec != nil {
-		// Under mu, so that Interrupt never signals a record that a
-		// new thread may reuse.
-		t.c.Rec.Unregister()
-	}
-	last := len(w.threads) - 1
-	w.threads[t.index] = w.threads[last]
-	w.threads[t.index].index = t.index
-	w.threads[last] = nil
-	w.threads = w.threads[:last]
-	w.mu.Unlock()
-}
-
-// snapshot returns the registered threads other than self; the caller
-// holds the suspend lock, so the set cannot change.
-func (w *World) snapshot(self *Thread) []*Thread {
-	out := make([]*Thread, 0, len(w.threads))
-	for _, t := range w.threads {
-		if t != self {
-			out = append(out, t)
-		}
-	}
-	return out
 }
 
 // beginGlobalSuspend and endGlobalSuspend bracket every stop and every

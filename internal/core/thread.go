@@ -39,9 +39,19 @@ type Thread struct {
 	// thread blocks on it.
 	resume chan struct{}
 
+	// Owner is the goroutine that attached (internal/goid), read by the
+	// coopcheck build's affinity checks; 0 when nobody needs it (coop in
+	// a normal build). Set before the thread is published.
+	Owner uint64
+
 	// inSafe is set while the thread is inside a blocking region it
 	// entered with EnterSafe (self only): Detach starts from there.
 	inSafe bool
+
+	// regionEndedByDetach is set when Detach ended the blocking region
+	// the thread was in: the ExitSafe that closes that region is
+	// accepted once and does nothing (self only).
+	regionEndedByDetach bool
 
 	stats threadStats
 }

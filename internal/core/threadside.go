@@ -22,8 +22,12 @@ import (
 //   - After a park the word says Running: the resume that woke it moved
 //     it there.
 
-// apply applies a self event and panics on a refusal.
+// apply applies a self event and panics on a refusal. In a coopcheck
+// build it first checks that the caller is the thread's own goroutine.
 func (t *Thread) apply(e ts.Event) ts.Result {
+	if ts.Checked {
+		t.checkAffinity(e)
+	}
 	r, err := t.Cell.Apply(e)
 	if err != nil {
 		t.fail(err)
@@ -77,6 +81,10 @@ func (t *Thread) EnterSafe() {
 // until resumed, without notifying (the initiator already counts it as
 // stopped).
 func (t *Thread) ExitSafe() {
+	if t.regionEndedByDetach {
+		t.regionEndedByDetach = false
+		return
+	}
 	r := t.apply(ts.DoneBlocking)
 	t.inSafe = false
 	if r == ts.DoneBlockingWait {
@@ -121,10 +129,14 @@ func (t *Thread) Attach() { t.apply(ts.Attach) }
 
 // TryDetach applies Detach and reports whether the thread is now detached
 // (false: a request is pending and the caller must let it finish first).
-func (t *Thread) TryDetach() bool {
+// inUserRegion says the thread was inside a blocking region of its own
+// when Detach was called: Detach ends it, and the ExitSafe that closes it
+// then does nothing.
+func (t *Thread) TryDetach(inUserRegion bool) bool {
 	if t.apply(ts.Detach) != ts.True {
 		return false
 	}
 	t.inSafe = false
+	t.regionEndedByDetach = inUserRegion
 	return true
 }

@@ -1,0 +1,139 @@
+package suspend
+
+import (
+	"weak"
+
+	"github.com/coopsuspend/coopsuspend/arch"
+)
+
+// The registry: which threads a world has, and how it learns that one
+// has ended without Detach.
+//
+// A goroutine that returns or panics while attached leaves its word as it
+// was (Running, usually) forever, and a stop would wait for it until its
+// timeout. Go tells nobody when a goroutine ends, but it does tell when
+// an object can no longer be reached: once nothing refers to a *Thread,
+// nobody can poll, enter a region or Detach with it again, so the thread
+// is over, whatever its word says. The registry therefore holds its
+// threads weakly (weak.Pointer); a goroutine that uses its thread keeps
+// it alive (a parked thread's stack refers to it, as does a running
+// Blocking region's frame). After the garbage collector has found a
+// *Thread unreachable, the registry's weak pointer says nil, and the next
+// operation that walks the registry under the suspend lock removes the
+// entry (sweep). Detection therefore takes one GC cycle after the
+// goroutine's end; a handle the embedder keeps somewhere delays it
+// forever. Under the hybrid and preemptive policies there is a second,
+// faster signal for a stop that is giving up: a goroutine locked to its
+// OS thread takes the thread with it when it ends, so a registered thread
+// whose OS thread no longer exists has certainly ended (see abandoned).
+//
+// Who writes what: entries change only under both the suspend lock and
+// mu (Attach, Detach, sweep); an initiator, which holds the suspend lock,
+// reads them without mu; Dump reads them under mu.
+
+// entry is the registry's record of one attached thread. What a dump
+// must say of a thread that has been collected is kept beside the weak
+// pointer.
+type entry struct {
+	thread weak.Pointer[Thread]
+	name   string
+	id     uint64
+	tid    int32
+	owner  uint64
+	rec    *arch.Record
+}
+
+func newEntry(t *Thread) entry {
+	return entry{thread: weak.Make(t), name: t.c.Name, id: t.c.ID, tid: t.c.Tid, owner: t.c.Owner, rec: t.c.Rec}
+}
+
+// publish adds t to the registry; the caller holds the suspend lock.
+func (w *World) publish(t *Thread) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t.index = len(w.entries)
+	w.entries = append(w.entries, newEntry(t))
+}
+
+// unregister removes t from the registry; the caller holds the suspend
+// lock.
+func (w *World) unregister(t *Thread) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.removeLocked(t.index)
+}
+
+// removeLocked removes entry i, keeping the moved entry's thread's index
+// right; the caller holds the suspend lock and mu. The record goes back
+// to arch under mu, so that Interrupt never signals a record a new
+// thread may reuse.
+func (w *World) removeLocked(i int) {
+	e := &w.entries[i]
+	if e.rec != nil {
+		e.rec.Unregister()
+	}
+	forgetOwner(e.owner)
+	last := len(w.entries) - 1
+	w.entries[i] = w.entries[last]
+	w.entries[last] = entry{}
+	w.entries = w.entries[:last]
+	if i < last {
+		if moved := w.entries[i].thread.Value(); moved != nil {
+			moved.index = i
+		}
+	}
+}
+
+// snapshot returns the registered threads other than self, strongly held
+// for the operation in progress, and sweeps the entries of threads that
+// were collected; the caller holds the suspend lock, so the set cannot
+// change meanwhile.
+func (w *World) snapshot(self *Thread) []*Thread {
+	out := make([]*Thread, 0, len(w.entries))
+	dead := false
+	for i := range w.entries {
+		t := w.entries[i].thread.Value()
+		switch {
+		case t == nil:
+			dead = true
+		case t != self:
+			out = append(out, t)
+		}
+	}
+	if dead {
+		w.sweep()
+	}
+	return out
+}
+
+// sweep removes the entries whose thread was collected; the caller holds
+// the suspend lock.
+func (w *World) sweep() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i := 0; i < len(w.entries); {
+		if w.entries[i].thread.Value() == nil {
+			w.removeLocked(i)
+			w.stats.abandoned()
+			continue
+		}
+		i++
+	}
+}
+
+// forget removes t, a thread whose goroutine has certainly ended (its OS
+// thread is gone), from the registry; the caller holds the suspend lock.
+// The *Thread may live on in some variable, but nothing can use it.
+func (w *World) forget(t *Thread) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if t.index < len(w.entries) && w.entries[t.index].thread.Value() == t {
+		w.removeLocked(t.index)
+		w.stats.abandoned()
+	}
+}
+
+// registered reports whether t is in the registry; the caller holds mu.
+func (w *World) registeredLocked(t *Thread) bool {
+	return t.index < len(w.entries) && w.entries[t.index].thread.Value() == t
+}
