@@ -8,9 +8,12 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
+	"github.com/coopsuspend/coopsuspend/internal/core"
 	"github.com/coopsuspend/coopsuspend/monitor"
 	"github.com/coopsuspend/coopsuspend/safepoint"
+	"github.com/coopsuspend/coopsuspend/threadstate"
 )
 
 // Coroutine is a stackful coroutine whose body takes P at each resume,
@@ -116,6 +119,7 @@ func New[P, Y, R any](fn func(s *Suspender[P, Y], p P) R, opts ...Option) *Corou
 
 // body is the iterator that iter.Pull runs as the coroutine's goroutine.
 func (c *Coroutine[P, Y, R]) body(yield func(struct{}) bool) {
+	c.adoptThread()
 	c.yield = yield
 	defer func() {
 		if r := recover(); r != nil {
@@ -246,10 +250,21 @@ func (c *Coroutine[P, Y, R]) resumeSlow(p P) (State[Y, R], error) {
 		m.Enter(c, c.cfg.rec)
 	}
 	c.next()
+	c.adoptThread()
 	if m := c.cfg.monitor; m != nil {
 		m.Leave(c)
 	}
 	return c.settle()
+}
+
+// adoptThread tells the coopcheck build's affinity checks that the
+// calling goroutine (the resumer, or the body's own) acts as the
+// coroutine's thread from now until the next switch. It costs nothing
+// in other builds, and the fast path of Resume (no thread) skips it.
+func (sh *shared[P, Y]) adoptThread() {
+	if threadstate.Checked && sh.cfg.thread != nil {
+		core.Adopt(unsafe.Pointer(sh.cfg.thread))
+	}
 }
 
 // settle files the way the body switched back.
@@ -267,6 +282,7 @@ func (c *Coroutine[P, Y, R]) settle() (State[Y, R], error) {
 		c.setStatus(Running, Syscall)
 	case actCancel:
 		c.stop() // unwinds the body; it ends with actClosed
+		c.adoptThread()
 		c.state.Status = Cancelled
 		c.setStatus(Running, Cancelled)
 	case actDone:
@@ -296,6 +312,7 @@ func (c *Coroutine[P, Y, R]) Close() error {
 	}
 	if c.stop != nil {
 		c.stop()
+		c.adoptThread()
 	}
 	c.state.Status = Cancelled
 	c.setStatus(from, Cancelled)

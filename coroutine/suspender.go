@@ -160,7 +160,9 @@ func (s *Suspender[P, Y]) suspend(y Y, wake time.Time) P {
 // switchOut hands the thread back to the resumer and returns the next
 // Resume's parameter.
 func (s *Suspender[P, Y]) switchOut() P {
-	if !s.sh.yield(struct{}{}) {
+	ok := s.sh.yield(struct{}{})
+	s.sh.adoptThread()
+	if !ok {
 		panic(errClosed) // Close: unwind the body
 	}
 	return s.sh.param

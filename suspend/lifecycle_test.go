@@ -32,6 +32,21 @@ func within(t *testing.T, what string, fn func()) {
 	}
 }
 
+// withinHere is within for thread-side calls, which must run on the
+// attached goroutine itself: a hang crashes the test binary with this
+// message after the same generous time (nothing can unblock the call).
+func withinHere(t *testing.T, what string, fn func()) {
+	t.Helper()
+	watchdog := time.AfterFunc(20*time.Second, func() { panic(what + " did not return: it hangs") })
+	defer watchdog.Stop()
+	defer func() {
+		if p := recover(); p != nil {
+			t.Fatalf("%s panicked: %v", what, p)
+		}
+	}()
+	fn()
+}
+
 // TestSuspendLimitIsAnError: a thread's suspend count holds 255. The 256th
 // SuspendThread, and a Stop of a thread at 255, return ErrSuspendLimit and
 // change nothing; the world stays usable (ResumeThread, Stop, Detach).
@@ -123,7 +138,7 @@ func TestDetachHoldingAStopIsAnError(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		within(t, "Detach while holding a stop", func() {
+		withinHere(t, "Detach while holding a stop", func() {
 			err := th.Detach()
 			if err == nil || !strings.Contains(err.Error(), "Restart") || !strings.Contains(err.Error(), `"initiator"`) {
 				t.Errorf("Detach while holding a stop: %v", err)
@@ -183,7 +198,7 @@ func TestDetachInsideBlocking(t *testing.T) {
 	w := suspend.NewWorld()
 	for _, how := range []string{"Blocking", "EnterSafe"} {
 		onThread(t, w, how, func(th *suspend.Thread) {
-			within(t, "Detach inside "+how, func() {
+			withinHere(t, "Detach inside "+how, func() {
 				if how == "Blocking" {
 					safepoint.Blocking(th, func() {
 						if err := th.Detach(); err != nil {

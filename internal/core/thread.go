@@ -3,8 +3,10 @@ package core
 import (
 	"fmt"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/coopsuspend/coopsuspend/arch"
+	"github.com/coopsuspend/coopsuspend/internal/goid"
 	"github.com/coopsuspend/coopsuspend/threadstate"
 )
 
@@ -104,3 +106,18 @@ func (t *Thread) PostResume() {
 // InSafeRegion reports whether the thread is inside a blocking region it
 // entered itself. Only the thread may call it.
 func (t *Thread) InSafeRegion() bool { return t.inSafe }
+
+// Adopt makes the calling goroutine the owner of the thread whose record
+// is at p (a *suspend.Thread: its first field is the record), for the
+// coopcheck build's affinity checks; in other builds it does nothing. A
+// coroutine's body runs on a goroutine of its own, strictly alternating
+// with the goroutine that resumes it, and both act as the same thread:
+// the coroutine package calls Adopt on each side of every switch.
+func Adopt(p unsafe.Pointer) {
+	if !threadstate.Checked {
+		return
+	}
+	if t := (*Thread)(p); t.Owner != 0 {
+		t.Owner = goid.Current()
+	}
+}
