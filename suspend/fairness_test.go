@@ -19,7 +19,7 @@ func TestFairUnderFrequentStops(t *testing.T) {
 	const guests = 4
 	cycles := 50 * guests
 	if testing.Short() {
-		cycles = 12 * guests
+		cycles = 25 * guests
 	}
 	for _, p := range policies {
 		t.Run(p.String(), func(t *testing.T) {
