@@ -1,0 +1,241 @@
+package suspendtest_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/coopsuspend/coopsuspend/safepoint"
+	"github.com/coopsuspend/coopsuspend/suspend"
+	"github.com/coopsuspend/coopsuspend/suspendtest"
+	"github.com/coopsuspend/coopsuspend/threadstate"
+)
+
+// guest attaches a goroutine that counts and polls until quit is closed;
+// the returned channel delivers its thread, then closes when it detached.
+func guest(w *suspend.World, name string, steps *atomic.Int64, quit <-chan struct{}) (*suspend.Thread, <-chan struct{}) {
+	ready := make(chan *suspend.Thread)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		th, err := w.Attach(name)
+		if err != nil {
+			panic(err)
+		}
+		defer th.Detach()
+		ready <- th
+		for {
+			select {
+			case <-quit:
+				return
+			default:
+			}
+			safepoint.Poll(th)
+			steps.Add(1)
+		}
+	}()
+	return <-ready, done
+}
+
+// A stop storm over a guest that counts between polls: while the world
+// is stopped, the count must not move.
+func ExampleStartStorm() {
+	w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	var steps atomic.Int64
+	quit := make(chan struct{})
+	_, done := guest(w, "counter", &steps, quit)
+
+	storm := suspendtest.StartStorm(w, suspendtest.StormConfig{
+		Check: func(*suspend.Stopped) error {
+			before := steps.Load()
+			time.Sleep(100 * time.Microsecond)
+			if after := steps.Load(); after != before {
+				return fmt.Errorf("the guest counted from %d to %d while stopped", before, after)
+			}
+			return nil
+		},
+	})
+	time.Sleep(50 * time.Millisecond)
+	report, err := storm.End()
+	close(quit)
+	<-done
+	fmt.Println(err, report.Stops > 0)
+	// Output: <nil> true
+}
+
+// CheckStopped holds a stopped world to its policy's stopped states.
+func ExampleCheckStopped() {
+	w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	var steps atomic.Int64
+	quit := make(chan struct{})
+	_, done := guest(w, "counter", &steps, quit)
+
+	s, err := w.Stop(context.Background())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(suspendtest.CheckStopped(suspend.Coop, s))
+	for _, ti := range s.Threads() {
+		fmt.Println(ti.Name, ti.Word.State())
+	}
+	s.Restart()
+	close(quit)
+	<-done
+	// Output:
+	// <nil>
+	// counter SELF_SUSPENDED
+}
+
+// A debugger's pause: SuspendThread returns once the thread is stopped,
+// and WaitParked confirms it sits at its poll.
+func ExampleWaitParked() {
+	w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	var steps atomic.Int64
+	quit := make(chan struct{})
+	th, done := guest(w, "counter", &steps, quit)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.SuspendThread(ctx, th); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(suspendtest.WaitParked(ctx, th), th.Word())
+	w.ResumeThread(th)
+	close(quit)
+	<-done
+	// Output: <nil> SELF_SUSPENDED n=1 (0x104)
+}
+
+// WaitInRegion waits until a thread has entered its blocking region.
+func ExampleWaitInRegion() {
+	w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	release := make(chan struct{})
+	ready := make(chan *suspend.Thread)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		th, err := w.Attach("reader")
+		if err != nil {
+			panic(err)
+		}
+		defer th.Detach()
+		ready <- th
+		safepoint.Blocking(th, func() { <-release })
+	}()
+	th := <-ready
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	fmt.Println(suspendtest.WaitInRegion(ctx, th), th.Word().State())
+	close(release)
+	<-done
+	// Output: <nil> BLOCKING
+}
+
+// Slowest names the thread that holds a stop up: here one that polls
+// only every few milliseconds.
+func ExampleSlowest() {
+	w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	var steps atomic.Int64
+	quit := make(chan struct{})
+	fast, fastDone := guest(w, "fast", &steps, quit)
+	slowReady := make(chan *suspend.Thread)
+	slowDone := make(chan struct{})
+	go func() {
+		defer close(slowDone)
+		th, err := w.Attach("slow")
+		if err != nil {
+			panic(err)
+		}
+		defer th.Detach()
+		slowReady <- th
+		for {
+			select {
+			case <-quit:
+				return
+			default:
+			}
+			safepoint.Poll(th)
+			time.Sleep(5 * time.Millisecond) // runs on without polling
+		}
+	}()
+	slow := <-slowReady
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	found, err := suspendtest.Slowest(ctx, w, []*suspend.Thread{fast, slow})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(found.Name)
+	found.Stopped.Restart()
+	close(quit)
+	<-fastDone
+	<-slowDone
+	// Output: slow
+}
+
+// CheckedCell checks a code path's transitions against the reference's
+// invariants and the policy's reachable states: under coop, nothing may
+// finish an asynchronous suspend.
+func ExampleCheckedCell() {
+	c := suspendtest.NewCheckedCell(suspend.Coop)
+	for _, e := range []threadstate.Event{threadstate.Attach, threadstate.RequestSuspension, threadstate.StatePoll, threadstate.RequestResume} {
+		r, err := c.Apply(e)
+		fmt.Println(e, r, err)
+	}
+	c = suspendtest.NewCheckedCell(suspend.Coop)
+	c.Apply(threadstate.Attach)
+	c.Apply(threadstate.RequestSuspension)
+	_, err := c.Apply(threadstate.FinishAsyncSuspend)
+	fmt.Println(err != nil)
+	// Output:
+	// ATTACH NoResult <nil>
+	// REQUEST_SUSPENSION ReqSuspendInitSuspendRunning <nil>
+	// STATE_POLL SelfSuspendNotifyAndWait <nil>
+	// REQUEST_RESUME ResumeInitSelfResume <nil>
+	// true
+}
+
+// Do performs an action on the calling goroutine's own thread: here a
+// callback into guest code from a blocking region.
+func ExampleDo() {
+	w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	th, err := w.Attach("guest")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer th.Detach()
+	err = suspendtest.Do(th, suspendtest.Callback, func() {
+		fmt.Println("in the callback:", th.Word().State())
+	})
+	fmt.Println(err, th.Word().State())
+	// Output:
+	// in the callback: RUNNING
+	// <nil> RUNNING
+}
+
+// The generators draw the kit's values for rapid property tests; Example
+// shows one draw each.
+func ExamplePolicies() {
+	p := suspendtest.Policies().Example(1)
+	e := suspendtest.Events().Example(1)
+	w := suspendtest.Words(threadstate.States(threadstate.Running)).Example(1)
+	a := suspendtest.Actions().Example(1)
+	fmt.Println(p.Valid(), e.Valid(), w.State(), a < 4)
+	// Output: true true RUNNING true
+}
+
+// LatencyOf summarises stop latencies the way a storm reports them.
+func ExampleLatencyOf() {
+	var samples []time.Duration
+	for i := 1; i <= 100; i++ {
+		samples = append(samples, time.Duration(i)*time.Microsecond)
+	}
+	fmt.Println(suspendtest.LatencyOf(samples))
+	// Output: p50 50µs, p99 99µs, max 100µs
+}

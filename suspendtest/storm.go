@@ -1,0 +1,202 @@
+package suspendtest
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/coopsuspend/coopsuspend/suspend"
+)
+
+// StormConfig configures a Storm. The zero value is usable: stops every
+// 100 to 500 µs, each held 0 to 50 µs, each bounded by 10 s.
+type StormConfig struct {
+	// MinGap and MaxGap bound the random time between a restart and the
+	// next stop.
+	MinGap, MaxGap time.Duration
+	// MaxHold bounds the random time the world stays stopped after the
+	// checks, so that guests also meet long stops.
+	MaxHold time.Duration
+	// StopTimeout bounds each stop; a stop that does not complete in it
+	// is a failure of the storm (the error carries the world's dump).
+	StopTimeout time.Duration
+	// Check, if set, runs while the world is stopped, after CheckStopped.
+	// It is where an embedder checks that nothing progressed and that its
+	// heap is consistent. Its error ends the storm.
+	Check func(*suspend.Stopped) error
+	// AfterRestart, if set, runs after each restart: a check can record
+	// there what it compares at the next stop.
+	AfterRestart func()
+	// Seed seeds the random intervals; zero picks one from the clock.
+	// The report says which seed ran.
+	Seed uint64
+}
+
+// StormReport is what a storm did.
+type StormReport struct {
+	Seed uint64
+	// Stops counts the stops that completed and were checked.
+	Stops int
+	// Latency is the time from Stop's call to every thread stopped, over
+	// every stop of the storm.
+	Latency Latency
+}
+
+// Latency summarises a set of durations.
+type Latency struct {
+	P50, P99, Max time.Duration
+}
+
+func (l Latency) String() string {
+	return fmt.Sprintf("p50 %v, p99 %v, max %v", l.P50, l.P99, l.Max)
+}
+
+// LatencyOf summarises samples (which it sorts).
+func LatencyOf(samples []time.Duration) Latency {
+	if len(samples) == 0 {
+		return Latency{}
+	}
+	slices.Sort(samples)
+	at := func(q float64) time.Duration { return samples[int(q*float64(len(samples)-1))] }
+	return Latency{P50: at(0.50), P99: at(0.99), Max: samples[len(samples)-1]}
+}
+
+func (r StormReport) String() string {
+	return fmt.Sprintf("%d stops (seed %d), stop latency %v", r.Stops, r.Seed, r.Latency)
+}
+
+// Storm is a stop storm in progress: one goroutine that stops and
+// restarts a world until End. It is not itself an attached thread.
+type Storm struct {
+	w      *suspend.World
+	cfg    StormConfig
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	// Written by the storm's goroutine only; read after done is closed.
+	report StormReport
+	err    error
+}
+
+// StartStorm starts a stop storm on w. Call End to stop it and get its
+// report and first failure.
+//
+// Invariants the storm checks after every stop, before cfg.Check:
+//   - Stop returned within cfg.StopTimeout with no error;
+//   - CheckStopped(w.Policy(), s) holds: each thread is in a stopped state
+//     of the policy, with a suspend count of at least one.
+//
+// The storm ends at its first failure, restarting the world first, so
+// that a failing storm never leaves guests parked.
+func StartStorm(w *suspend.World, cfg StormConfig) *Storm {
+	if cfg.MaxGap == 0 {
+		cfg.MinGap, cfg.MaxGap = 100*time.Microsecond, 500*time.Microsecond
+	}
+	if cfg.MaxGap < cfg.MinGap {
+		cfg.MaxGap = cfg.MinGap
+	}
+	if cfg.MaxHold == 0 {
+		cfg.MaxHold = 50 * time.Microsecond
+	}
+	if cfg.StopTimeout == 0 {
+		cfg.StopTimeout = 10 * time.Second
+	}
+	if cfg.Seed == 0 {
+		cfg.Seed = uint64(time.Now().UnixNano())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	st := &Storm{w: w, cfg: cfg, cancel: cancel, done: make(chan struct{})}
+	st.report.Seed = cfg.Seed
+	go st.run(ctx)
+	return st
+}
+
+// End stops the storm, waits for its goroutine (the world is running
+// again when End returns) and returns its report and its first failure,
+// if any.
+func (st *Storm) End() (StormReport, error) {
+	st.cancel()
+	<-st.done
+	return st.report, st.err
+}
+
+// Done is closed when the storm has ended, by End or by a failure.
+func (st *Storm) Done() <-chan struct{} { return st.done }
+
+func (st *Storm) run(ctx context.Context) {
+	defer close(st.done)
+	rng := rand.New(rand.NewPCG(st.cfg.Seed, st.cfg.Seed>>32|1))
+	between := func(lo, hi time.Duration) time.Duration {
+		if hi <= lo {
+			return lo
+		}
+		return lo + time.Duration(rng.Int64N(int64(hi-lo)+1))
+	}
+	var latencies []time.Duration
+	defer func() { st.report.Latency = LatencyOf(latencies) }()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		timer.Reset(between(st.cfg.MinGap, st.cfg.MaxGap))
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		stopCtx, cancel := context.WithTimeout(context.Background(), st.cfg.StopTimeout)
+		start := time.Now()
+		s, err := st.w.Stop(stopCtx)
+		took := time.Since(start)
+		cancel()
+		if err != nil {
+			st.err = fmt.Errorf("suspendtest: stop %d of the storm failed after %v: %w", st.report.Stops+1, took, err)
+			return
+		}
+		latencies = append(latencies, took)
+		err = CheckStopped(st.w.Policy(), s)
+		if err == nil && st.cfg.Check != nil {
+			err = st.cfg.Check(s)
+		}
+		if hold := between(0, st.cfg.MaxHold); err == nil && hold > 0 {
+			time.Sleep(hold)
+		}
+		if rerr := s.Restart(); rerr != nil && err == nil {
+			err = rerr
+		}
+		if err != nil {
+			st.err = fmt.Errorf("suspendtest: while stop %d of the storm held the world: %w", st.report.Stops+1, err)
+			return
+		}
+		st.report.Stops++
+		if st.cfg.AfterRestart != nil {
+			st.cfg.AfterRestart()
+		}
+	}
+}
+
+// TB is the part of testing.TB the kit's test helpers use.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Errorf(format string, args ...any)
+	Logf(format string, args ...any)
+}
+
+// RunStorm starts a storm on w for the rest of the test: it ends in the
+// test's cleanup, which logs the report and fails the test with the
+// storm's failure. Tests that want the report call End themselves
+// (a second End returns the same report and error).
+func RunStorm(t TB, w *suspend.World, cfg StormConfig) *Storm {
+	t.Helper()
+	st := StartStorm(w, cfg)
+	t.Cleanup(func() {
+		rep, err := st.End()
+		t.Logf("storm: %v", rep)
+		if err != nil {
+			t.Errorf("%v", err)
+		}
+	})
+	return st
+}
