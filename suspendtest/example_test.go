@@ -158,7 +158,7 @@ func ExampleSlowest() {
 			default:
 			}
 			safepoint.Poll(th)
-			time.Sleep(5 * time.Millisecond) // runs on without polling
+			time.Sleep(20 * time.Millisecond) // runs on without polling
 		}
 	}()
 	slow := <-slowReady

@@ -1,0 +1,364 @@
+package suspendtest_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+
+	"github.com/coopsuspend/coopsuspend/safepoint"
+	"github.com/coopsuspend/coopsuspend/suspend"
+	"github.com/coopsuspend/coopsuspend/suspendtest"
+	"github.com/coopsuspend/coopsuspend/threadstate"
+)
+
+var policies = []suspend.Policy{suspend.Coop, suspend.Hybrid, suspend.Preemptive}
+
+// newWorld returns a world of policy p, or skips when p needs signals
+// that do not work here.
+func newWorld(t *testing.T, p suspend.Policy) *suspend.World {
+	t.Helper()
+	w := suspend.NewWorld(suspend.WithPolicy(p))
+	if err := w.CheckSignals(); err != nil {
+		t.Skipf("%v needs asynchronous suspension, which does not work here: %v", p, err)
+	}
+	return w
+}
+
+// actors runs n attached goroutines that perform random actions until
+// quit; progress counts the work done in GC-unsafe code (which a stop
+// must freeze), cheat the work done inside blocking regions (which a
+// stop lets run) when cheat is set.
+type actors struct {
+	progress atomic.Int64
+	quit     chan struct{}
+	wg       sync.WaitGroup
+	errs     chan error
+}
+
+func startActors(t *testing.T, w *suspend.World, n int, cheat bool) *actors {
+	t.Helper()
+	a := &actors{quit: make(chan struct{}), errs: make(chan error, n)}
+	for i := range n {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			th, err := w.Attach("actor-" + string(rune('a'+i)))
+			if err != nil {
+				a.errs <- err
+				return
+			}
+			defer th.Detach()
+			for k := 0; ; k++ {
+				select {
+				case <-a.quit:
+					return
+				default:
+				}
+				act := suspendtest.Action(k % 4)
+				work := func() { a.progress.Add(1) }
+				if act == suspendtest.Block && !cheat {
+					work = func() { time.Sleep(time.Microsecond) }
+				}
+				if err := suspendtest.Do(th, act, work); err != nil {
+					a.errs <- err
+					return
+				}
+			}
+		}()
+	}
+	t.Cleanup(a.stop)
+	return a
+}
+
+func (a *actors) stop() {
+	select {
+	case <-a.quit:
+	default:
+		close(a.quit)
+	}
+	a.wg.Wait()
+}
+
+// frozen is a storm check that the actors' progress does not move while
+// the world is stopped.
+func frozen(a *actors) func(*suspend.Stopped) error {
+	return func(*suspend.Stopped) error {
+		before := a.progress.Load()
+		time.Sleep(200 * time.Microsecond)
+		if after := a.progress.Load(); after != before {
+			return errors.New("progress moved while the world was stopped")
+		}
+		return nil
+	}
+}
+
+// TestStormHoldsOnEveryAction: under each policy, threads cycling through
+// polls, blocking regions, callbacks and no-safepoints regions are all in
+// a stopped state at every stop, and nothing they do in GC-unsafe code
+// moves while the world is stopped.
+func TestStormHoldsOnEveryAction(t *testing.T) {
+	for _, p := range policies {
+		t.Run(p.String(), func(t *testing.T) {
+			w := newWorld(t, p)
+			a := startActors(t, w, 3, false)
+			storm := suspendtest.StartStorm(w, suspendtest.StormConfig{Check: frozen(a)})
+			time.Sleep(300 * time.Millisecond)
+			rep, err := storm.End()
+			a.stop()
+			close(a.errs)
+			for e := range a.errs {
+				t.Error(e)
+			}
+			t.Logf("%v: %v", p, rep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Stops == 0 || rep.Latency.Max == 0 {
+				t.Fatalf("the storm made %d stops, latency %v", rep.Stops, rep.Latency)
+			}
+		})
+	}
+}
+
+// TestStormCatchesProgressWhileStopped: the check can fail. Actors that
+// count inside their blocking regions (which run on during a stop) are
+// caught by the same check, and the storm ends with its error, leaving
+// the world running.
+func TestStormCatchesProgressWhileStopped(t *testing.T) {
+	w := newWorld(t, suspend.Coop)
+	a := startActors(t, w, 2, true)
+	storm := suspendtest.StartStorm(w, suspendtest.StormConfig{Check: frozen(a)})
+	select {
+	case <-storm.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the storm did not notice progress in blocking regions in 30 s")
+	}
+	_, err := storm.End()
+	if err == nil || !strings.Contains(err.Error(), "progress moved") {
+		t.Fatalf("storm error %v, want the check's", err)
+	}
+	// The storm restarted the world before it ended: a stop works.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, serr := w.Stop(ctx)
+	if serr != nil {
+		t.Fatal(serr)
+	}
+	if err := s.Restart(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStormReportsFailedStop: a stop that cannot complete (a thread in a
+// no-safepoints region that never ends) fails the storm with the stop's
+// error.
+func TestStormReportsFailedStop(t *testing.T) {
+	w := newWorld(t, suspend.Coop)
+	release := make(chan struct{})
+	inRegion := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		th, err := w.Attach("stuck")
+		if err != nil {
+			t.Error(err)
+			close(inRegion)
+			return
+		}
+		defer th.Detach()
+		suspendtest.Do(th, suspendtest.NoSafepoints, func() {
+			close(inRegion)
+			<-release
+		})
+		safepoint.Poll(th)
+	}()
+	<-inRegion
+	storm := suspendtest.StartStorm(w, suspendtest.StormConfig{StopTimeout: 20 * time.Millisecond})
+	<-storm.Done()
+	close(release)
+	<-done
+	_, err := storm.End()
+	var te *suspend.StopTimeoutError
+	if !errors.As(err, &te) || len(te.Waiting) != 1 || te.Waiting[0] != "stuck" {
+		t.Fatalf("storm error %v, want a StopTimeoutError waiting for \"stuck\"", err)
+	}
+}
+
+// TestCheckStoppedRejectsAnotherPolicysStates: a thread asynchronously
+// suspended in a system call is stopped for hybrid, and not a state a
+// coop stop may leave.
+func TestCheckStoppedRejectsAnotherPolicysStates(t *testing.T) {
+	w := newWorld(t, suspend.Hybrid)
+	ready := make(chan *suspend.Thread)
+	done := make(chan error)
+	go func() {
+		th, err := w.Attach("sleeper")
+		if err != nil {
+			close(ready)
+			done <- err
+			return
+		}
+		ready <- th
+		err = safepoint.Nanosleep(th, 300*time.Millisecond)
+		done <- errors.Join(err, th.Detach())
+	}()
+	th := <-ready
+	if th == nil {
+		t.Fatal(<-done)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := suspendtest.WaitInRegion(ctx, th); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond) // into the kernel
+	s, err := w.Stop(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := s.Threads()[0].Word.State()
+	if err := suspendtest.CheckStopped(suspend.Hybrid, s); err != nil {
+		t.Error(err)
+	}
+	cerr := suspendtest.CheckStopped(suspend.Coop, s)
+	if err := s.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if st != threadstate.BlockingAsyncSuspended {
+		t.Skipf("the sleeper was %v at the stop, not in the kernel; nothing to reject", st)
+	}
+	if cerr == nil || !strings.Contains(cerr.Error(), `"sleeper"`) {
+		t.Fatalf("CheckStopped(coop) of a BLOCKING_ASYNC_SUSPENDED thread: %v", cerr)
+	}
+}
+
+// TestWaitsFailNamingTheThread: a wait that cannot succeed ends with the
+// context and names the thread and its word.
+func TestWaitsFailNamingTheThread(t *testing.T) {
+	w := newWorld(t, suspend.Coop)
+	th, err := w.Attach("idle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer th.Detach()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	for name, wait := range map[string]func(context.Context, *suspend.Thread) error{
+		"WaitParked": suspendtest.WaitParked, "WaitInRegion": suspendtest.WaitInRegion,
+	} {
+		err := wait(ctx, th)
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), `"idle"`) || !strings.Contains(err.Error(), "RUNNING") {
+			t.Errorf("%s of a running thread: %v", name, err)
+		}
+	}
+	if _, err := suspendtest.Slowest(ctx, w, nil); err == nil {
+		t.Error("Slowest with no threads succeeded")
+	}
+}
+
+// TestCheckedCellProperty: random events on a CheckedCell are refused or
+// obey every invariant, and the cell stays within the policy's reachable
+// states unless an event outside the policy (one the policy's runtime
+// never makes) took it out, which the cell reports.
+func TestCheckedCellProperty(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		p := suspendtest.Policies().Draw(rt, "policy")
+		c := suspendtest.NewCheckedCell(p)
+		for range rapid.IntRange(1, 200).Draw(rt, "n") {
+			e := suspendtest.Events().Draw(rt, "event")
+			before := c.Load()
+			_, err := c.Apply(e)
+			var te *threadstate.TransitionError
+			var ie *threadstate.InvariantError
+			switch {
+			case err == nil:
+				if !p.States().Has(c.Load().State()) {
+					rt.Fatalf("%v: %v took the cell to %v without an error", p, e, c.Load())
+				}
+			case errors.As(err, &te):
+				if c.Load() != before {
+					rt.Fatalf("refused %v changed the word from %v to %v", e, before, c.Load())
+				}
+			case errors.As(err, &ie):
+				if ie.Invariant != "I11" {
+					rt.Fatalf("a real Cell broke %v: %v", ie.Invariant, ie)
+				}
+				return // the view is unreliable after an error
+			default:
+				rt.Fatalf("unexpected error type %T: %v", err, err)
+			}
+		}
+	})
+}
+
+// TestWordsAreWellFormed: Words draws only well-formed words in the
+// states asked for.
+func TestWordsAreWellFormed(t *testing.T) {
+	set := threadstate.States(threadstate.Blocking, threadstate.SelfSuspended)
+	rapid.Check(t, func(rt *rapid.T) {
+		w := suspendtest.Words(set).Draw(rt, "word")
+		if !w.WellFormed() || !set.Has(w.State()) {
+			rt.Fatalf("drew %v", w)
+		}
+	})
+}
+
+// TestActionsUnderSuspend: any sequence of actions, on a real thread
+// that a debugger suspends and resumes meanwhile, runs through without a
+// protocol panic and ends Running.
+func TestActionsUnderSuspend(t *testing.T) {
+	w := newWorld(t, suspend.Coop)
+	rapid.Check(t, func(rt *rapid.T) {
+		acts := rapid.SliceOfN(suspendtest.Actions(), 1, 50).Draw(rt, "actions")
+		ready := make(chan *suspend.Thread)
+		done := make(chan error)
+		go func() {
+			th, err := w.Attach("driven")
+			if err != nil {
+				close(ready)
+				done <- err
+				return
+			}
+			ready <- th
+			for _, a := range acts {
+				if err := suspendtest.Do(th, a, nil); err != nil {
+					done <- err
+					return
+				}
+			}
+			if s := th.Word().State(); s != threadstate.Running {
+				done <- errors.New("ended in " + s.String())
+				return
+			}
+			done <- th.Detach()
+		}()
+		th := <-ready
+		if th == nil {
+			rt.Fatal(<-done)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := w.SuspendThread(ctx, th); err == nil {
+			if err := w.ResumeThread(th); err != nil {
+				rt.Fatal(err)
+			}
+		} else if !errors.Is(err, suspend.ErrDetached) {
+			rt.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			rt.Fatal(err)
+		}
+	})
+	if err := suspendtest.Do(nil, suspendtest.Action(99), nil); err == nil {
+		t.Error("Do with an unknown action succeeded")
+	}
+}
