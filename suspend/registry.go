@@ -84,12 +84,15 @@ func (w *World) removeLocked(i int) {
 	}
 }
 
-// snapshot returns the registered threads other than self, strongly held
-// for the operation in progress, and sweeps the entries of threads that
-// were collected; the caller holds the suspend lock, so the set cannot
-// change meanwhile.
-func (w *World) snapshot(self *Thread) []*Thread {
-	out := make([]*Thread, 0, len(w.entries))
+// snapshot returns the registered threads other than self as the targets
+// of a stop, strongly held for the stop's length, and sweeps the entries
+// of threads that were collected. The caller holds the suspend lock, so
+// the set cannot change meanwhile, and owns the world's target buffer
+// until it gives it back (recycleTargets): a steady-state stop allocates
+// nothing per thread.
+func (w *World) snapshot(self *Thread) []target {
+	buf := w.targetBuf[:0]
+	w.targetBuf = nil
 	dead := false
 	for i := range w.entries {
 		t := w.entries[i].thread.Value()
@@ -97,13 +100,20 @@ func (w *World) snapshot(self *Thread) []*Thread {
 		case t == nil:
 			dead = true
 		case t != self:
-			out = append(out, t)
+			buf = append(buf, target{t: t})
 		}
 	}
 	if dead {
 		w.sweep()
 	}
-	return out
+	return buf
+}
+
+// recycleTargets gives a stop's target buffer back to the world, cleared,
+// so that it holds no thread alive; the caller holds the suspend lock.
+func (w *World) recycleTargets(buf []target) {
+	clear(buf)
+	w.targetBuf = buf[:0]
 }
 
 // sweep removes the entries whose thread was collected; the caller holds

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"runtime/trace"
 	"time"
@@ -81,21 +82,38 @@ type Stopped struct {
 	world   *World
 	ctx     context.Context
 	self    *Thread
-	targets []*Thread
-	infos   []ThreadInfo
+	targets []target // the world's target buffer, until Restart
 	start   time.Time
 
 	restarted bool
 }
 
-// Threads describes each stopped thread.
-func (s *Stopped) Threads() []ThreadInfo { return append([]ThreadInfo(nil), s.infos...) }
+// Threads describes each stopped thread, as it is at the call: a stop
+// does no per-thread work beyond the protocol, so nothing is recorded
+// when it completes. While the world is stopped a thread's description
+// changes in one way only: a thread InSafeRegion may leave its region
+// and park (BLOCKING_SUSPEND_REQUESTED becomes BLOCKING_SELF_SUSPENDED).
+// After Restart nothing is stopped, and Threads returns nil.
+func (s *Stopped) Threads() []ThreadInfo {
+	if s.restarted {
+		return nil
+	}
+	infos := make([]ThreadInfo, len(s.targets))
+	for i := range s.targets {
+		infos[i] = infoOf(s.targets[i].t)
+	}
+	return infos
+}
 
-// stopRun is one stop of the world in progress.
+// stopRun is one stop of the world (or single-thread suspend) in
+// progress.
 type stopRun struct {
 	w       *World
 	self    *Thread
 	targets []target
+	// pooled: targets is the world's reusable buffer, given back when
+	// the run ends without a stop to show for it.
+	pooled bool
 }
 
 type target struct {
@@ -145,9 +163,7 @@ func (w *World) Stop(ctx context.Context, opts ...StopOption) (*Stopped, error) 
 	w.beginGlobalSuspend()
 	testHook("Stop", "locked")
 
-	for _, t := range w.snapshot(cfg.self) {
-		r.targets = append(r.targets, target{t: t})
-	}
+	r.targets, r.pooled = w.snapshot(cfg.self), true
 	if err := r.checkLimit("Stop"); err != nil {
 		r.end()
 		return nil, err
@@ -175,15 +191,14 @@ func (w *World) Stop(ctx context.Context, opts ...StopOption) (*Stopped, error) 
 		}
 	}
 
-	s := &Stopped{world: w, ctx: ctx, self: cfg.self, start: start}
-	for _, tg := range r.targets {
-		s.targets = append(s.targets, tg.t)
-		s.infos = append(s.infos, infoOf(tg.t))
-	}
+	s := &Stopped{world: w, ctx: ctx, self: cfg.self, start: start, targets: r.targets}
 	testHook("Stop", "stopped")
-	w.stats.stopped(time.Since(start))
-	w.logger.DebugContext(ctx, "coopsuspend: world stopped", "threads", len(s.targets),
-		"policy", w.policy.String(), "took", time.Since(start))
+	took := time.Since(start)
+	w.stats.stopped(took)
+	if w.logger.Enabled(ctx, slog.LevelDebug) {
+		w.logger.DebugContext(ctx, "coopsuspend: world stopped", "threads", len(s.targets),
+			"policy", w.policy.String(), "took", took)
+	}
 	return s, nil
 }
 
@@ -217,6 +232,10 @@ func (r *stopRun) unwindOnPanic() {
 // end finishes a run that holds the suspend lock without a stop to show
 // for it: nobody is the initiator any more, and the world is released.
 func (r *stopRun) end() {
+	if r.pooled {
+		r.w.recycleTargets(r.targets)
+		r.targets, r.pooled = nil, false
+	}
 	r.w.initiator.Store(nil)
 	r.w.release()
 }
@@ -458,6 +477,11 @@ func (s *Stopped) Restart() error {
 		w.wakeFrom = (w.wakeFrom + 1) % n
 		from = w.wakeFrom
 	}
+	if w.logger.Enabled(s.ctx, slog.LevelDebug) {
+		defer func(n int) {
+			w.logger.Debug("coopsuspend: world restarted", "threads", n, "pause", time.Since(s.start))
+		}(n)
+	}
 	resumed := 0
 	defer func() {
 		if p := recover(); p != nil {
@@ -466,7 +490,7 @@ func (s *Stopped) Restart() error {
 		}
 	}()
 	for resumed < n {
-		t := s.targets[(from+resumed)%n]
+		t := s.targets[(from+resumed)%n].t
 		res := w.resume(t)
 		resumed++
 		if res == threadstate.ResumeError {
@@ -479,9 +503,7 @@ func (s *Stopped) Restart() error {
 		panic(err)
 	}
 	s.finish()
-	pause := time.Since(s.start)
-	w.stats.restarted(pause)
-	w.logger.Debug("coopsuspend: world restarted", "threads", n, "pause", pause)
+	w.stats.restarted(time.Since(s.start))
 	return nil
 }
 
@@ -491,6 +513,7 @@ func (s *Stopped) Restart() error {
 func (s *Stopped) finish() {
 	w := s.world
 	w.endGlobalSuspend()
+	w.recycleTargets(s.targets)
 	s.targets = nil
 	w.initiator.Store(nil)
 	w.release()
@@ -503,13 +526,14 @@ func (s *Stopped) finish() {
 func (s *Stopped) unwindRestart(from, resumed int) {
 	w := s.world
 	defer func() {
+		w.recycleTargets(s.targets)
 		s.targets = nil
 		w.initiator.Store(nil)
 		w.release()
 	}()
 	n := len(s.targets)
 	for k := resumed; k < n; k++ {
-		w.resume(s.targets[(from+k)%n])
+		w.resume(s.targets[(from+k)%n].t)
 	}
 	w.notifier.Wait(context.Background())
 }

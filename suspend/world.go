@@ -44,6 +44,10 @@ type World struct {
 	entries []entry
 	nextID  atomic.Uint64
 
+	// targetBuf is the stop's target list, reused from one stop to the
+	// next; owned by the suspend lock's holder (registry.go).
+	targetBuf []target
+
 	// wakeFrom rotates the order in which Restart resumes threads
 	// (initiator only): the threads resumed first run first, and a fixed
 	// order starved the last ones under frequent stops.

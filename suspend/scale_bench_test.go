@@ -1,0 +1,111 @@
+package suspend_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coopsuspend/coopsuspend/safepoint"
+	"github.com/coopsuspend/coopsuspend/suspend"
+)
+
+// idlers is a set of attached goroutines that wait inside a blocking
+// region: the threads of a runtime that wait for I/O or a message, the
+// common case in a runtime with many threads. A stop costs each of them
+// one compare-and-swap to request and one to resume.
+type idlers struct {
+	release chan struct{}
+	wg      sync.WaitGroup
+}
+
+func startIdlers(tb testing.TB, w *suspend.World, n int) *idlers {
+	tb.Helper()
+	id := &idlers{release: make(chan struct{})}
+	ready := make(chan error, 64)
+	for i := 0; i < n; i++ {
+		id.wg.Add(1)
+		go func() {
+			defer id.wg.Done()
+			th, err := w.Attach(fmt.Sprintf("idle-%d", i))
+			if err != nil {
+				ready <- err
+				return
+			}
+			safepoint.Blocking(th, func() {
+				ready <- nil
+				<-id.release
+			})
+			if err := th.Detach(); err != nil {
+				tb.Error(err)
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-ready; err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return id
+}
+
+func (id *idlers) stop() {
+	close(id.release)
+	id.wg.Wait()
+}
+
+// BenchmarkStopScaling stops and restarts a coop world whose threads are
+// mostly idle in blocking regions (plus 8 polling ones), or all polling,
+// and reports the pause's median and 90th percentile, the median per
+// thread, and the bytes allocated per stop (which must not grow with the
+// thread count). docs/benchmarks.md has the table:
+//
+//	go test -run '^$' -bench StopScaling -benchtime 200x ./suspend
+func BenchmarkStopScaling(b *testing.B) {
+	cases := []struct {
+		idle, polling int
+	}{
+		{0, 1}, {0, 8}, {0, 64}, {1000, 8}, {10000, 0}, {10000, 8}, {50000, 0}, {50000, 8},
+	}
+	for _, c := range cases {
+		b.Run(fmt.Sprintf("idle=%d/polling=%d", c.idle, c.polling), func(b *testing.B) {
+			w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+			id := startIdlers(b, w, c.idle)
+			defer id.stop()
+			ps := startPollers(b, w, c.polling)
+			defer ps.stop()
+			ctx := context.Background()
+			// Warm up: the first stops size the reused buffers; then
+			// collect the setup's garbage, so that a collection started
+			// by the setup does not run during the measured stops.
+			for range 3 {
+				stopWorld(b, w).Restart()
+			}
+			runtime.GC()
+			pauses := make([]time.Duration, 0, b.N)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				s, err := w.Stop(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := s.Restart(); err != nil {
+					b.Fatal(err)
+				}
+				pauses = append(pauses, time.Since(start))
+			}
+			b.StopTimer()
+			slices.Sort(pauses)
+			p50, p90 := pauses[len(pauses)/2], pauses[len(pauses)*9/10]
+			n := c.idle + c.polling
+			b.ReportMetric(float64(p50.Nanoseconds()), "p50-ns")
+			b.ReportMetric(float64(p90.Nanoseconds()), "p90-ns")
+			b.ReportMetric(float64(p50.Nanoseconds())/float64(n), "p50-ns/thread")
+		})
+	}
+}
