@@ -1,0 +1,54 @@
+// Package starsuspend embeds go.starlark.net interpreters in a coopsuspend
+// world: each starlark.Thread becomes a guest thread that a stop of the
+// world, or a debugger's SuspendThread, parks between two steps of the
+// interpreter, without modifying starlark.
+//
+// # The model
+//
+// Starlark has no safepoint of its own, but its interpreter loop counts
+// steps and calls Thread.OnMaxSteps when the count reaches the limit set
+// by SetMaxExecutionSteps. Attach installs a hook there that polls
+// (safepoint.Poll) and moves the limit K steps on, so a guest polls every
+// K steps of starlark code (WithPollEvery; the default, 16, was chosen
+// from the benchmarks in docs/benchmarks.md). A parked guest stops at the
+// top of the interpreter loop, between two instructions, with its call
+// stack consistent: a debugger that holds it (Pause, StopAll) reads its
+// CallStack and step count, and that read is ordered after everything the
+// guest did before it parked (the park is a semaphore wait; the stop
+// loads the guest's state word after it), so it is not a data race.
+//
+// Starlark's step limit is also its resource limit. The hook keeps it:
+// the embedder's limit and OnMaxSteps callback, captured by Attach (or set
+// later through Guest.SetMaxExecutionSteps, since starlark has no way to
+// read a limit back), behave exactly as without the adapter: at the limit
+// the embedder's OnMaxSteps runs, or the thread is cancelled with "too
+// many steps" as starlark does by default.
+//
+// # Builtins
+//
+// Go code called from starlark runs on the guest's goroutine, and is one
+// of three kinds, each with its wrapper:
+//
+//   - Builtin: ordinary Go code that touches starlark values. It runs in
+//     GC-unsafe mode like the interpreter, and a stop waits for it to
+//     return to the loop; keep it short.
+//   - Blocking: code that waits (I/O, sleep, locks, channels). It runs in
+//     a blocking region, so a stop does not wait for it, and so it must
+//     not touch shared starlark state while it waits.
+//   - A callback into starlark (starlark.Call of a function value) from
+//     either kind goes through Call, which leaves the blocking region
+//     for the callback (safepoint.EnterUnsafe) and so may be used from
+//     any builtin. A plain starlark.Call from inside a Blocking builtin
+//     would run guest code that a stop does not wait for: the hook
+//     detects it at the callback's first step and cancels the thread
+//     with an error that says to use Call.
+//
+// ThreadOf finds the guest's *suspend.Thread from a builtin's
+// *starlark.Thread, for builtins that use package safepoint directly.
+//
+// # Lifetime
+//
+// Run attaches, runs a function and detaches, even when the function
+// panics. A Guest must be attached, used and detached on one goroutine,
+// the one that executes its starlark.Thread.
+package starsuspend

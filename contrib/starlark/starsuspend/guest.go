@@ -1,0 +1,268 @@
+package starsuspend
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+
+	"go.starlark.net/starlark"
+
+	"github.com/coopsuspend/coopsuspend/safepoint"
+	"github.com/coopsuspend/coopsuspend/suspend"
+	"github.com/coopsuspend/coopsuspend/threadstate"
+)
+
+// DefaultPollEvery is the number of interpreter steps between two polls
+// when WithPollEvery is not given. At 16 the adapter costs a few percent
+// over plain starlark on a CPU-bound loop and a stop waits for at most
+// 16 steps of each guest (see docs/benchmarks.md).
+const DefaultPollEvery = 16
+
+// localKey is the starlark thread-local under which a Guest is found.
+const localKey = "github.com/coopsuspend/coopsuspend/contrib/starlark.Guest"
+
+// unlimited is starlark's "no step limit".
+const unlimited = math.MaxUint64
+
+// Option configures Attach.
+type Option func(*config) error
+
+type config struct {
+	every uint64
+}
+
+// WithPollEvery makes the guest poll every k interpreter steps (k ≥ 1).
+// Smaller k means shorter stops and more overhead.
+func WithPollEvery(k uint64) Option {
+	return func(c *config) error {
+		if k == 0 {
+			return errors.New("starsuspend: WithPollEvery(0): a guest must poll at least every step it runs; k must be at least 1")
+		}
+		c.every = k
+		return nil
+	}
+}
+
+// Guest is a starlark.Thread attached to a world as a guest thread.
+//
+// Fields written by the guest's goroutine only (limit, onMax, blockDepth,
+// cbDepth) are read by others only while the guest is stopped, after the
+// stop has ordered them.
+type Guest struct {
+	th    *suspend.Thread
+	st    *starlark.Thread
+	every uint64
+
+	// limit is the embedder's own step limit (unlimited when none), and
+	// onMax the embedder's OnMaxSteps (nil: starlark's default, a
+	// cancellation).
+	limit uint64
+	onMax func(*starlark.Thread)
+
+	// inBlocking counts nested Blocking builtins in progress, and
+	// callbacks the Call callbacks in progress inside them: while
+	// inBlocking > callbacks, starlark code must not run.
+	inBlocking, callbacks int
+
+	detached bool
+}
+
+// Attach makes st a guest thread of w, named name, on the calling
+// goroutine, which must be the one that executes st. It must be called
+// before st starts executing (starlark's SetLocal may not be called
+// later), and st may be attached once at a time.
+//
+// Attach takes over st.OnMaxSteps and the step limit: it captures the
+// embedder's OnMaxSteps, and the limit set later must go through
+// Guest.SetMaxExecutionSteps (starlark cannot report a limit set before,
+// so set it after Attach, or pass none). Detach gives both back.
+func Attach(w *suspend.World, st *starlark.Thread, name string, opts ...Option) (*Guest, error) {
+	if w == nil || st == nil {
+		return nil, errors.New("starsuspend: Attach needs a world and a starlark thread")
+	}
+	if old, ok := st.Local(localKey).(*Guest); ok && old != nil && !old.detached {
+		return nil, fmt.Errorf("starsuspend: starlark thread %q is attached already, as guest %q", st.Name, old.th.Name())
+	}
+	if st.CallStackDepth() > 0 {
+		return nil, fmt.Errorf("starsuspend: starlark thread %q is executing; attach it before it runs", st.Name)
+	}
+	cfg := config{every: DefaultPollEvery}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	th, err := w.Attach(name)
+	if err != nil {
+		return nil, err
+	}
+	g := &Guest{th: th, st: st, every: cfg.every, limit: unlimited, onMax: st.OnMaxSteps}
+	st.SetLocal(localKey, g)
+	st.OnMaxSteps = g.onMaxSteps
+	g.schedule()
+	register(w, g)
+	return g, nil
+}
+
+// Run attaches st, calls fn with the guest, and detaches, also when fn
+// panics (the panic then goes on). Its error is fn's, joined with
+// Detach's.
+func Run(w *suspend.World, st *starlark.Thread, name string, fn func(*Guest) error, opts ...Option) (err error) {
+	g, err := Attach(w, st, name, opts...)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if derr := g.Detach(); derr != nil {
+			err = errors.Join(err, derr)
+		}
+	}()
+	return fn(g)
+}
+
+// Detach ends the guest: it gives st back its OnMaxSteps and the
+// embedder's step limit, and detaches the suspend thread. Call it on the
+// guest's goroutine, with st no longer executing.
+func (g *Guest) Detach() error {
+	if g.detached {
+		return fmt.Errorf("starsuspend: guest %q: %w", g.th.Name(), suspend.ErrDetached)
+	}
+	if g.st.CallStackDepth() > 0 {
+		return fmt.Errorf("starsuspend: guest %q is still executing starlark code; detach it after it returns", g.th.Name())
+	}
+	unregister(g.th.World(), g)
+	if err := g.th.Detach(); err != nil {
+		register(g.th.World(), g)
+		return err
+	}
+	g.detached = true
+	g.st.OnMaxSteps = g.onMax
+	if g.limit == unlimited {
+		g.st.SetMaxExecutionSteps(0) // starlark: no limit
+	} else {
+		g.st.SetMaxExecutionSteps(g.limit)
+	}
+	return nil
+}
+
+// SetMaxExecutionSteps sets the embedder's own step limit (0: none),
+// which starlark.Thread.SetMaxExecutionSteps would otherwise set. Call it
+// on the guest's goroutine: before running, or from a builtin or the
+// embedder's OnMaxSteps (to extend the limit, as without the adapter).
+func (g *Guest) SetMaxExecutionSteps(max uint64) {
+	if max == 0 {
+		max = unlimited
+	}
+	g.limit = max
+	g.schedule()
+}
+
+// Thread returns the guest's suspend thread.
+func (g *Guest) Thread() *suspend.Thread { return g.th }
+
+// Starlark returns the guest's starlark thread.
+func (g *Guest) Starlark() *starlark.Thread { return g.st }
+
+// Name returns the guest's name.
+func (g *Guest) Name() string { return g.th.Name() }
+
+// GuestOf returns the guest st is attached as, or nil.
+func GuestOf(st *starlark.Thread) *Guest {
+	g, _ := st.Local(localKey).(*Guest)
+	if g == nil || g.detached {
+		return nil
+	}
+	return g
+}
+
+// ThreadOf returns the suspend thread of the guest st is attached as, or
+// nil: what a builtin passes to package safepoint.
+func ThreadOf(st *starlark.Thread) *suspend.Thread {
+	if g := GuestOf(st); g != nil {
+		return g.th
+	}
+	return nil
+}
+
+// schedule sets starlark's limit to the next step the hook must see: the
+// next poll, or the embedder's limit if that comes first. Inside a
+// Blocking builtin (and outside its callbacks) it is the very next step,
+// so that guest code run there is caught at once.
+func (g *Guest) schedule() {
+	if g.inBlocking > g.callbacks {
+		g.st.SetMaxExecutionSteps(1) // every step ≥ 1 reaches the hook
+		return
+	}
+	next := g.st.Steps + g.every
+	if next < g.st.Steps { // overflow
+		next = unlimited
+	}
+	g.st.SetMaxExecutionSteps(min(next, g.limit))
+}
+
+// onMaxSteps is the hook starlark calls when its step count reaches the
+// limit schedule set.
+func (g *Guest) onMaxSteps(st *starlark.Thread) {
+	if g.inBlocking > g.callbacks {
+		st.Cancel(fmt.Sprintf("starsuspend: guest %q ran starlark code inside a Blocking builtin, where a stop does not wait for it; call back through starsuspend.Call", g.th.Name()))
+		return
+	}
+	safepoint.Poll(g.th)
+	if st.Steps >= g.limit {
+		if g.onMax != nil {
+			g.onMax(st)
+		} else {
+			st.Cancel("too many steps")
+		}
+	}
+	g.schedule()
+}
+
+// stopped reports whether the guest is held by a stop or a suspend and
+// runs no starlark code: parked, or inside a blocking region.
+func (g *Guest) stopped() bool {
+	w := g.th.Word()
+	s := w.State()
+	return w.Count() > 0 && s != threadstate.Running && s != threadstate.AsyncSuspendRequested
+}
+
+// The world's guests, for StopAll. A world does not hand out its threads,
+// so the adapter keeps its own list.
+var guests struct {
+	sync.Mutex
+	m map[*suspend.World][]*Guest
+}
+
+func register(w *suspend.World, g *Guest) {
+	guests.Lock()
+	defer guests.Unlock()
+	if guests.m == nil {
+		guests.m = make(map[*suspend.World][]*Guest)
+	}
+	guests.m[w] = append(guests.m[w], g)
+}
+
+func unregister(w *suspend.World, g *Guest) {
+	guests.Lock()
+	defer guests.Unlock()
+	list := guests.m[w]
+	for i, x := range list {
+		if x == g {
+			list = append(list[:i:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(guests.m, w)
+	} else {
+		guests.m[w] = list
+	}
+}
+
+// Guests returns the guests attached to w through this package.
+func Guests(w *suspend.World) []*Guest {
+	guests.Lock()
+	defer guests.Unlock()
+	return append([]*Guest(nil), guests.m[w]...)
+}
