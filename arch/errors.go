@@ -2,14 +2,8 @@ package arch
 
 import (
 	"errors"
-	"fmt"
-	"syscall"
+	"time"
 )
-
-// DefaultSignal is the signal the handler is installed on unless the
-// caller picks another: SIGURG, shared with Go's preemption (the handler
-// chains every delivery to Go's).
-const DefaultSignal = syscall.SIGURG
 
 // ErrHandlerReplaced reports that the handler is no longer the one the
 // kernel runs for the signal: signal.Ignore, signal.Notify's reset or
@@ -25,11 +19,18 @@ var ErrUnsupported = errors.New("coopsuspend/arch: asynchronous suspension is no
 // holds the thread's record.
 var ErrBusy = errors.New("coopsuspend/arch: the thread's record is busy with another request")
 
-// ValidSignal checks that sig can carry the handler: SIGURG, or a
-// real-time signal from 35 to 62 (32–34 belong to the C library and Go).
-func ValidSignal(sig syscall.Signal) error {
-	if sig == syscall.SIGURG || (sig >= 35 && sig <= 62) {
-		return nil
-	}
-	return fmt.Errorf("coopsuspend/arch: cannot use signal %d (%v): use SIGURG or a real-time signal from 35 to 62", int(sig), sig)
-}
+// ErrTableFull is returned by Register when every slot is taken.
+var ErrTableFull = errors.New("coopsuspend/arch: thread table full")
+
+// ErrRegistered is returned by Register when the calling goroutine has
+// registered its OS thread already: the handler can serve one record per
+// thread.
+var ErrRegistered = errors.New("coopsuspend/arch: this goroutine's OS thread is registered already")
+
+// ErrNoAnswer reports a request the handler never took.
+var ErrNoAnswer = errors.New("coopsuspend/arch: the signal handler did not answer")
+
+// AckTimeout bounds how long an initiator waits for the handler to answer
+// a request before it concludes that the handler is not running (it was
+// replaced, or the signal is blocked) and withdraws the request.
+var AckTimeout = time.Second

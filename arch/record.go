@@ -4,7 +4,6 @@ package arch
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -97,14 +96,6 @@ var (
 	used int
 )
 
-// ErrTableFull is returned by Register when every slot is taken.
-var ErrTableFull = errors.New("coopsuspend/arch: thread table full")
-
-// ErrRegistered is returned by Register when the calling goroutine has
-// registered its OS thread already: the handler can serve one record per
-// thread.
-var ErrRegistered = errors.New("coopsuspend/arch: this goroutine's OS thread is registered already")
-
 // Register creates the record of the calling thread, which must be locked
 // to its OS thread, and publishes it to the handler. owner identifies the
 // calling goroutine (internal/goid). If the thread has a record already,
@@ -187,14 +178,6 @@ func (r *Record) reset() {
 
 // Tid returns the OS thread id the record belongs to.
 func (r *Record) Tid() int { return int(r.tid) }
-
-// AckTimeout bounds how long an initiator waits for the handler to answer
-// a request before it concludes that the handler is not running (it was
-// replaced, or the signal is blocked) and withdraws the request.
-var AckTimeout = time.Second
-
-// ErrNoAnswer reports a request the handler never took.
-var ErrNoAnswer = errors.New("coopsuspend/arch: the signal handler did not answer")
 
 // SuspendAsync asks the handler to park the thread if it is inside the
 // kernel entry. It reports true if the thread is parked (its context is

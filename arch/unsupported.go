@@ -73,11 +73,6 @@ func (r *Record) Interrupt(sig syscall.Signal) error { return unsupported() }
 // TakeInterrupt reports false.
 func (r *Record) TakeInterrupt() bool { return false }
 
-// Syscall6 makes the call through the syscall package.
-func Syscall6(r *Record, trap, a1, a2, a3, a4, a5, a6 uintptr) (r1, r2 uintptr, errno syscall.Errno) {
-	return syscall.Syscall6(trap, a1, a2, a3, a4, a5, a6)
-}
-
 // InKernelEntry reports false.
 func InKernelEntry(pc uintptr) bool { return false }
 
@@ -92,10 +87,3 @@ var Shared = new(Record)
 
 // RecordOf returns nil: nothing is registered on this platform.
 func RecordOf(tid int) *Record { return nil }
-
-// Gettid returns 0 on this platform.
-func Gettid() int { return 0 }
-
-// ThreadExists reports true: without the signal machinery nothing here
-// can tell.
-func ThreadExists(tid int) bool { return true }
