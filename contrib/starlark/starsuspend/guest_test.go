@@ -24,8 +24,8 @@ def spin(n):
 r = spin(N)
 `
 
-// exec runs src with N predeclared; it returns the error and the steps.
-func exec(st *starlark.Thread, src string, n int, predeclared starlark.StringDict) (starlark.StringDict, error) {
+// execSrc runs src with N predeclared; it returns the error and the steps.
+func execSrc(st *starlark.Thread, src string, n int, predeclared starlark.StringDict) (starlark.StringDict, error) {
 	env := starlark.StringDict{"N": starlark.MakeInt(n)}
 	for k, v := range predeclared {
 		env[k] = v
@@ -42,11 +42,11 @@ func TestStepLimitKept(t *testing.T) {
 	// Default behaviour: cancelled with "too many steps".
 	plain := &starlark.Thread{}
 	plain.SetMaxExecutionSteps(5000)
-	_, perr := exec(plain, loop, 100000, nil)
+	_, perr := execSrc(plain, loop, 100000, nil)
 	adapted := &starlark.Thread{}
 	err := starsuspend.Run(w, adapted, "limited", func(g *starsuspend.Guest) error {
 		g.SetMaxExecutionSteps(5000)
-		_, err := exec(adapted, loop, 100000, nil)
+		_, err := execSrc(adapted, loop, 100000, nil)
 		return err
 	}, starsuspend.WithPollEvery(7))
 	if perr == nil || err == nil || perr.Error() != err.Error() || plain.Steps != adapted.Steps {
@@ -66,7 +66,7 @@ func TestStepLimitKept(t *testing.T) {
 			}
 		}
 		setLimit(3000)
-		if _, err := exec(st, loop, 100000, nil); err == nil || !strings.Contains(err.Error(), "budget") {
+		if _, err := execSrc(st, loop, 100000, nil); err == nil || !strings.Contains(err.Error(), "budget") {
 			t.Errorf("run ended with %v, want the embedder's cancellation", err)
 		}
 		return at
@@ -86,7 +86,7 @@ func TestStepLimitKept(t *testing.T) {
 	}
 	err = starsuspend.Run(w, adapted, "budgeted", func(g *starsuspend.Guest) error {
 		g.SetMaxExecutionSteps(3000)
-		_, err := exec(adapted, loop, 100000, nil)
+		_, err := execSrc(adapted, loop, 100000, nil)
 		return err
 	}, starsuspend.WithPollEvery(64))
 	got = at
@@ -123,7 +123,7 @@ func TestRunDetachesOnPanic(t *testing.T) {
 			}
 		}()
 		starsuspend.Run(w, st, "panicky", func(*starsuspend.Guest) error {
-			_, err := exec(st, "boom()", 0, starlark.StringDict{"boom": boom})
+			_, err := execSrc(st, "boom()", 0, starlark.StringDict{"boom": boom})
 			return err
 		})
 	}()
@@ -143,7 +143,7 @@ func TestRunDetachesOnPanic(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := starsuspend.Run(w, st, "again", func(*starsuspend.Guest) error {
-		_, err := exec(st, loop, 10, nil)
+		_, err := execSrc(st, loop, 10, nil)
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -180,7 +180,7 @@ func TestMisuseErrors(t *testing.T) {
 	for _, b := range []*starlark.Builtin{
 		starsuspend.Builtin("b", nil), starsuspend.Blocking("blk", nil),
 	} {
-		_, err := exec(plain, "f()", 0, starlark.StringDict{"f": b})
+		_, err := execSrc(plain, "f()", 0, starlark.StringDict{"f": b})
 		if err == nil || !strings.Contains(err.Error(), "not attached") {
 			t.Errorf("%s on an unattached thread: %v", b.Name(), err)
 		}
@@ -212,14 +212,14 @@ func TestBlockingBuiltin(t *testing.T) {
 	go func() {
 		done <- starsuspend.Run(w, st, "io", func(g *starsuspend.Guest) error {
 			guest = g
-			env, err := exec(st, "def cb():\n    return spin(100)\n"+loop+"\nv = wait(cb)\n", 10, starlark.StringDict{"wait": wait})
+			env, err := execSrc(st, "def cb():\n    return spin(100)\n"+loop+"\nv = wait(cb)\n", 10, starlark.StringDict{"wait": wait})
 			if err != nil {
 				return err
 			}
 			if v := env["v"].String(); v != "4950" {
 				return errors.New("the callback returned " + v)
 			}
-			_, err = exec(st, "def cb():\n    return 1\nwrong(cb)\n", 0, starlark.StringDict{"wrong": wrong})
+			_, err = execSrc(st, "def cb():\n    return 1\nwrong(cb)\n", 0, starlark.StringDict{"wrong": wrong})
 			if err == nil || !strings.Contains(err.Error(), "starsuspend.Call") {
 				return errors.New("plain starlark.Call in a Blocking builtin: " + errString(err))
 			}
@@ -271,7 +271,7 @@ func TestPauseMidLoop(t *testing.T) {
 	go func() {
 		done <- starsuspend.Run(w, st, "looper", func(g *starsuspend.Guest) error {
 			attached <- g
-			env, err := exec(st, loop, 3_000_000, nil)
+			env, err := execSrc(st, loop, 3_000_000, nil)
 			if err == nil && env["r"].String() != "4499998500000" {
 				err = errors.New("wrong sum " + env["r"].String())
 			}
