@@ -120,7 +120,7 @@ func peerLoad(thread *starlark.Thread, module string) (starlark.StringDict, erro
 		return starlark.StringDict{"math": starlarkmath.Module}, nil
 	}
 	filename := filepath.Join(filepath.Dir(thread.CallFrame(0).Pos.Filename()), module)
-	return starlark.ExecFile(thread, filename, nil, nil)
+	return starlark.ExecFileOptions(&syntax.FileOptions{}, thread, filename, nil, nil)
 }
 
 func option(src, name string) bool { return strings.Contains(src, "option:"+name) }

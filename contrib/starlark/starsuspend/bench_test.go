@@ -1,0 +1,134 @@
+package starsuspend_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+
+	"github.com/coopsuspend/coopsuspend/contrib/starlark/starsuspend"
+	"github.com/coopsuspend/coopsuspend/suspend"
+	"github.com/coopsuspend/coopsuspend/suspendtest"
+)
+
+const benchLoop = `
+def spin(n):
+    t = 0
+    for i in range(n):
+        t += i * 2 % 7
+    return t
+`
+
+// spinFunc compiles benchLoop on st and returns spin.
+func spinFunc(b *testing.B, st *starlark.Thread) starlark.Value {
+	env, err := starlark.ExecFileOptions(&syntax.FileOptions{}, st, "bench.star", benchLoop, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return env["spin"]
+}
+
+// BenchmarkSpin runs a CPU-bound starlark loop of 10,000 iterations per
+// op: plain starlark; starlark whose OnMaxSteps hook runs every step and
+// does nothing but move the limit (the cost of the hook alone); and the
+// adapter polling every K steps. Compare in one run:
+//
+//	cd contrib/starlark && go test -run '^$' -bench Spin -count 6 ./starsuspend
+func BenchmarkSpin(b *testing.B) {
+	args := starlark.Tuple{starlark.MakeInt(10_000)}
+	b.Run("plain", func(b *testing.B) {
+		st := &starlark.Thread{}
+		spin := spinFunc(b, st)
+		for b.Loop() {
+			if _, err := starlark.Call(st, spin, args, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("hook-only-K=1", func(b *testing.B) {
+		st := &starlark.Thread{}
+		st.OnMaxSteps = func(st *starlark.Thread) { st.SetMaxExecutionSteps(st.Steps + 1) }
+		st.SetMaxExecutionSteps(1)
+		spin := spinFunc(b, st)
+		for b.Loop() {
+			if _, err := starlark.Call(st, spin, args, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, k := range []uint64{1, 4, 16, 64, 256} {
+		b.Run(fmt.Sprintf("adapter-K=%d", k), func(b *testing.B) {
+			w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+			st := &starlark.Thread{}
+			err := starsuspend.Run(w, st, "bench", func(*starsuspend.Guest) error {
+				spin := spinFunc(b, st)
+				for b.Loop() {
+					if _, err := starlark.Call(st, spin, args, nil); err != nil {
+						return err
+					}
+				}
+				return nil
+			}, starsuspend.WithPollEvery(k))
+			if err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
+
+// BenchmarkStopLatency measures stops of a world of 4 guests running the
+// CPU-bound loop, under a storm, per policy, at the default K. Reported
+// as p50-ns and p99-ns of the time from Stop's call to every guest
+// stopped; b.N is the number of storm milliseconds.
+//
+//	cd contrib/starlark && go test -run '^$' -bench StopLatency ./starsuspend
+func BenchmarkStopLatency(b *testing.B) {
+	for _, p := range []suspend.Policy{suspend.Coop, suspend.Hybrid, suspend.Preemptive} {
+		b.Run(p.String(), func(b *testing.B) {
+			w := suspend.NewWorld(suspend.WithPolicy(p))
+			if err := w.CheckSignals(); err != nil {
+				b.Skipf("%v needs asynchronous suspension, which does not work here: %v", p, err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 4)
+			for i := range 4 {
+				go func() {
+					st := &starlark.Thread{}
+					done <- starsuspend.Run(w, st, fmt.Sprint("spin-", i), func(*starsuspend.Guest) error {
+						env, err := starlark.ExecFileOptions(&syntax.FileOptions{}, st, "bench.star", benchLoop, nil)
+						if err != nil {
+							return err
+						}
+						for ctx.Err() == nil {
+							if _, err := starlark.Call(st, env["spin"], starlark.Tuple{starlark.MakeInt(1000)}, nil); err != nil {
+								return err
+							}
+						}
+						return nil
+					})
+				}()
+			}
+			storm := suspendtest.StartStorm(w, suspendtest.StormConfig{})
+			b.ResetTimer()
+			time.Sleep(time.Duration(b.N) * time.Millisecond)
+			b.StopTimer()
+			rep, err := storm.End()
+			cancel()
+			for range 4 {
+				if gerr := <-done; gerr != nil {
+					b.Error(gerr)
+				}
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(rep.Stops), "stops")
+			b.ReportMetric(float64(rep.Latency.P50.Nanoseconds()), "p50-ns")
+			b.ReportMetric(float64(rep.Latency.P99.Nanoseconds()), "p99-ns")
+			b.ReportMetric(float64(rep.Latency.Max.Nanoseconds()), "max-ns")
+		})
+	}
+}
