@@ -225,7 +225,12 @@ func TestInterrupt(t *testing.T) {
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		rec, _ := Register(goid.Current())
+		rec, err := Register(goid.Current())
+		if err != nil {
+			t.Error(err)
+			close(recs)
+			return
+		}
 		defer rec.Unregister()
 		recs <- rec
 		var buf [8]byte
@@ -233,6 +238,9 @@ func TestInterrupt(t *testing.T) {
 		results <- result{e, rec.TakeInterrupt()}
 	}()
 	rec := <-recs
+	if rec == nil {
+		t.FailNow()
+	}
 	deadline := time.After(30 * time.Second)
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()

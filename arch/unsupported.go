@@ -18,7 +18,7 @@ type Context struct {
 
 // Record is a thread's mailbox with the signal handler; on this platform
 // there is no handler and Register fails.
-type Record struct{ interrupt uint32 }
+type Record struct{}
 
 func unsupported() error {
 	return fmt.Errorf("%w (%s/%s)", ErrUnsupported, runtime.GOOS, runtime.GOARCH)

@@ -1,0 +1,45 @@
+//go:build !linux || !(amd64 || arm64)
+
+package arch
+
+import (
+	"errors"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestUnsupportedSaysSo: where there is no handler, everything that needs
+// it fails with an error wrapping ErrUnsupported that names the platform,
+// and nothing claims to work.
+func TestUnsupportedSaysSo(t *testing.T) {
+	if Supported() {
+		t.Fatal("Supported() on a platform built with unsupported.go")
+	}
+	platform := runtime.GOOS + "/" + runtime.GOARCH
+	var r Record
+	_, suspendErr := r.SuspendAsync(t.Context(), DefaultSignal)
+	_, sampleErr := r.Sample(DefaultSignal)
+	_, afterErr := r.SampleAfter(DefaultSignal, time.Millisecond)
+	rec, registerErr := Register(1)
+	if rec != nil {
+		t.Errorf("Register returned a record: %+v", rec)
+	}
+	for name, err := range map[string]error{
+		"Install":      Install(DefaultSignal),
+		"Installed":    Installed(DefaultSignal),
+		"Register":     registerErr,
+		"SuspendAsync": suspendErr,
+		"Sample":       sampleErr,
+		"SampleAfter":  afterErr,
+		"Interrupt":    r.Interrupt(DefaultSignal),
+	} {
+		if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), platform) {
+			t.Errorf("%s: %v, want an error wrapping ErrUnsupported that names %s", name, err, platform)
+		}
+	}
+	if InKernelEntry(SyscallPC()) || RecordOf(Gettid()) != nil || r.TakeInterrupt() || r.InWrapper() {
+		t.Error("a platform without the handler reports a kernel entry, a record or an interrupt")
+	}
+}
