@@ -256,7 +256,12 @@ func TestStopTheWorldStopsTheRunningCoroutine(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		th, _ := w.Attach("coroutine-thread")
+		th, err := w.Attach("coroutine-thread")
+		if err != nil {
+			t.Error(err)
+			close(ready)
+			return
+		}
 		ready <- th
 		c := coroutine.New(func(s *coroutine.Suspender[struct{}, struct{}], _ struct{}) int {
 			for !quit.Load() {
@@ -270,7 +275,9 @@ func TestStopTheWorldStopsTheRunningCoroutine(t *testing.T) {
 		}
 		th.Detach()
 	}()
-	<-ready
+	if <-ready == nil {
+		t.FailNow()
+	}
 	for i := 0; i < 50; i++ {
 		s, err := w.Stop(context.Background())
 		if err != nil {

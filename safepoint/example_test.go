@@ -16,7 +16,12 @@ func ExamplePoll() {
 	w := suspend.NewWorld()
 	done := make(chan int)
 	go func() {
-		th, _ := w.Attach("interpreter")
+		th, err := w.Attach("interpreter")
+		if err != nil {
+			fmt.Println(err)
+			done <- 0
+			return
+		}
 		defer th.Detach()
 		sum := 0
 		for pc := 0; pc < 1_000_000; pc++ {

@@ -28,8 +28,8 @@ import (
 func TestAttachTwiceIsAnError(t *testing.T) {
 	for _, p := range []suspend.Policy{suspend.Hybrid, suspend.Preemptive} {
 		t.Run(p.String(), func(t *testing.T) {
-			w1 := suspend.NewWorld(suspend.WithPolicy(p))
-			w2 := suspend.NewWorld(suspend.WithPolicy(p))
+			w1 := newWorld(t, suspend.WithPolicy(p))
+			w2 := newWorld(t, suspend.WithPolicy(p))
 			onThread(t, w1, "first", func(th *suspend.Thread) {
 				for _, w := range []*suspend.World{w1, w2} {
 					again, err := w.Attach("second")
@@ -76,7 +76,7 @@ func TestAttachTwiceIsAnError(t *testing.T) {
 // help), a stop that times out names it as abandoned and removes it, and
 // the next stop completes.
 func TestAbandonedOSThreadIsNamed(t *testing.T) {
-	w := suspend.NewWorld(suspend.WithPolicy(suspend.Hybrid), suspend.WithStopTimeout(200*time.Millisecond))
+	w := newWorld(t, suspend.WithPolicy(suspend.Hybrid), suspend.WithStopTimeout(200*time.Millisecond))
 	ps := startPollers(t, w, 1)
 	defer ps.stop()
 	// Go keeps the process's main thread when a goroutine locked to it
@@ -186,7 +186,7 @@ func startDeafReader(t *testing.T, w *suspend.World, sig syscall.Signal) (th *su
 // arch.AckTimeout while ctx has time left is a failure of another kind:
 // a *StopError, not counted as a timeout. Both leave the thread running.
 func TestSuspendThreadHonoursCtxWaitingForHandler(t *testing.T) {
-	w := suspend.NewWorld(suspend.WithPolicy(suspend.Hybrid))
+	w := newWorld(t, suspend.WithPolicy(suspend.Hybrid))
 	th, finish := startDeafReader(t, w, arch.DefaultSignal)
 	defer finish()
 
@@ -226,7 +226,7 @@ func TestSuspendThreadHonoursCtxWaitingForHandler(t *testing.T) {
 func TestSignalsCheckedBeforeWaiting(t *testing.T) {
 	testchild.Run(t, func(t *testing.T) {
 		const sig = syscall.Signal(44)
-		w := suspend.NewWorld(suspend.WithPolicy(suspend.Hybrid), suspend.WithSignal(sig))
+		w := newWorld(t, suspend.WithPolicy(suspend.Hybrid), suspend.WithSignal(sig))
 		pr := startPipeReader(t, w, "reader")
 		waitBlocking(t, pr.th)
 		signal.Ignore(sig)

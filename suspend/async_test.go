@@ -114,7 +114,7 @@ func TestAsyncStopInWrappedRead(t *testing.T) {
 	for _, p := range policies {
 		t.Run(p.String(), func(t *testing.T) {
 			checkNoLeak(t)
-			w := suspend.NewWorld(suspend.WithPolicy(p))
+			w := newWorld(t, suspend.WithPolicy(p))
 			readers := []*pipeReader{startPipeReader(t, w, "reader-0"), startPipeReader(t, w, "reader-1")}
 			ps := startPollers(t, w, 2)
 			defer ps.stop()
@@ -174,7 +174,7 @@ func TestAsyncStopInWrappedRead(t *testing.T) {
 // TestSuspendThreadInWrappedRead: a single-thread suspend of a reader under
 // hybrid parks it in the kernel; ResumeThread releases it.
 func TestSuspendThreadInWrappedRead(t *testing.T) {
-	w := suspend.NewWorld(suspend.WithPolicy(suspend.Hybrid))
+	w := newWorld(t, suspend.WithPolicy(suspend.Hybrid))
 	pr := startPipeReader(t, w, "reader")
 	waitBlocking(t, pr.th)
 	ctx := context.Background()
@@ -194,7 +194,7 @@ func TestSuspendThreadInWrappedRead(t *testing.T) {
 // TestInterruptWrappedRead: Interrupt ends a wrapped read with
 // ErrInterrupted (which is also EINTR); under coop it is an error.
 func TestInterruptWrappedRead(t *testing.T) {
-	w := suspend.NewWorld(suspend.WithPolicy(suspend.Hybrid))
+	w := newWorld(t, suspend.WithPolicy(suspend.Hybrid))
 	pr := startPipeReader(t, w, "reader")
 	waitBlocking(t, pr.th)
 	deadline := time.After(20 * time.Second)
@@ -239,7 +239,7 @@ func TestInterruptWrappedRead(t *testing.T) {
 func TestHandlerReplacedIsAnError(t *testing.T) {
 	testchild.Run(t, func(t *testing.T) {
 		const sig = syscall.Signal(43)
-		w := suspend.NewWorld(suspend.WithPolicy(suspend.Hybrid), suspend.WithSignal(sig))
+		w := newWorld(t, suspend.WithPolicy(suspend.Hybrid), suspend.WithSignal(sig))
 		if err := w.CheckSignals(); err != nil {
 			t.Fatal(err)
 		}
@@ -260,7 +260,7 @@ func TestHandlerReplacedIsAnError(t *testing.T) {
 }
 
 func TestBadSignalIsAnError(t *testing.T) {
-	w := suspend.NewWorld(suspend.WithPolicy(suspend.Hybrid), suspend.WithSignal(syscall.SIGSEGV))
+	w := newWorld(t, suspend.WithPolicy(suspend.Hybrid), suspend.WithSignal(syscall.SIGSEGV))
 	if _, err := w.Attach("x"); err == nil || !strings.Contains(err.Error(), "signal") {
 		t.Errorf("Attach in a world on SIGSEGV: %v", err)
 	}
@@ -272,13 +272,18 @@ func TestBadSignalIsAnError(t *testing.T) {
 func TestGoCodeInSafeRegionIsNeverParked(t *testing.T) {
 	for _, p := range []suspend.Policy{suspend.Hybrid, suspend.Preemptive} {
 		t.Run(p.String(), func(t *testing.T) {
-			w := suspend.NewWorld(suspend.WithPolicy(p))
+			w := newWorld(t, suspend.WithPolicy(p))
 			var quit atomic.Bool
 			done := make(chan struct{})
 			ready := make(chan *suspend.Thread)
 			go func() {
 				defer close(done)
-				th, _ := w.Attach("spinner")
+				th, err := w.Attach("spinner")
+				if err != nil {
+					t.Error(err)
+					close(ready)
+					return
+				}
 				ready <- th
 				safepoint.Blocking(th, func() {
 					for !quit.Load() {
@@ -287,6 +292,9 @@ func TestGoCodeInSafeRegionIsNeverParked(t *testing.T) {
 				th.Detach()
 			}()
 			th := <-ready
+			if th == nil {
+				t.FailNow()
+			}
 			waitBlocking(t, th)
 			for i := 0; i < 100; i++ {
 				s := stopWorld(t, w)

@@ -111,7 +111,13 @@ func BenchmarkThreadMemory(b *testing.B) {
 		for i := 0; i < n; i++ {
 			go func() {
 				if attach {
-					th, _ := w.Attach("m")
+					th, err := w.Attach("m")
+					if err != nil {
+						b.Error(err)
+						ready <- struct{}{}
+						done <- struct{}{}
+						return
+					}
 					safepoint.Blocking(th, func() { ready <- struct{}{}; <-release })
 					th.Detach()
 				} else {

@@ -21,13 +21,18 @@ func TestBlockedThreadDoesNotDelayStop(t *testing.T) {
 	for _, p := range policies {
 		t.Run(p.String(), func(t *testing.T) {
 			checkNoLeak(t)
-			w := suspend.NewWorld(suspend.WithPolicy(p))
+			w := newWorld(t, suspend.WithPolicy(p))
 			release := make(chan struct{})
 			entered := make(chan *suspend.Thread)
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				th, _ := w.Attach("blocked")
+				th, err := w.Attach("blocked")
+				if err != nil {
+					t.Error(err)
+					close(entered)
+					return
+				}
 				safepoint.Blocking(th, func() {
 					entered <- th
 					<-release
@@ -35,6 +40,9 @@ func TestBlockedThreadDoesNotDelayStop(t *testing.T) {
 				th.Detach()
 			}()
 			th := <-entered
+			if th == nil {
+				t.FailNow()
+			}
 			s := stopWorld(t, w)
 			infos := s.Threads()
 			if len(infos) != 1 || !infos[0].InSafeRegion || infos[0].Parked ||
@@ -60,14 +68,19 @@ func TestExitSafeParksDuringStop(t *testing.T) {
 	for _, p := range policies {
 		t.Run(p.String(), func(t *testing.T) {
 			checkNoLeak(t)
-			w := suspend.NewWorld(suspend.WithPolicy(p))
+			w := newWorld(t, suspend.WithPolicy(p))
 			release := make(chan struct{})
 			entered := make(chan *suspend.Thread)
 			var after atomic.Bool
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				th, _ := w.Attach("returns-during-stop")
+				th, err := w.Attach("returns-during-stop")
+				if err != nil {
+					t.Error(err)
+					close(entered)
+					return
+				}
 				safepoint.Blocking(th, func() {
 					entered <- th
 					<-release
@@ -76,6 +89,9 @@ func TestExitSafeParksDuringStop(t *testing.T) {
 				th.Detach()
 			}()
 			th := <-entered
+			if th == nil {
+				t.FailNow()
+			}
 			s := stopWorld(t, w)
 			close(release) // the blocking call returns now
 			waitUntil(t, "the thread parks in ExitSafe", func() bool {
@@ -113,7 +129,7 @@ func TestRegionsRaceStops(t *testing.T) {
 	for _, p := range policies {
 		t.Run(p.String(), func(t *testing.T) {
 			checkNoLeak(t)
-			w := suspend.NewWorld(suspend.WithPolicy(p))
+			w := newWorld(t, suspend.WithPolicy(p))
 			progress := make([]atomic.Int64, n)
 			var quit atomic.Bool
 			var wg sync.WaitGroup
@@ -121,7 +137,11 @@ func TestRegionsRaceStops(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					th, _ := w.Attach("mixer-" + strconv.Itoa(i))
+					th, err := w.Attach("mixer-" + strconv.Itoa(i))
+					if err != nil {
+						t.Error(err)
+						return
+					}
 					defer th.Detach()
 					for k := 0; !quit.Load(); k++ {
 						switch k % 5 {

@@ -22,7 +22,12 @@ func ExampleWorld_Stop() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			th, _ := w.Attach(fmt.Sprint("guest-", i))
+			th, err := w.Attach(fmt.Sprint("guest-", i))
+			if err != nil {
+				fmt.Println(err)
+				attached <- struct{}{}
+				return
+			}
 			defer th.Detach()
 			attached <- struct{}{}
 			for !quit.Load() {
@@ -60,7 +65,12 @@ func ExampleWorld_SuspendThread() {
 	ready, release, done := make(chan *suspend.Thread), make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
-		th, _ := w.Attach("guest")
+		th, err := w.Attach("guest")
+		if err != nil {
+			fmt.Println(err)
+			close(ready)
+			return
+		}
 		// A blocking call: the thread counts as suspended at once, and
 		// parks if the call returns while it is held.
 		safepoint.Blocking(th, func() {
@@ -70,6 +80,9 @@ func ExampleWorld_SuspendThread() {
 		th.Detach()
 	}()
 	th := <-ready
+	if th == nil {
+		return
+	}
 	if err := w.SuspendThread(context.Background(), th); err != nil {
 		fmt.Println(err)
 		return

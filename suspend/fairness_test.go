@@ -23,7 +23,7 @@ func TestFairUnderFrequentStops(t *testing.T) {
 	}
 	for _, p := range policies {
 		t.Run(p.String(), func(t *testing.T) {
-			w := suspend.NewWorld(suspend.WithPolicy(p))
+			w := newWorld(t, suspend.WithPolicy(p))
 			if err := w.CheckSignals(); err != nil {
 				t.Skipf("policy %v does not run here: %v", p, err)
 			}

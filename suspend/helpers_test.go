@@ -2,6 +2,7 @@ package suspend_test
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"strconv"
 	"sync"
@@ -9,11 +10,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coopsuspend/coopsuspend/arch"
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
 )
 
 var policies = []suspend.Policy{suspend.Coop, suspend.Hybrid, suspend.Preemptive}
+
+// newWorld returns suspend.NewWorld(opts...), or skips t where the
+// world's policy needs asynchronous suspension and the platform has none
+// (the world's error names the platform). Any other construction error
+// is the test's to find.
+func newWorld(t testing.TB, opts ...suspend.Option) *suspend.World {
+	t.Helper()
+	w := suspend.NewWorld(opts...)
+	if err := w.CheckSignals(); errors.Is(err, arch.ErrUnsupported) {
+		t.Skipf("policy %v cannot run here: %v", w.Policy(), err)
+	}
+	return w
+}
 
 // pollers is a set of attached goroutines that poll in a loop and count
 // their progress after each poll.

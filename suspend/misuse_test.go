@@ -106,12 +106,20 @@ func TestInitiatorMisuseReturnsErrors(t *testing.T) {
 	ready, release, done := make(chan *suspend.Thread), make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
-		th, _ := w.Attach("worker")
+		th, err := w.Attach("worker")
+		if err != nil {
+			t.Error(err)
+			ready <- nil
+			return
+		}
 		ready <- th
 		safepoint.Blocking(th, func() { <-release })
 		th.Detach()
 	}()
 	th := <-ready
+	if th == nil {
+		t.FailNow()
+	}
 	ctx := context.Background()
 
 	if err := w.ResumeThread(th); err == nil || !strings.Contains(err.Error(), `"worker"`) {

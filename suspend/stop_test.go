@@ -21,7 +21,7 @@ func TestStopFreezesPollers(t *testing.T) {
 	for _, p := range policies {
 		t.Run(p.String(), func(t *testing.T) {
 			checkNoLeak(t)
-			w := suspend.NewWorld(suspend.WithPolicy(p))
+			w := newWorld(t, suspend.WithPolicy(p))
 			ps := startPollers(t, w, n)
 			defer ps.stop()
 			for c := 0; c < cycles; c++ {

@@ -30,7 +30,12 @@ func startSpinner(t *testing.T, w *suspend.World, name string, noSafepoints bool
 	ready := make(chan struct{})
 	go func() {
 		defer close(sp.done)
-		th, _ := w.Attach(name)
+		th, err := w.Attach(name)
+		if err != nil {
+			t.Error(err)
+			close(ready)
+			return
+		}
 		sp.th = th
 		if noSafepoints {
 			safepoint.BeginNoSafepoints(th)
@@ -52,6 +57,9 @@ func startSpinner(t *testing.T, w *suspend.World, name string, noSafepoints bool
 		th.Detach()
 	}()
 	<-ready
+	if sp.th == nil {
+		t.FailNow()
+	}
 	return sp
 }
 
@@ -161,7 +169,12 @@ func TestTimeoutRacesPolls(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			th, _ := w.Attach("jittery-" + strconv.Itoa(i))
+			th, err := w.Attach("jittery-" + strconv.Itoa(i))
+			if err != nil {
+				t.Error(err)
+				ready <- struct{}{}
+				return
+			}
 			threads[i] = th
 			ready <- struct{}{}
 			r := rand.New(rand.NewPCG(uint64(i), 1))
@@ -182,6 +195,11 @@ func TestTimeoutRacesPolls(t *testing.T) {
 	}
 	for range threads {
 		<-ready
+	}
+	if t.Failed() {
+		quit.Store(true)
+		wg.Wait()
+		t.FailNow()
 	}
 	failed := 0
 	for i := 0; i < rounds; i++ {

@@ -28,7 +28,7 @@ type injected struct{ op, phase string }
 func TestPanicInEveryPhaseLeavesTheWorldUsable(t *testing.T) {
 	for _, p := range policies {
 		t.Run(p.String(), func(t *testing.T) {
-			w := suspend.NewWorld(suspend.WithPolicy(p))
+			w := newWorld(t, suspend.WithPolicy(p))
 			if err := w.CheckSignals(); err != nil {
 				t.Skipf("policy %v does not run here: %v", p, err)
 			}
@@ -216,7 +216,7 @@ func checkUsable(t *testing.T, w *suspend.World, ps *pollers, when string) {
 func TestAbandonedThreadsAreSwept(t *testing.T) {
 	for _, p := range policies {
 		t.Run(p.String(), func(t *testing.T) {
-			w := suspend.NewWorld(suspend.WithPolicy(p), suspend.WithStopTimeout(10*time.Second))
+			w := newWorld(t, suspend.WithPolicy(p), suspend.WithStopTimeout(10*time.Second))
 			if err := w.CheckSignals(); err != nil {
 				t.Skipf("policy %v does not run here: %v", p, err)
 			}

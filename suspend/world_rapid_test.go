@@ -36,6 +36,7 @@ import (
 func TestWorldStateMachine(t *testing.T) {
 	for _, p := range policies {
 		t.Run(p.String(), func(t *testing.T) {
+			newWorld(t, suspend.WithPolicy(p)) // skips where p cannot run
 			checkNoLeak(t)
 			var did tally
 			// rapid runs a fifth of its cases under -short; repeat
