@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coopsuspend/coopsuspend/coroutine"
+	"github.com/coopsuspend/coopsuspend/internal/testchild"
 	"github.com/coopsuspend/coopsuspend/monitor"
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
@@ -158,19 +159,31 @@ func TestCloseWaitsInsideABlockingRegion(t *testing.T) {
 	cancel()
 	<-closing
 
-	stopCtx, stopCancel := context.WithTimeout(context.Background(), 2*time.Second)
-	st, err := w.Stop(stopCtx)
-	stopCancel()
-	if err != nil {
-		close(release)
-		<-done
-		t.Fatalf("a stop while Run waits for a blocking call to close: %v", err)
+	// closing says the wait is about to start, not that it has: a stop
+	// that comes first (an emulator makes the gap long) finds the
+	// scheduler's thread at a safepoint. Stop again until it is in its
+	// region, which it then never leaves before release.
+	var info []suspend.ThreadInfo
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		stopCtx, stopCancel := context.WithTimeout(context.Background(), 2*time.Second)
+		st, err := w.Stop(stopCtx)
+		stopCancel()
+		if err != nil {
+			close(release)
+			<-done
+			t.Fatalf("a stop while Run waits for a blocking call to close: %v", err)
+		}
+		info = st.Threads()
+		if err := st.Restart(); err != nil {
+			t.Fatal(err)
+		}
+		if len(info) == 1 && info[0].InSafeRegion || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
 	}
-	if info := st.Threads(); len(info) != 1 || info[0].Name != "closer" || !info[0].InSafeRegion {
+	if len(info) != 1 || info[0].Name != "closer" || !info[0].InSafeRegion {
 		t.Errorf("the scheduler's thread while stopped: %+v", info)
-	}
-	if err := st.Restart(); err != nil {
-		t.Fatal(err)
 	}
 	close(release)
 	if err := <-done; !errors.Is(err, context.Canceled) {
@@ -198,7 +211,10 @@ func TestBlockingCallPanicFails(t *testing.T) {
 		if err != nil {
 			t.Skipf("cannot find the test binary to run the child process: %v", err)
 		}
-		cmd := exec.Command(exe, "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
+		// Under an emulator the kernel may not run the binary itself:
+		// start it as testchild does.
+		argv := append(strings.Fields(os.Getenv(testchild.ExecEnv)), exe, "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
+		cmd := exec.Command(argv[0], argv[1:]...)
 		cmd.Env = append(os.Environ(), child+"=1")
 		out, err := cmd.CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {

@@ -77,7 +77,8 @@ func TestChildThatRanNothing(t *testing.T) {
 }
 
 // TestExecEnv: with ExecEnv set, the child is started through that
-// command (here env(1), which runs its arguments as they are).
+// command (here env(1), which runs its arguments as they are, in front of
+// the emulator if the parent runs under one).
 func TestExecEnv(t *testing.T) {
 	if _, ok := os.LookupEnv(envVar); ok {
 		return
@@ -85,7 +86,7 @@ func TestExecEnv(t *testing.T) {
 	if _, err := exec.LookPath("env"); err != nil {
 		t.Skipf("no env command to start the child through: %v", err)
 	}
-	t.Setenv(ExecEnv, "env")
+	t.Setenv(ExecEnv, strings.TrimSpace("env "+os.Getenv(ExecEnv)))
 	const name = "TestOutcomes/passes"
 	out, err := start(t, name)
 	if _, err := judge(name, out, err); err != nil {
