@@ -2,6 +2,8 @@
 
 package arch
 
+import "unsafe"
+
 // Context is the register set of an amd64 thread.
 type Context struct {
 	PC, SP, FP uintptr // RIP, RSP, RBP
@@ -23,7 +25,8 @@ const mcontextOffset = 40
 
 // decode reads the registers in the order of the kernel's struct
 // sigcontext: r8–r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags.
-func (c *Context) decode(raw *[rawWords]uint64) {
+func (c *Context) decode(w *[rawWords]uintptr) {
+	raw := (*[rawWords]uint64)(unsafe.Pointer(w))
 	c.R8, c.R9, c.R10, c.R11 = raw[0], raw[1], raw[2], raw[3]
 	c.R12, c.R13, c.R14, c.R15 = raw[4], raw[5], raw[6], raw[7]
 	c.DI, c.SI = raw[8], raw[9]

@@ -2,6 +2,8 @@
 
 package arch
 
+import "unsafe"
+
 // Context is the register set of an arm64 thread.
 type Context struct {
 	PC, SP uintptr
@@ -22,7 +24,8 @@ const rawWords = 34
 const mcontextOffset = 184
 
 // decode reads struct sigcontext: regs[0..30], sp, pc, pstate.
-func (c *Context) decode(raw *[rawWords]uint64) {
+func (c *Context) decode(w *[rawWords]uintptr) {
+	raw := (*[rawWords]uint64)(unsafe.Pointer(w))
 	copy(c.R[:], raw[:29])
 	c.FP, c.LR = uintptr(raw[29]), uintptr(raw[30])
 	c.SP, c.PC, c.PState = uintptr(raw[31]), uintptr(raw[32]), raw[33]

@@ -1,4 +1,4 @@
-//go:build linux && (amd64 || arm64)
+//go:build linux && (386 || amd64 || arm64)
 
 package arch
 
@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestRecordLayout checks record.h, which the assembly reads, against the
@@ -48,8 +50,8 @@ func TestRecordLayout(t *testing.T) {
 		"FUTEX_WAKE_PRIVATE": futexWakePrivate,
 		"EINTR":              4,
 	}
-	if unsafe.Sizeof(s) != 1<<4 || unsafe.Offsetof(s.rec) != 8 {
-		t.Errorf("slot is %d bytes with rec at %d, the handler expects 16 and 8", unsafe.Sizeof(s), unsafe.Offsetof(s.rec))
+	if rec := 16 - unsafe.Sizeof(uintptr(0)); unsafe.Sizeof(s) != 1<<4 || unsafe.Offsetof(s.rec) != rec {
+		t.Errorf("slot is %d bytes with rec at %d, the handler expects 16 and %d", unsafe.Sizeof(s), unsafe.Offsetof(s.rec), rec)
 	}
 	for name, v := range want {
 		if got, ok := defs[name]; !ok || got != v {
@@ -75,5 +77,54 @@ func TestUcontextOffset(t *testing.T) {
 	}
 	if got, _ := strconv.Atoi(string(m[1])); got != mcontextOffset {
 		t.Errorf("%s copies from offset %d of the ucontext, the Go side says %d", file, got, mcontextOffset)
+	}
+}
+
+// TestEntryDefines checks the numbers the architecture's entry defines:
+// the signal-frame offsets against the kernel's structures as Go's
+// runtime declares them (frameOffsets, in layout_GOARCH_test.go), the
+// system-call numbers against golang.org/x/sys/unix.
+func TestEntryDefines(t *testing.T) {
+	file := "entry_" + runtime.GOARCH + ".s"
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defs := map[string]int64{}
+	for _, m := range regexp.MustCompile(`(?m)^#define\s+(\w+)\s+(\d+)\s*$`).FindAllStringSubmatch(string(src), -1) {
+		v, err := strconv.ParseInt(m[2], 10, 64)
+		if err != nil {
+			t.Fatalf("%s: #define %s %s: %v", file, m[1], m[2], err)
+		}
+		defs[m[1]] = v
+	}
+	want := map[string]int64{"SYS_gettid": unix.SYS_GETTID, "SYS_futex": unix.SYS_FUTEX}
+	for name, off := range frameOffsets() {
+		want[name] = int64(off)
+	}
+	for name, v := range want {
+		if got, ok := defs[name]; !ok || got != v {
+			t.Errorf("%s: %s = %d (defined %v), want %d", file, name, got, ok, v)
+		}
+	}
+	if n, ok := want["RAW_WORDS"]; ok && n > rawWords {
+		t.Errorf("%s copies %d words into a record that holds %d", file, n, rawWords)
+	}
+}
+
+// TestSigactionLayout reads back the action Go's runtime installed for
+// SIGURG: its flags hold SA_SIGINFO and SA_ONSTACK, and its mask is full
+// (sigfillset) but for SIGKILL and SIGSTOP, which the kernel (not
+// qemu-user) drops from it, and 32–34, which the C library keeps out
+// when the program links it (cgo, the race detector), so a field at the
+// wrong offset shows.
+func TestSigactionLayout(t *testing.T) {
+	var act sigaction
+	if err := rtSigaction(DefaultSignal, nil, &act); err != nil {
+		t.Fatal(err)
+	}
+	mask := ^uint64(0) &^ (1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1) | 7<<31)
+	if act.handler == 0 || act.flags&(saSiginfo|saOnstack) != saSiginfo|saOnstack || act.mask|^mask != ^uint64(0) {
+		t.Errorf("SIGURG's action as read: %+v; Go installs a handler with SA_SIGINFO|SA_ONSTACK and the mask %#x", act, mask)
 	}
 }

@@ -1,4 +1,4 @@
-//go:build linux && (amd64 || arm64)
+//go:build linux && (386 || amd64 || arm64)
 
 package arch
 
@@ -45,7 +45,7 @@ type Record struct {
 	inWrapper uint32
 	interrupt uint32
 	tid       int32
-	raw       [rawWords]uint64
+	raw       [rawWords]uintptr
 
 	busy sync.Mutex // Go side only
 
@@ -76,9 +76,12 @@ const (
 // slot is one entry of the table the handler searches: open addressing by
 // tid, linear probing, stopping at a never-used slot. A freed slot keeps
 // tid tombstone so that chains stay intact.
+//
+// A slot is 16 bytes on every machine, with rec in its last word: at 8
+// on 64-bit machines, at 12 on 32-bit ones.
 type slot struct {
 	tid uint32
-	_   uint32
+	_   [12 - unsafe.Sizeof(uintptr(0))]byte
 	rec *Record
 }
 
@@ -173,7 +176,7 @@ func (r *Record) Unregister() {
 func (r *Record) reset() {
 	r.request, r.ack, r.release, r.inWrapper, r.interrupt, r.tid = 0, 0, 0, 0, 0, 0
 	r.owner, r.replaced = 0, false
-	r.raw = [rawWords]uint64{}
+	r.raw = [rawWords]uintptr{}
 }
 
 // Tid returns the OS thread id the record belongs to.

@@ -1,4 +1,4 @@
-//go:build linux && (amd64 || arm64)
+//go:build linux && (386 || amd64 || arm64)
 
 package arch
 
@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // SampleAfter is Sample with the signal delivered by the kernel after
@@ -49,18 +51,19 @@ func (r *Record) SampleAfter(sig syscall.Signal, delay time.Duration) (Context, 
 	return r.Context(), nil
 }
 
-// The kernel's struct sigevent (include/uapi/asm-generic/siginfo.h), the
-// same on amd64 and arm64: sigev_value (a union of a pointer and an int)
-// at 0, sigev_signo at 8, sigev_notify at 12, then a union padded to 64
-// bytes whose first member, for SIGEV_THREAD_ID, is the thread id.
+// The kernel's struct sigevent (include/uapi/asm-generic/siginfo.h):
+// sigev_value (a union of a pointer and an int, so a pointer's size),
+// sigev_signo, sigev_notify, then a union padded to 64 bytes in all
+// (SIGEV_MAX_SIZE) whose first member, for SIGEV_THREAD_ID, is the
+// thread id.
 // TestSigeventLayout checks the offsets; TestSampleAfter that the kernel
 // delivers by them.
 type sigevent struct {
-	value  uint64
+	value  uintptr
 	signo  int32
 	notify int32
 	tid    int32
-	_      [44]byte
+	_      [64 - 12 - unsafe.Sizeof(uintptr(0))]byte
 }
 
 // sigevThreadID is SIGEV_THREAD_ID: signal the thread in the tid field.
@@ -68,10 +71,10 @@ const sigevThreadID = 4
 
 // itimerspec is the kernel's struct itimerspec.
 type itimerspec struct {
-	interval, value syscall.Timespec
+	interval, value unix.Timespec
 }
 
-const clockMonotonic = 1
+const clockMonotonic = unix.CLOCK_MONOTONIC
 
 // threadTimer is a POSIX timer that signals one thread of this process.
 type threadTimer struct{ id int32 }
@@ -79,7 +82,7 @@ type threadTimer struct{ id int32 }
 func newThreadTimer(tid int, sig syscall.Signal) (threadTimer, error) {
 	ev := sigevent{signo: int32(sig), notify: sigevThreadID, tid: int32(tid)}
 	var t threadTimer
-	if _, _, e := syscall.RawSyscall(syscall.SYS_TIMER_CREATE, clockMonotonic,
+	if _, _, e := unix.RawSyscall(unix.SYS_TIMER_CREATE, clockMonotonic,
 		uintptr(unsafe.Pointer(&ev)), uintptr(unsafe.Pointer(&t.id))); e != 0 {
 		return threadTimer{}, fmt.Errorf("coopsuspend/arch: timer_create for tid %d: %w", tid, e)
 	}
@@ -88,8 +91,8 @@ func newThreadTimer(tid int, sig syscall.Signal) (threadTimer, error) {
 
 // arm makes the timer fire once, after d.
 func (t threadTimer) arm(d time.Duration) error {
-	spec := itimerspec{value: syscall.NsecToTimespec(int64(d))}
-	if _, _, e := syscall.RawSyscall6(syscall.SYS_TIMER_SETTIME, uintptr(t.id), 0,
+	spec := itimerspec{value: unix.NsecToTimespec(int64(d))}
+	if _, _, e := unix.RawSyscall6(unix.SYS_TIMER_SETTIME, uintptr(t.id), 0,
 		uintptr(unsafe.Pointer(&spec)), 0, 0, 0); e != 0 {
 		return fmt.Errorf("coopsuspend/arch: timer_settime: %w", e)
 	}
@@ -97,5 +100,5 @@ func (t threadTimer) arm(d time.Duration) error {
 }
 
 func (t threadTimer) delete() {
-	syscall.RawSyscall(syscall.SYS_TIMER_DELETE, uintptr(t.id), 0, 0)
+	unix.RawSyscall(unix.SYS_TIMER_DELETE, uintptr(t.id), 0, 0)
 }

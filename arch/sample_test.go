@@ -1,4 +1,4 @@
-//go:build linux && (amd64 || arm64)
+//go:build linux && (386 || amd64 || arm64)
 
 package arch
 
@@ -18,16 +18,18 @@ import (
 // TestSigeventLayout: sigevent matches the kernel's struct sigevent
 // (include/uapi/asm-generic/siginfo.h: sigev_value, sigev_signo,
 // sigev_notify, then the union whose _tid is first, SIGEV_MAX_SIZE 64
-// bytes in all) and itimerspec two timespecs. TestSampleAfter proves
-// that the kernel reads it so: the signal reaches the thread named.
+// bytes in all; sigev_value is a pointer's size) and itimerspec two
+// timespecs of two longs each. TestSampleAfter proves that the kernel
+// reads it so: the signal reaches the thread named.
 func TestSigeventLayout(t *testing.T) {
 	var ev sigevent
+	p := unsafe.Sizeof(uintptr(0))
 	got := []uintptr{unsafe.Offsetof(ev.signo), unsafe.Offsetof(ev.notify), unsafe.Offsetof(ev.tid), unsafe.Sizeof(ev)}
-	if want := []uintptr{8, 12, 16, 64}; !reflect.DeepEqual(got, want) {
+	if want := []uintptr{p, p + 4, p + 8, 64}; !reflect.DeepEqual(got, want) {
 		t.Errorf("sigevent signo, notify, tid, size = %v, want %v", got, want)
 	}
-	if n := unsafe.Sizeof(itimerspec{}); n != 32 {
-		t.Errorf("itimerspec is %d bytes, want 32", n)
+	if n := unsafe.Sizeof(itimerspec{}); n != 4*p {
+		t.Errorf("itimerspec is %d bytes, want %d", n, 4*p)
 	}
 }
 
@@ -72,8 +74,17 @@ func vdsoBase(t *testing.T) uintptr {
 	defer f.Close()
 	r := bufio.NewReader(f)
 	for {
+		// Each entry is two words of the machine's size.
 		var kv [2]uint64
-		if err := binary.Read(r, binary.LittleEndian, &kv); err != nil || kv[0] == 0 {
+		var err error
+		if unsafe.Sizeof(uintptr(0)) == 4 {
+			var kv32 [2]uint32
+			err = binary.Read(r, binary.NativeEndian, &kv32)
+			kv = [2]uint64{uint64(kv32[0]), uint64(kv32[1])}
+		} else {
+			err = binary.Read(r, binary.NativeEndian, &kv)
+		}
+		if err != nil || kv[0] == 0 {
 			return 0
 		}
 		if kv[0] == 33 { // AT_SYSINFO_EHDR

@@ -1,4 +1,4 @@
-//go:build linux && (amd64 || arm64)
+//go:build linux && (386 || amd64 || arm64)
 
 package arch
 
@@ -7,12 +7,16 @@ import (
 	"sync"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
-// sigaction is the kernel's struct sigaction on amd64 and arm64.
+// sigaction is the kernel's struct sigaction as rt_sigaction takes it
+// (Go's sigactiont in runtime/defs_linux_*.go): the handler, flags as an
+// unsigned long, the restorer, and a 64-bit mask (TestSigactionLayout).
 type sigaction struct {
 	handler  uintptr
-	flags    uint64
+	flags    uintptr
 	restorer uintptr
 	mask     uint64
 }
@@ -125,7 +129,7 @@ func installedLocked(sig syscall.Signal) error {
 }
 
 func rtSigaction(sig syscall.Signal, act, old *sigaction) error {
-	_, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig),
+	_, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig),
 		uintptr(unsafe.Pointer(act)), uintptr(unsafe.Pointer(old)), 8, 0, 0)
 	if e != 0 {
 		return fmt.Errorf("coopsuspend/arch: rt_sigaction(%d): %w", int(sig), e)
