@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"github.com/coopsuspend/coopsuspend/internal/goid"
+	"github.com/coopsuspend/coopsuspend/internal/testenv"
 	"os/signal"
 	"runtime"
 	"runtime/debug"
@@ -100,6 +101,7 @@ var spinSink int
 
 // spinner is a locked, registered goroutine spinning in Go code.
 func startSpinner(t testing.TB) (rec *Record, stop func()) {
+	testenv.NeedsAsyncPreemption(t, "a goroutine spins in a loop without calls, on purpose (a guest without a safepoint)")
 	var quit atomic.Bool
 	ready := make(chan *Record)
 	done := make(chan struct{})
@@ -174,6 +176,7 @@ func TestDeclineOutsideEntry(t *testing.T) {
 // goroutines spinning without calls are still preempted by Go, so
 // collections finish.
 func TestGCWithSpinners(t *testing.T) {
+	testenv.NeedsAsyncPreemption(t, "it proves that Go's asynchronous preemption of spinning goroutines still works with our handler")
 	if err := Install(DefaultSignal); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package monitor_test
 import (
 	"fmt"
 	"github.com/coopsuspend/coopsuspend/internal/goid"
+	"github.com/coopsuspend/coopsuspend/internal/testenv"
 	"runtime"
 	"strings"
 	"sync"
@@ -253,6 +254,7 @@ func load() (stop func()) {
 // the guest share one P), under the race detector, and with every P
 // loaded by other goroutines.
 func TestOverrunNamesTheGuest(t *testing.T) {
+	testenv.NeedsAsyncPreemption(t, "its guests spin in loops without a safepoint, on purpose, while the monitor must get a CPU")
 	if !arch.Supported() {
 		t.Skipf("no sampling on %s/%s", runtime.GOOS, runtime.GOARCH)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coopsuspend/coopsuspend/arch"
+	"github.com/coopsuspend/coopsuspend/internal/testenv"
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
 )
@@ -59,6 +60,7 @@ func startPollers(t testing.TB, w *suspend.World, n int) *pollers {
 			for !p.quit.Load() {
 				safepoint.Poll(th)
 				p.progress[i].Add(1)
+				testenv.Preemptible() // a guest loop makes calls
 			}
 			if err := th.Detach(); err != nil {
 				t.Error(err)
