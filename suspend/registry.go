@@ -55,12 +55,15 @@ func (w *World) publish(t *Thread) {
 	w.entries = append(w.entries, newEntry(t))
 }
 
-// unregister removes t from the registry; the caller holds the suspend
-// lock.
+// unregister removes t from the registry, if it is still there (a thread
+// forgotten because its OS thread exited is not); the caller holds the
+// suspend lock.
 func (w *World) unregister(t *Thread) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.removeLocked(t.index)
+	if w.registeredLocked(t) {
+		w.removeLocked(t.index)
+	}
 }
 
 // removeLocked removes entry i, keeping the moved entry's thread's index
