@@ -25,7 +25,7 @@ func coreOf(t *suspend.Thread) *core.Thread {
 // no-safepoints region or a blocking region, or after Detach, panics
 // with a *threadstate.TransitionError naming the thread.
 func Poll(t *suspend.Thread) {
-	if (*core.Thread)(unsafe.Pointer(t)).Cell.Load()&core.PollMask != core.PollClear {
+	if (*core.Thread)(unsafe.Pointer(t)).Cell.Load() != core.PollClear {
 		pollSlow(t)
 	}
 }

@@ -64,13 +64,13 @@ func (t *Thread) Init(name string, id uint64, n *Notifier) {
 	t.resume = make(chan struct{}, 1)
 }
 
-// PollMask and PollClear make the safepoint's fast path one load and one
-// compare: a word w needs the slow path unless w&PollMask == PollClear,
-// that is, unless it is Running outside a no-safepoints region.
-const (
-	PollMask  = threadstate.Word(0xff)
-	PollClear = threadstate.Word(threadstate.Running)
-)
+// PollClear makes the safepoint's fast path one load and one compare of
+// the whole word: a word needs the slow path unless it equals PollClear,
+// that is, unless it is Running outside a no-safepoints region. A Running
+// word's suspend count is always zero (invariant I2, threadstate.CheckWord),
+// so no mask is needed: the no-safepoints flag and every other state
+// differ from it.
+const PollClear = threadstate.Word(threadstate.Running)
 
 // threadStats are updated by the thread itself, on slow paths only.
 type threadStats struct {
