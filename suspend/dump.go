@@ -45,7 +45,7 @@ func (w *World) dumpString() string {
 			continue
 		}
 		wd := t.Word()
-		fmt.Fprintf(&b, " state %v  parks %d", wd, t.c.Stats().Parks)
+		fmt.Fprintf(&b, " state %v  parks %d", wd, t.Stats().Parks)
 		if t == init {
 			b.WriteString("  [INITIATOR]")
 		}

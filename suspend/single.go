@@ -42,7 +42,7 @@ func (w *World) SuspendThread(ctx context.Context, t *Thread, opts ...StopOption
 		r.end()
 		return err
 	}
-	w.beginGlobalSuspend()
+	w.checkBalanced()
 	mopup := r.request(&r.targets[0])
 	testHook("SuspendThread", "requested")
 	err = w.notifier.Wait(ctx)
@@ -54,7 +54,7 @@ func (w *World) SuspendThread(ctx context.Context, t *Thread, opts ...StopOption
 	}
 	testHook("SuspendThread", "waited")
 	t.holds++
-	w.endGlobalSuspend()
+	w.checkBalanced()
 	r.end()
 	return nil
 }
@@ -80,14 +80,14 @@ func (w *World) ResumeThread(t *Thread, opts ...StopOption) error {
 		return fmt.Errorf("coopsuspend: ResumeThread(%q): the thread is not suspended by SuspendThread (%v)",
 			t.c.Name, t.Word())
 	}
-	w.beginGlobalSuspend()
+	w.checkBalanced()
 	res := w.resume(t)
 	t.holds--
 	if res == threadstate.ResumeError {
 		panic(internalError(t, fmt.Errorf("a thread held by SuspendThread was not suspended")))
 	}
 	testHook("ResumeThread", "resumed")
-	w.endGlobalSuspend()
+	w.checkBalanced()
 	return nil
 }
 

@@ -160,7 +160,7 @@ func (w *World) Stop(ctx context.Context, opts ...StopOption) (*Stopped, error) 
 	r := &stopRun{w: w, self: cfg.self}
 	defer r.unwindOnPanic()
 	w.initiator.Store(cfg.self)
-	w.beginGlobalSuspend()
+	w.checkBalanced()
 	testHook("Stop", "locked")
 
 	r.targets, r.pooled = w.snapshot(cfg.self), true
@@ -342,7 +342,7 @@ func (w *World) suspendAsync(ctx context.Context, t *Thread) error {
 // and returns the error for the caller.
 func (r *stopRun) fail(cause error) error {
 	err := r.abandon(cause)
-	r.w.endGlobalSuspend()
+	r.w.checkBalanced()
 	r.end()
 	return err
 }
@@ -498,10 +498,9 @@ func (s *Stopped) Restart() error {
 		}
 		testHook("Restart", "resumed-one")
 	}
+	// A resume adds no pending operation (the threads resumed post
+	// nothing), so there is nothing to wait for.
 	testHook("Restart", "resumed")
-	if err := w.notifier.Wait(context.Background()); err != nil {
-		panic(err)
-	}
 	s.finish()
 	w.stats.restarted(time.Since(s.start))
 	return nil
@@ -512,7 +511,7 @@ func (s *Stopped) Restart() error {
 // collected while the embedder keeps the *Stopped).
 func (s *Stopped) finish() {
 	w := s.world
-	w.endGlobalSuspend()
+	w.checkBalanced()
 	w.recycleTargets(s.targets)
 	s.targets = nil
 	w.initiator.Store(nil)
@@ -535,7 +534,6 @@ func (s *Stopped) unwindRestart(from, resumed int) {
 	for k := resumed; k < n; k++ {
 		w.resume(s.targets[(from+k)%n].t)
 	}
-	w.notifier.Wait(context.Background())
 }
 
 func infoOf(t *Thread) ThreadInfo {

@@ -54,8 +54,8 @@ type ThreadStats struct {
 
 // Stats returns the thread's counters.
 func (t *Thread) Stats() ThreadStats {
-	s := t.c.Stats()
-	return ThreadStats{Parks: s.Parks, SlowPolls: s.SlowPolls}
+	parks, slow := t.c.Counts()
+	return ThreadStats{Parks: parks, SlowPolls: slow}
 }
 
 // Detach unregisters the thread. Call it on the thread's own goroutine,

@@ -87,7 +87,10 @@ func TestStopTimeoutRollsBack(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			checkNoLeak(t)
-			w := suspend.NewWorld(suspend.WithStopTimeout(50 * time.Millisecond))
+			// Long enough for Go's scheduler to give each of the four
+			// pollers a turn beside the spinner on a loaded machine
+			// (10 ms slices; 50 ms failed 1 run in 4 under load).
+			w := suspend.NewWorld(suspend.WithStopTimeout(250 * time.Millisecond))
 			ps := startPollers(t, w, 4)
 			defer ps.stop()
 			sp := startSpinner(t, w, name, ns)

@@ -306,15 +306,10 @@ func (w *World) release() {
 	<-w.lock
 }
 
-// beginGlobalSuspend and endGlobalSuspend bracket every stop and every
-// single-thread suspend or resume with the I14 check.
-func (w *World) beginGlobalSuspend() {
-	if err := w.notifier.Balanced(); err != nil {
-		panic(err)
-	}
-}
-
-func (w *World) endGlobalSuspend() {
+// checkBalanced checks I14 at both ends of every stop and every
+// single-thread suspend or resume: nothing pending, every notification
+// consumed. A failure is a bug in this package.
+func (w *World) checkBalanced() {
 	if err := w.notifier.Balanced(); err != nil {
 		panic(err)
 	}

@@ -78,18 +78,10 @@ type threadStats struct {
 	slowPolls atomic.Int64
 }
 
-// ThreadStats is a snapshot of a thread's counters.
-type ThreadStats struct {
-	Parks     int64 // times the thread parked for a suspender
-	SlowPolls int64 // polls that found something to do
-}
-
-// Stats returns the thread's counters.
-func (t *Thread) Stats() ThreadStats {
-	return ThreadStats{
-		Parks:     t.stats.parks.Load(),
-		SlowPolls: t.stats.slowPolls.Load(),
-	}
+// Counts returns the thread's counters: the times it parked for a
+// suspender, and the polls that took the slow path.
+func (t *Thread) Counts() (parks, slowPolls int64) {
+	return t.stats.parks.Load(), t.stats.slowPolls.Load()
 }
 
 // PostResume wakes the thread parked (or about to park) on its resume
