@@ -14,34 +14,59 @@ import (
 // sleep to return.
 func ExamplePoll() {
 	w := suspend.NewWorld()
+	attached := make(chan *suspend.Thread)
+	quit := make(chan struct{})
 	done := make(chan int)
 	go func() {
 		th, err := w.Attach("interpreter")
 		if err != nil {
 			fmt.Println(err)
-			done <- 0
+			close(attached)
 			return
 		}
 		defer th.Detach()
-		sum := 0
-		for pc := 0; pc < 1_000_000; pc++ {
-			sum += pc & 1
+		attached <- th
+		steps := 0
+		for pc := 0; ; pc++ {
 			safepoint.Poll(th) // a backward branch: a safepoint
-			if pc == 500_000 {
-				safepoint.Blocking(th, func() { time.Sleep(time.Millisecond) })
+			steps++
+			if pc%100_000 == 0 {
+				select {
+				case <-quit:
+					done <- steps
+					return
+				default:
+				}
+				// A native call that may block does not delay a stop.
+				safepoint.Blocking(th, func() { time.Sleep(time.Microsecond) })
 			}
 		}
-		done <- sum
 	}()
+	th := <-attached
+	if th == nil {
+		return
+	}
 	for i := 0; i < 3; i++ {
 		s, err := w.Stop(context.Background())
 		if err != nil {
 			fmt.Println(err)
 			return
 		}
-		s.Restart()
+		// The thread is parked at a poll, or inside its blocking
+		// region (where it touches nothing the runtime owns).
+		for _, info := range s.Threads() {
+			fmt.Printf("stop %d: %s stopped: %v\n", i, info.Name, info.Parked || info.InSafeRegion)
+		}
+		if err := s.Restart(); err != nil {
+			fmt.Println(err)
+			return
+		}
 	}
-	fmt.Println(<-done)
+	close(quit)
+	fmt.Println("the interpreter ran on after the restarts:", <-done > 0)
 	// Output:
-	// 500000
+	// stop 0: interpreter stopped: true
+	// stop 1: interpreter stopped: true
+	// stop 2: interpreter stopped: true
+	// the interpreter ran on after the restarts: true
 }
