@@ -117,7 +117,7 @@ func BenchmarkPreemption(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer m.Stop()
-	c := coroutine.New(func(s *coroutine.Suspender[struct{}, struct{}], _ struct{}) int {
+	c := coroutine.New(func(s *coroutine.Task, _ struct{}) int {
 		for {
 			s.Poll()
 		}
@@ -142,7 +142,7 @@ func BenchmarkPreemption(b *testing.B) {
 func BenchmarkSchedulerYield(b *testing.B) {
 	s := coroutine.NewScheduler()
 	n := b.N
-	s.Submit(func(su *coroutine.Suspender[struct{}, struct{}]) any {
+	s.Submit(func(su *coroutine.Task) any {
 		for i := 0; i < n; i++ {
 			su.Yield(struct{}{})
 		}

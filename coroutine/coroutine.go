@@ -102,11 +102,22 @@ var nextID atomic.Uint64
 
 // New creates a Ready coroutine that will run fn. The body runs on its own
 // goroutine, created at the first Resume.
+//
+// Options that do not apply to New (WithWorld, WithPriority) make the
+// first Resume fail with an error wrapping ErrOptionScope.
 func New[P, Y, R any](fn func(s *Suspender[P, Y], p P) R, opts ...Option) *Coroutine[P, Y, R] {
+	return newCoroutine(fn, forNew, opts, nil)
+}
+
+// newCoroutine is New for where (New or Submit), with more applied after
+// the caller's options (a scheduler's own settings).
+func newCoroutine[P, Y, R any](fn func(s *Suspender[P, Y], p P) R, where scope, opts []Option,
+	more func(*config)) *Coroutine[P, Y, R] {
 	c := &Coroutine[P, Y, R]{fn: fn}
 	c.cfg = config{logger: slog.Default()}
-	for _, o := range opts {
-		o(&c.cfg)
+	c.cfg.err = c.cfg.applyOptions(where, opts)
+	if more != nil {
+		more(&c.cfg)
 	}
 	if c.cfg.name == "" {
 		c.cfg.name = "coroutine-" + strconv.FormatUint(nextID.Add(1), 10)
@@ -153,15 +164,17 @@ func samePanic(a, b any) (same bool) {
 // Name returns the coroutine's name (WithName, or a generated one).
 func (c *Coroutine[P, Y, R]) Name() string { return c.cfg.name }
 
-// State returns the coroutine's current status. Like Resume, call it
-// from the resuming side (or the body), not concurrently with a Resume.
-func (c *Coroutine[P, Y, R]) State() Status { return c.status }
+// Status returns the coroutine's current status (State, which Resume
+// returns, holds it too, with what the coroutine yielded or returned).
+// Like Resume, call it from the resuming side (or the body), not
+// concurrently with a Resume.
+func (c *Coroutine[P, Y, R]) Status() Status { return c.status }
 
 // ready moves a Suspended coroutine that is due, or a Syscall one whose
 // call has returned, to Ready (a scheduler's move: open-coroutine's
 // ready()). Anything else is refused.
 func (c *Coroutine[P, Y, R]) ready() error {
-	from := c.State()
+	from := c.Status()
 	switch {
 	case from == Suspended && !c.state.WakeAt.IsZero() && time.Now().Before(c.state.WakeAt):
 		return &TransitionError{Name: c.cfg.name, From: from, To: Ready,
@@ -219,7 +232,10 @@ func (c *Coroutine[P, Y, R]) Resume(p P) (State[Y, R], error) {
 }
 
 func (c *Coroutine[P, Y, R]) resumeSlow(p P) (State[Y, R], error) {
-	from := c.State()
+	from := c.Status()
+	if c.cfg.err != nil && from == Ready {
+		return c.state, fmt.Errorf("coroutine %q: %w", c.cfg.name, c.cfg.err)
+	}
 	switch {
 	case from.Finished():
 		return c.state, nil
@@ -301,7 +317,7 @@ func (c *Coroutine[P, Y, R]) settle() (State[Y, R], error) {
 // its own body) is refused, and so is closing one in a blocking call that
 // has not returned: its body must not unwind under the call.
 func (c *Coroutine[P, Y, R]) Close() error {
-	from := c.State()
+	from := c.Status()
 	switch {
 	case from.Finished():
 		return nil

@@ -29,8 +29,8 @@ func TestBasic(t *testing.T) {
 		}
 		return 4
 	}, coroutine.WithName("basic"))
-	if c.State() != coroutine.Ready || c.Name() != "basic" {
-		t.Fatalf("new coroutine: %v %q", c.State(), c.Name())
+	if c.Status() != coroutine.Ready || c.Name() != "basic" {
+		t.Fatalf("new coroutine: %v %q", c.Status(), c.Name())
 	}
 	st, err := c.Resume(1)
 	if err != nil || st.Status != coroutine.Suspended || st.Yield != 2 || !st.WakeAt.IsZero() {
@@ -51,7 +51,7 @@ func TestBasic(t *testing.T) {
 // error that carries the value and the coroutine's stack.
 func TestPanicFails(t *testing.T) {
 	boom := errors.New("boom")
-	c := coroutine.New(func(s *coroutine.Suspender[struct{}, struct{}], _ struct{}) int {
+	c := coroutine.New(func(s *coroutine.Task, _ struct{}) int {
 		panicHere(boom)
 		return 0
 	}, coroutine.WithName("panicky"))
@@ -87,8 +87,8 @@ func TestDelay(t *testing.T) {
 	if !errors.As(err, &te) || !strings.Contains(err.Error(), `"sleepy": unexpected Suspended->Running`) {
 		t.Fatalf("early resume: %v", err)
 	}
-	if c.State() != coroutine.Suspended {
-		t.Fatalf("a refused resume changed the status to %v", c.State())
+	if c.Status() != coroutine.Suspended {
+		t.Fatalf("a refused resume changed the status to %v", c.Status())
 	}
 	time.Sleep(time.Until(st.WakeAt))
 	if st, err := c.Resume(struct{}{}); err != nil || st.Status != coroutine.Complete {
@@ -131,7 +131,7 @@ func TestListeners(t *testing.T) {
 // deferred calls.
 func TestCancel(t *testing.T) {
 	deferred := false
-	c := coroutine.New(func(s *coroutine.Suspender[struct{}, struct{}], _ struct{}) int {
+	c := coroutine.New(func(s *coroutine.Task, _ struct{}) int {
 		defer func() { deferred = true }()
 		s.Cancel()
 		t.Error("Cancel returned")
@@ -165,8 +165,8 @@ func TestCloseFreesTheGoroutine(t *testing.T) {
 		if err := c.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if c.State() != coroutine.Cancelled {
-			t.Fatalf("closed coroutine is %v", c.State())
+		if c.Status() != coroutine.Cancelled {
+			t.Fatalf("closed coroutine is %v", c.Status())
 		}
 		if st, err := c.Resume(0); err != nil || st.Status != coroutine.Cancelled {
 			t.Fatalf("resume after Close: %+v, %v", st, err)
@@ -185,8 +185,8 @@ func TestCloseFreesTheGoroutine(t *testing.T) {
 	// A Ready coroutine closes too, without ever running.
 	ran := false
 	c := coroutine.New(func(s *coroutine.Suspender[int, int], p int) int { ran = true; return 0 })
-	if err := c.Close(); err != nil || ran || c.State() != coroutine.Cancelled {
-		t.Errorf("closing a Ready coroutine: %v, ran %v, %v", err, ran, c.State())
+	if err := c.Close(); err != nil || ran || c.Status() != coroutine.Cancelled {
+		t.Errorf("closing a Ready coroutine: %v, ran %v, %v", err, ran, c.Status())
 	}
 }
 
@@ -216,7 +216,7 @@ func TestMisuseIsRefused(t *testing.T) {
 // again.
 func TestPreemptionAtPoll(t *testing.T) {
 	var spins atomic.Int64
-	c := coroutine.New(func(s *coroutine.Suspender[struct{}, struct{}], _ struct{}) int {
+	c := coroutine.New(func(s *coroutine.Task, _ struct{}) int {
 		for {
 			spins.Add(1)
 			s.Poll()
@@ -263,7 +263,7 @@ func TestStopTheWorldStopsTheRunningCoroutine(t *testing.T) {
 			return
 		}
 		ready <- th
-		c := coroutine.New(func(s *coroutine.Suspender[struct{}, struct{}], _ struct{}) int {
+		c := coroutine.New(func(s *coroutine.Task, _ struct{}) int {
 			for !quit.Load() {
 				progress.Add(1)
 				s.Poll()
@@ -306,7 +306,7 @@ func TestMonitorPreemptsAPollingCoroutine(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Stop()
-	c := coroutine.New(func(s *coroutine.Suspender[struct{}, struct{}], _ struct{}) int {
+	c := coroutine.New(func(s *coroutine.Task, _ struct{}) int {
 		for {
 			s.Poll()
 		}

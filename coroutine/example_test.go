@@ -36,7 +36,7 @@ func ExampleNew() {
 func ExampleScheduler() {
 	s := coroutine.NewScheduler()
 	for _, name := range []string{"a", "b"} {
-		s.Submit(func(su *coroutine.Suspender[struct{}, struct{}]) any {
+		s.Submit(func(su *coroutine.Task) any {
 			for i := 1; i <= 2; i++ {
 				fmt.Println(name, i)
 				su.Yield(struct{}{}) // let the other run

@@ -1,6 +1,8 @@
 package coroutine
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/coopsuspend/coopsuspend/arch"
@@ -8,8 +10,74 @@ import (
 	"github.com/coopsuspend/coopsuspend/suspend"
 )
 
-// Option configures a coroutine.
-type Option func(*config)
+// Option configures a coroutine (New), a scheduler (NewScheduler) or a
+// scheduled coroutine (Submit). Each option says where it applies; one
+// given where it does not is an error, never silently dropped: New's
+// coroutine returns it from its first Resume, NewScheduler's from Run,
+// and a Submit's coroutine ends Failed with it. All of them wrap
+// ErrOptionScope.
+//
+//	option        New  NewScheduler  Submit
+//	WithName       ✓        ✓           ✓
+//	WithListener   ✓        ✓           ✓
+//	WithLogger     ✓                    ✓
+//	WithMonitor    ✓        ✓
+//	WithThread     ✓                    ✓ (the scheduler's own thread only)
+//	WithWorld               ✓
+//	WithPriority                        ✓
+type Option struct {
+	name  string
+	scope scope
+	apply func(*config)
+}
+
+// scope is the set of constructors an option applies to.
+type scope uint8
+
+const (
+	forNew scope = 1 << iota
+	forScheduler
+	forSubmit
+	forAll = forNew | forScheduler | forSubmit
+)
+
+func (s scope) String() string {
+	switch s {
+	case forNew:
+		return "New"
+	case forScheduler:
+		return "NewScheduler"
+	case forSubmit:
+		return "Submit"
+	}
+	return "?"
+}
+
+// ErrOptionScope is wrapped by the error of an option given to a
+// constructor it does not apply to (see Option).
+var ErrOptionScope = errors.New("the option does not apply here")
+
+// applyOptions applies opts for where, and returns the first misplaced
+// one as an error naming it (nil if none); the others still apply.
+func (c *config) applyOptions(where scope, opts []Option) error {
+	var err error
+	for _, o := range opts {
+		if o.apply == nil {
+			if err == nil {
+				err = fmt.Errorf("coroutine: %s: the zero Option: %w", where, ErrOptionScope)
+			}
+			continue
+		}
+		if o.scope&where == 0 {
+			if err == nil {
+				err = fmt.Errorf("coroutine: %s(%s): %w", where, o.name, ErrOptionScope)
+			}
+			continue
+		}
+		o.apply(c)
+	}
+	return err
+}
 
 type config struct {
 	name      string
@@ -26,46 +94,59 @@ type config struct {
 	rec *arch.Record
 
 	world *suspend.World // schedulers only
+
+	// err is the first misplaced option (see Option).
+	err error
 }
 
 // WithMonitor puts the coroutine (or every coroutine of a scheduler)
 // under a monitor's time slices: entering Running starts a slice, leaving
 // it ends the slice, and an expired slice makes the next Poll suspend.
 // A scheduler starts the monitor when it runs.
-func WithMonitor(m *monitor.Monitor) Option { return func(c *config) { c.monitor = m } }
+func WithMonitor(m *monitor.Monitor) Option {
+	return Option{"WithMonitor", forNew | forScheduler, func(c *config) { c.monitor = m }}
+}
 
 // WithWorld attaches a scheduler to a world while it runs: the goroutine
 // calling Run becomes a thread of w, polls between coroutines, waits in
 // blocking regions, and every coroutine's Poll is that thread's safepoint.
-func WithWorld(w *suspend.World) Option { return func(c *config) { c.world = w } }
+func WithWorld(w *suspend.World) Option {
+	return Option{"WithWorld", forScheduler, func(c *config) { c.world = w }}
+}
 
 // WithName names the coroutine or scheduler (for listeners, errors and
 // dumps).
-func WithName(name string) Option { return func(c *config) { c.name = name } }
+func WithName(name string) Option {
+	return Option{"WithName", forAll, func(c *config) { c.name = name }}
+}
 
 // WithPriority sets a scheduled coroutine's priority: lower values run
 // first; equal ones in submission order. The default is 0.
-func WithPriority(p int) Option { return func(c *config) { c.priority = p } }
+func WithPriority(p int) Option {
+	return Option{"WithPriority", forSubmit, func(c *config) { c.priority = p }}
+}
 
 // WithListener adds a listener, told about every status change.
 func WithListener(l Listener) Option {
-	return func(c *config) { c.listeners = append(c.listeners, l) }
+	return Option{"WithListener", forAll, func(c *config) { c.listeners = append(c.listeners, l) }}
 }
 
 // WithThread binds the coroutine to an attached thread: its Poll is also
 // the thread's safepoint and its Sleep a blocking region of the thread.
 // Resume and the body then run as that thread, so call Resume only from
 // the thread's own goroutine.
-func WithThread(t *suspend.Thread) Option { return func(c *config) { c.thread = t } }
+func WithThread(t *suspend.Thread) Option {
+	return Option{"WithThread", forNew | forSubmit, func(c *config) { c.thread = t }}
+}
 
 // WithLogger sets where a panicking listener is reported (default
 // slog.Default()).
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) {
+	return Option{"WithLogger", forNew | forSubmit, func(c *config) {
 		if l != nil {
 			c.logger = l
 		}
-	}
+	}}
 }
 
 // Listener is told about a coroutine's status changes. Each field is

@@ -10,7 +10,7 @@ import (
 // before WakeAt, and so is Syscall→Ready before the call returns; both
 // refusals name the statuses and change nothing.
 func TestReadyOnlyWhenDue(t *testing.T) {
-	c := New(func(s *Suspender[struct{}, struct{}], _ struct{}) int {
+	c := New(func(s *Task, _ struct{}) int {
 		s.Delay(struct{}{}, time.Hour)
 		return 0
 	}, WithName("late"))
@@ -22,15 +22,15 @@ func TestReadyOnlyWhenDue(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "unexpected Suspended->Ready: not due until") {
 		t.Errorf("ready() before WakeAt: %v", err)
 	}
-	if c.State() != Suspended {
-		t.Errorf("a refused ready() left %v", c.State())
+	if c.Status() != Suspended {
+		t.Errorf("a refused ready() left %v", c.Status())
 	}
 	c.Close()
 
-	blocking := New(func(s *Suspender[struct{}, struct{}], _ struct{}) int {
+	blocking := New(func(s *Task, _ struct{}) int {
 		s.Blocking(func() {})
 		return 1
-	}, func(c *config) { c.offload = true })
+	}, Option{"offload", forNew, func(c *config) { c.offload = true }})
 	st, _ := blocking.Resume(struct{}{})
 	if st.Status != Syscall || st.Syscall != SyscallExecuting {
 		t.Fatalf("%+v", st)

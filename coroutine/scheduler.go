@@ -17,9 +17,9 @@ import (
 	"github.com/coopsuspend/coopsuspend/suspend"
 )
 
-// Task is what a Scheduler runs: a coroutine body that takes and yields
-// nothing and returns any value.
-type Task = Coroutine[struct{}, struct{}, any]
+// taskCoroutine is what a Scheduler runs: a coroutine that takes and
+// yields nothing and returns any value.
+type taskCoroutine = Coroutine[struct{}, struct{}, any]
 
 // Scheduler runs coroutines on one goroutine, the one that calls Run:
 // ready ones in priority, then submission, order; preempted ones go to
@@ -50,7 +50,7 @@ type Scheduler struct {
 
 type entry struct {
 	id        uint64
-	co        *Task
+	co        *taskCoroutine
 	priority  int
 	seq       uint64
 	cancelled bool // guarded by Scheduler.mu
@@ -75,28 +75,30 @@ func NewScheduler(opts ...Option) *Scheduler {
 		timers:  queue{less: byWakeAt},
 	}
 	s.cfg.name = "scheduler"
-	for _, o := range opts {
-		o(&s.cfg)
-	}
+	s.cfg.err = s.cfg.applyOptions(forScheduler, opts)
 	return s
 }
+
+// Task is the handle a scheduled coroutine's body gets: a Suspender that
+// yields nothing and is resumed with nothing. A task's body is
+// func(s *Task) any.
+type Task = Suspender[struct{}, struct{}]
 
 // Submit adds a coroutine running fn and returns its id. Options: WithName,
 // WithPriority, WithListener (added to the scheduler's own). WithThread is
 // for the scheduler's own thread only: a coroutine bound to another thread
 // is not run, and ends Failed with an error that wraps ErrForeignThread.
-func (s *Scheduler) Submit(fn func(s *Suspender[struct{}, struct{}]) any, opts ...Option) uint64 {
+func (s *Scheduler) Submit(fn func(s *Task) any, opts ...Option) uint64 {
 	s.mu.Lock()
 	s.nextID++
 	id := s.nextID
 	s.mu.Unlock()
 	all := append([]Option{WithName(fmt.Sprintf("%s#%d", s.cfg.name, id))}, opts...)
-	all = append(all, func(c *config) {
+	co := newCoroutine(func(su *Task, _ struct{}) any { return fn(su) }, forSubmit, all, func(c *config) {
 		c.offload = true
 		c.listeners = append(c.listeners, s.cfg.listeners...)
 		c.monitor = s.cfg.monitor
 	})
-	co := New(func(su *Suspender[struct{}, struct{}], _ struct{}) any { return fn(su) }, all...)
 	e := &entry{id: id, co: co, priority: co.cfg.priority}
 	s.mu.Lock()
 	s.pending = append(s.pending, e)
@@ -152,6 +154,9 @@ func (s *Scheduler) poke() {
 // (idle, or for blocking calls while closing) inside blocking regions, so
 // a stop of the world never waits for it.
 func (s *Scheduler) Run(ctx context.Context) (err error) {
+	if s.cfg.err != nil {
+		return fmt.Errorf("coroutine: scheduler %q: %w", s.cfg.name, s.cfg.err)
+	}
 	var th *suspend.Thread
 	if w := s.cfg.world; w != nil {
 		th, err = w.Attach(s.cfg.name)
@@ -238,6 +243,12 @@ func (s *Scheduler) admit() {
 	s.pending = nil
 	s.mu.Unlock()
 	for _, e := range pending {
+		if err := e.co.cfg.err; err != nil {
+			s.live++
+			e.co.refuse(fmt.Errorf("coroutine %q: %w", e.co.cfg.name, err))
+			s.finish(e)
+			continue
+		}
 		if t := e.co.cfg.thread; t != nil && t != s.thread {
 			runsAs := "no thread (it has no WithWorld)"
 			if s.thread != nil {
@@ -261,7 +272,7 @@ func (s *Scheduler) admit() {
 // preemption, a delay or a blocking call moves to Ready first; the move
 // is checked (a delay must be due, a call must have returned).
 func (s *Scheduler) push(e *entry) {
-	if st := e.co.State(); st == Suspended || st == Syscall {
+	if st := e.co.Status(); st == Suspended || st == Syscall {
 		if err := e.co.ready(); err != nil {
 			panic(fmt.Sprintf("coopsuspend: scheduler %q: %v", s.cfg.name, err)) // the scheduler's own bug
 		}
@@ -283,7 +294,7 @@ func (s *Scheduler) runOne(e *entry) {
 	s.mu.Lock()
 	cancelled := e.cancelled
 	s.mu.Unlock()
-	if cancelled && e.co.State() != Running {
+	if cancelled && e.co.Status() != Running {
 		e.co.Close()
 		s.finish(e)
 		return

@@ -16,7 +16,7 @@ import (
 	"github.com/coopsuspend/coopsuspend/threadstate"
 )
 
-type sched = coroutine.Suspender[struct{}, struct{}]
+type sched = coroutine.Task
 
 func run(t *testing.T, s *coroutine.Scheduler, limit time.Duration) {
 	t.Helper()

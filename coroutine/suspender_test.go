@@ -44,8 +44,8 @@ func TestSuspenderAfterTheBodyReturned(t *testing.T) {
 		if msg := te.Error(); !strings.Contains(msg, `"gone"`) || te.From != coroutine.Complete || !strings.Contains(msg, tc.method) {
 			t.Errorf("%s after the body returned: %q", tc.method, msg)
 		}
-		if c.State() != coroutine.Complete {
-			t.Fatalf("%s after the body returned moved the coroutine to %v", tc.method, c.State())
+		if c.Status() != coroutine.Complete {
+			t.Fatalf("%s after the body returned moved the coroutine to %v", tc.method, c.Status())
 		}
 	}
 	if st, err := c.Resume(8); err != nil || st.Status != coroutine.Complete || st.Result != 7 {
@@ -82,8 +82,8 @@ func TestSuspenderOfAnotherCoroutine(t *testing.T) {
 	if err != nil || st.Status != coroutine.Failed || !errors.As(st.Err, &te) || te.Name != "first" || te.From != coroutine.Suspended {
 		t.Fatalf("second, using first's Suspender: %+v, %v", st, err)
 	}
-	if first.State() != coroutine.Suspended {
-		t.Errorf("first is %v", first.State())
+	if first.Status() != coroutine.Suspended {
+		t.Errorf("first is %v", first.Status())
 	}
 }
 
@@ -98,7 +98,7 @@ func TestStandaloneBlockingLeavesItsSlice(t *testing.T) {
 	}
 	defer m.Stop()
 	var inCall, afterCall int
-	c := coroutine.New(func(s *coroutine.Suspender[struct{}, struct{}], _ struct{}) int {
+	c := coroutine.New(func(s *coroutine.Task, _ struct{}) int {
 		s.Blocking(func() {
 			inCall = m.Running()
 			// Several slices' worth: before the fix, the monitor asked
