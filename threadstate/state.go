@@ -138,51 +138,6 @@ func (s State) IsGCSafe() bool {
 	return gcSafeStates.Has(s)
 }
 
-// Slot names the saved-context slot that describes a stopped thread
-// (Mono's thread_saved_state index).
-type Slot uint8
-
-const (
-	// NoSlot: the thread's saved context is not valid in this state.
-	NoSlot Slot = iota
-	// SelfSlot: captured by the thread itself, at a poll or when it
-	// entered its GC-safe region.
-	SelfSlot
-	// AsyncSlot: captured by the signal handler from the interrupted
-	// context.
-	AsyncSlot
-)
-
-func (s Slot) String() string {
-	switch s {
-	case SelfSlot:
-		return "SELF"
-	case AsyncSlot:
-		return "ASYNC"
-	}
-	return "NONE"
-}
-
-// SuspendSlot returns the slot whose context is valid for a thread in s
-// (Mono's mono_thread_info_get_suspend_state): AsyncSlot for the two
-// asynchronously suspended states, SelfSlot for the two self-suspended ones
-// and, when blockingCountsAsSuspended (coop, or a coop-aware thread), for
-// BlockingSuspendRequested, whose SELF slot was captured when it entered its
-// GC-safe region. Any other state has no valid slot.
-func (s State) SuspendSlot(blockingCountsAsSuspended bool) Slot {
-	switch s {
-	case AsyncSuspended, BlockingAsyncSuspended:
-		return AsyncSlot
-	case SelfSuspended, BlockingSelfSuspended:
-		return SelfSlot
-	case BlockingSuspendRequested:
-		if blockingCountsAsSuspended {
-			return SelfSlot
-		}
-	}
-	return NoSlot
-}
-
 // StateSet is a set of States, one bit per state.
 type StateSet uint16
 
@@ -244,10 +199,9 @@ var (
 // the reference), for checkers and property tests. Go's own preemptive
 // policy differs from Mono's, because Go code is always suspended
 // cooperatively; package suspend documents the sets of its policies.
+// (Mono's preemptive policy, which stops threads by signals only and
+// has no blocking states, is modelled in internal/stwmodel.)
 var (
-	// MonoPreemptiveStates: no blocking transitions, no polls; threads
-	// are stopped by signals only.
-	MonoPreemptiveStates = States(Starting, Detached, Running, AsyncSuspendRequested, AsyncSuspended)
 	// MonoCoopStates: polls and GC-safe regions; nothing asynchronous.
 	MonoCoopStates = States(Starting, Detached, Running, AsyncSuspendRequested, SelfSuspended,
 		Blocking, BlockingSuspendRequested, BlockingSelfSuspended)

@@ -140,10 +140,7 @@ func renderStates(p printer) {
 				}
 			}
 		}
-		slot := s.SuspendSlot(false).String()
-		if s == BlockingSuspendRequested {
-			slot = "SELF in coop"
-		}
+		slot := savedContext(s)
 		p("| %d | **%v** | %s | %s | %s | %s | %s | %s |\n", s, s, yes(s.IsExecuting()), yes(s.IsParked()),
 			modeOf(s), slot, joinKeys(in), joinKeys(out))
 	}
@@ -415,4 +412,21 @@ func renderDiagram(p printer) {
 		}
 	}
 	p("    DETACHED --> [*]\n```\n\n")
+}
+
+// savedContext names the register context that describes a thread
+// stopped in s (Mono's mono_thread_info_get_suspend_state): the signal
+// handler's for the two asynchronously suspended states, the thread's
+// own for the two self-suspended ones and, in coop, for a thread still
+// in its blocking region (captured when it entered the region).
+func savedContext(s State) string {
+	switch s {
+	case AsyncSuspended, BlockingAsyncSuspended:
+		return "ASYNC"
+	case SelfSuspended, BlockingSelfSuspended:
+		return "SELF"
+	case BlockingSuspendRequested:
+		return "SELF in coop"
+	}
+	return "NONE"
 }

@@ -120,27 +120,6 @@ func TestPredicates(t *testing.T) {
 	}
 }
 
-func TestSuspendSlot(t *testing.T) {
-	for s := ts.State(0); s < ts.NumStates; s++ {
-		for _, coop := range []bool{false, true} {
-			want := ts.NoSlot
-			switch s {
-			case ts.AsyncSuspended, ts.BlockingAsyncSuspended:
-				want = ts.AsyncSlot
-			case ts.SelfSuspended, ts.BlockingSelfSuspended:
-				want = ts.SelfSlot
-			case ts.BlockingSuspendRequested:
-				if coop {
-					want = ts.SelfSlot
-				}
-			}
-			if got := s.SuspendSlot(coop); got != want {
-				t.Errorf("%v (coop %v): slot %v, want %v", s, coop, got, want)
-			}
-		}
-	}
-}
-
 func TestStateSet(t *testing.T) {
 	set := ts.States(ts.Running, ts.Blocking, ts.State(40))
 	if !set.Has(ts.Running) || !set.Has(ts.Blocking) || set.Has(ts.Starting) || set.Has(ts.State(40)) {
@@ -150,7 +129,7 @@ func TestStateSet(t *testing.T) {
 		t.Fatalf("String() = %q", got)
 	}
 	if ts.MonoHybridStates != ts.MonoCoopStates.With(ts.BlockingAsyncSuspended) ||
-		ts.MonoHybridStates.Has(ts.AsyncSuspended) || ts.MonoPreemptiveStates.Has(ts.Blocking) {
+		ts.MonoHybridStates.Has(ts.AsyncSuspended) {
 		t.Error("policy state sets differ from I11")
 	}
 }

@@ -32,11 +32,16 @@ func (p Policy) String() string {
 	return "policy?"
 }
 
+// preemptiveStates is what Mono's preemptive policy reaches: no blocking
+// transitions, no polls; threads are stopped by signals only. (Go's own
+// preemptive policy is another thing: see suspend.Preemptive.)
+var preemptiveStates = ts.States(ts.Starting, ts.Detached, ts.Running, ts.AsyncSuspendRequested, ts.AsyncSuspended)
+
 // States is the set of states a thread can reach under p (invariant I11).
 func (p Policy) States() ts.StateSet {
 	switch p {
 	case Preemptive:
-		return ts.MonoPreemptiveStates
+		return preemptiveStates
 	case Coop:
 		return ts.MonoCoopStates
 	}
