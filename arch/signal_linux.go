@@ -1,4 +1,4 @@
-//go:build linux && (386 || amd64 || arm64)
+//go:build linux && (386 || amd64 || arm64 || riscv64)
 
 package arch
 
@@ -10,16 +10,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-// sigaction is the kernel's struct sigaction as rt_sigaction takes it
-// (Go's sigactiont in runtime/defs_linux_*.go): the handler, flags as an
-// unsigned long, the restorer, and a 64-bit mask (TestSigactionLayout).
-type sigaction struct {
-	handler  uintptr
-	flags    uintptr
-	restorer uintptr
-	mask     uint64
-}
 
 const (
 	saSiginfo = 0x4
