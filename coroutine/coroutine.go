@@ -93,7 +93,8 @@ type callPanic struct {
 	stack []byte
 }
 
-// errClosed unwinds a suspended body that Close (or Cancel) ended.
+// closedSignal is the panic value (errClosed) that unwinds a suspended
+// body that Close (or Cancel) ended.
 type closedSignal struct{}
 
 var errClosed = closedSignal{}

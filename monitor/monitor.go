@@ -133,7 +133,6 @@ type Monitor struct {
 type slot struct {
 	start, deadline time.Time
 	rec             *arch.Record
-	requests        int
 	// reported: a sample is in flight or the slice's report is made;
 	// missed: the samples of this slice that found the thread outside
 	// the program. Both under the monitor's mu.
@@ -263,7 +262,6 @@ func (m *Monitor) tick() {
 		if now.Before(s.deadline) {
 			continue
 		}
-		s.requests++
 		t.RequestPreemption()
 		if m.cfg.onOverrun != nil && !s.reported && s.rec != nil && !now.Before(s.deadline.Add(m.cfg.margin)) {
 			s.reported = true
