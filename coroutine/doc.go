@@ -5,7 +5,7 @@
 // # Model
 //
 // A coroutine is a goroutine switched by Go's own coroutine switch
-// (iter.Pull), never a home-made stack switch (DESIGN.md rule 8): Go's
+// (iter.Pull), never a home-made stack switch (docs/go-rules.md rule 8): Go's
 // garbage collector scans its stack like any other, and a switch hands
 // the running thread over directly, without the scheduler's run queue.
 // Exactly one side runs at a time: the resumer is blocked in Resume while

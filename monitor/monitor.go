@@ -7,8 +7,8 @@
 // again every tick until the coroutine leaves Running. A coroutine in a
 // blocking call is not Running, so it is never asked.
 //
-// Go code cannot be suspended anywhere but at a safepoint (DESIGN.md
-// rules 1 and 8). A loop without one cannot be preempted by any library;
+// Go code cannot be suspended anywhere but at a safepoint
+// (docs/go-rules.md rules 1 and 8). A loop without one cannot be preempted by any library;
 // the monitor finds it instead: once a coroutine overruns its slice by
 // more than the overrun margin, the monitor samples its thread through
 // the arch signal handler (a sample request: the thread is not parked)

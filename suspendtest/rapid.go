@@ -48,9 +48,9 @@ func Words(states threadstate.StateSet) *rapid.Generator[threadstate.Word] {
 // CheckedCell is a thread state word that checks itself: every event
 // applied goes through a threadstate.Cell, and every transition that
 // takes effect through a threadstate.Checker, which holds it to the
-// reference's invariants (well-formed words, counts that match requests,
-// mode changes only where allowed, each event by its own actor, and
-// states within the policy's reachable set).
+// invariants of docs/mono-protocol.md §5 (well-formed words, counts that
+// match requests, mode changes only where allowed, each event by its own
+// actor, and states within the policy's reachable set).
 //
 // A runtime models its own code paths with it: apply the events each
 // path would make, in the order it makes them, and a path that breaks the

@@ -2,7 +2,7 @@ package threadstate
 
 import "fmt"
 
-// The invariants of reference/mono-state-machine.md §5 that a word or a
+// The invariants of docs/mono-protocol.md §5 that a word or a
 // sequence of transitions must keep, as executable checks. CheckWord covers
 // what one word must satisfy; Checker follows one thread's transitions and
 // covers what a sequence must satisfy. Package tests, the model checker and
@@ -16,7 +16,7 @@ import "fmt"
 
 // InvariantError reports a broken invariant.
 type InvariantError struct {
-	// Invariant is the reference's name for it: "I1" … "I11".
+	// Invariant is its name in docs/mono-protocol.md §5: "I1" … "I11".
 	Invariant string
 	// Transition is the transition that broke it, or the zero value when
 	// a lone word was checked.

@@ -42,10 +42,11 @@
 // # Proof
 //
 // The package's tests hold Step against an independent transcription of
-// the reference on all 5120 words and 14 events, check the invariants of
-// the reference (CheckWord, Checker) on every step of an exhaustive model
-// check of one initiator and two threads under each policy, and drive the
-// same model with random interleavings; fuzz/ adds coverage-guided inputs.
+// Mono's transition functions (internal/monospec) on all 5120 words and
+// 14 events, check the invariants of docs/mono-protocol.md §5 (CheckWord,
+// Checker) on every step of an exhaustive model check of one initiator
+// and two threads under each policy, and drive the same model with random
+// interleavings; fuzz/ adds coverage-guided inputs.
 //
 // # Checked builds
 //

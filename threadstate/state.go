@@ -32,7 +32,7 @@ const (
 	// is in the ASYNC slot. The handler enters it (FinishAsyncSuspend);
 	// only the initiator leaves it (RequestResume). Only Mono's
 	// preemptive policy reaches it; in Go, Go code is never parked
-	// asynchronously (DESIGN.md rule 1).
+	// asynchronously (docs/go-rules.md rule 1).
 	AsyncSuspended State = 3
 
 	// SelfSuspended: stopped at a poll; its context is in the SELF slot

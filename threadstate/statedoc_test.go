@@ -49,7 +49,8 @@ func renderStateMachineDoc() []byte {
 		"(`mono-threads-state-machine.c`), transcribed cell by cell into one table in " +
 		"[`threadstate/table.go`](../threadstate/table.go). `threadstate.Step` evaluates the table, " +
 		"`Cell.Apply` publishes its result with a compare-and-swap, and this page is generated from the " +
-		"same table. Section numbers (§) refer to the reference notes on Mono's state machine.\n\n")
+		"same table. Section numbers (§) refer to [mono-protocol.md](mono-protocol.md), which describes the " +
+		"protocol around this table; the rules Go imposes are in [go-rules.md](go-rules.md).\n\n")
 	p("Contents: [word](#the-word) · [states](#states) · [events](#events) · [results](#results) · " +
 		"[matrix](#the-matrix) · [cells](#every-cell) · [quirks and differences](#quirks-and-differences) · " +
 		"[diagram](#diagram) · [cue card](#dump-cue-card)\n\n")

@@ -3,8 +3,9 @@ package threadstate
 // This file is the state machine: one table, indexed by event and state,
 // that Step, the generated documentation (docs/state-machine.md) and the
 // tests all read. It transcribes Mono's transition functions
-// (mono-threads-state-machine.c; reference/mono-state-machine.md §3), cell by
-// cell, with their preconditions.
+// (mono-threads-state-machine.c; docs/mono-protocol.md §3), cell by cell,
+// with their preconditions. Section numbers (§) in this package refer to
+// docs/mono-protocol.md.
 //
 // A cell (a rule) either refuses the event outright or names:
 //
@@ -328,17 +329,17 @@ var table = [NumEvents][NumStates]rule{
 
 // The notes on cells that behave unexpectedly on purpose.
 const (
-	quirkAbortToRunning = "QUIRK (reference §3.8, §6.6): the last abort leaves a thread that was GC-safe " +
+	quirkAbortToRunning = "QUIRK (mono-protocol.md §3.8, §6.6): the last abort leaves a thread that was GC-safe " +
 		"marked RUNNING. Mono aborts only a thread that is gone or was never interrupted; a live thread " +
 		"that later leaves its blocking region is refused by DONE_BLOCKING."
-	quirkPulseCount = "QUIRK (reference §3.7): the pulse keeps the count at 1; Mono's trace prints a delta " +
+	quirkPulseCount = "QUIRK (mono-protocol.md §3.7): the pulse keeps the count at 1; Mono's trace prints a delta " +
 		"of -1, but the count is kept since mono/mono #12241."
-	diffAbortNoSafepoints = "DIFF from Mono (reference §3.8): Mono refuses the abort when the no-safepoints " +
+	diffAbortNoSafepoints = "DIFF from Mono (mono-protocol.md §3.8): Mono refuses the abort when the no-safepoints " +
 		"flag is set, because an asynchronous suspend never meets one. A cooperative stop that times out " +
 		"must withdraw its request from a thread spinning inside a no-safepoints region, and the thread " +
 		"may open the region between the initiator's decision and its abort (the model checker finds " +
 		"that race). The flag belongs to the thread, not the request, so it is kept."
-	diffAbortBlockingNoWrite = "DIFF from Mono (reference §3.12): Mono clears the no-safepoints flag before its " +
+	diffAbortBlockingNoWrite = "DIFF from Mono (mono-protocol.md §3.12): Mono clears the no-safepoints flag before its " +
 		"fatal error so that unwinding does not fail twice. Here a refused event never writes; a " +
 		"deferred END_NO_SAFEPOINTS finds the region still open."
 )

@@ -1,5 +1,5 @@
 // Package monospec is an independent statement of Mono's transition
-// functions, written from reference/mono-state-machine.md §3.1–§3.14 in the
+// functions, written from docs/mono-protocol.md §3.1–§3.14 in the
 // shape of Mono's own code: one function per transition, a switch over the
 // state, the preconditions as explicit tests. It shares nothing with
 // threadstate's table but the names of states, events and results, so that

@@ -1,5 +1,5 @@
 // Package stwmodel is an executable model of Mono's suspend protocol
-// (reference/mono-state-machine.md §4.2–§4.4) at the granularity of atomic
+// (docs/mono-protocol.md §4.2–§4.4) at the granularity of atomic
 // steps: one initiator that stops and restarts the world, and a few threads
 // that poll, enter and leave blocking regions, open no-safepoints regions,
 // take signals, attach and detach. Every state change goes through a real
