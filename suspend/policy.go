@@ -15,8 +15,12 @@ const (
 	// Preemptive stops threads asynchronously wherever Go allows it:
 	// threads inside a system call made through safepoint's syscall
 	// wrappers, whatever their state word says. Everywhere else, and
-	// always for Go code, it is cooperative (DESIGN.md rules 1, 2, 7).
-	// Without signal support it behaves as Coop.
+	// always for Go code, it is cooperative (docs/go-rules.md rules 1, 2,
+	// 7). It needs package arch's signal handler: on a platform without
+	// one (arch.Supported reports false) it does not fall back to Coop;
+	// NewWorld records the failure, and the world's Attach, Stop,
+	// SuspendThread and CheckSignals return an error wrapping
+	// arch.ErrUnsupported. Hybrid behaves the same way there.
 	Preemptive Policy = 1
 	// Coop stops threads at their polls; a thread inside a blocking region
 	// counts as stopped and parks if it leaves the region during the stop.
@@ -74,7 +78,7 @@ func policyFromEnv() (Policy, error) {
 }
 
 // usesSignals reports whether the policy suspends asynchronously, and so
-// needs its threads locked to their OS threads (DESIGN.md rule 5).
+// needs its threads locked to their OS threads (docs/go-rules.md rule 5).
 func (p Policy) usesSignals() bool { return p == Hybrid || p == Preemptive }
 
 // States returns the states a thread can reach under p: Mono's sets for
