@@ -8,7 +8,7 @@
 //
 // A thread that runs Go code holds a scheduler slot (a P). Parking it in a
 // signal handler would make Go's next stop-the-world wait for that P
-// forever (DESIGN.md rule 1). A thread that entered the kernel through the
+// forever (docs/go-rules.md rule 1). A thread that entered the kernel through the
 // runtime's syscall path (entersyscall) holds no P, and parking it there is
 // safe (rule 2). So the handler parks a thread only when the interrupted
 // program counter is at the system-call instruction of KernelEntry, which
