@@ -4,7 +4,7 @@ package arch
 
 // Context is the register set of a 386 thread.
 type Context struct {
-	PC, SP, FP uintptr // EIP, ESP, EBP
+	PC, SP, FP uintptr // EIP, ESP, EBP (Go keeps no frame pointer on 386)
 	LR         uintptr // always 0: 386 keeps return addresses on the stack
 
 	AX, BX, CX, DX, SI, DI uint32

@@ -7,7 +7,7 @@ import "unsafe"
 // Context is the register set of a riscv64 thread.
 type Context struct {
 	PC, SP uintptr
-	FP     uintptr // X8 (S0)
+	FP     uintptr // X8 (S0); Go keeps no frame pointer on riscv64
 	LR     uintptr // X1 (RA)
 
 	X [32]uint64 // X0–X31 (X0 is always zero, X27 is Go's g)
