@@ -59,13 +59,16 @@ type call struct {
 //
 //go:nosplit
 func (c *call) enter(rec *arch.Record) (r1, r2 uintptr, errno syscall.Errno) {
-	a := c.word
+	// The conversions overwrite c.word in place (each attempt makes them
+	// anew) rather than a copy: a copy's 48 bytes of frame put the
+	// nosplit chain down to entersyscall over the linker's limit on
+	// ppc64le.
 	for i, p := range c.ptr {
 		if p != nil {
-			a[i] = uintptr(p)
+			c.word[i] = uintptr(p)
 		}
 	}
-	return kernelCall(rec, c.trap, a[0], a[1], a[2], a[3], a[4], a[5])
+	return kernelCall(rec, c.trap, c.word[0], c.word[1], c.word[2], c.word[3], c.word[4], c.word[5])
 }
 
 // testHookBeforeEntry, when set (by tests only, before any thread uses

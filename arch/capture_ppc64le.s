@@ -1,0 +1,56 @@
+//go:build linux
+
+#include "textflag.h"
+
+// func Capture(c *Context)
+// Offsets follow Context in context_ppc64le.go (TestContextLayout): PC 0,
+// SP 8, FP 16, LR 24, R[i] at 32+8i, CTR 288, XER 296, CR 304. A leaf
+// without a frame: LR is the caller's pc and R1 the caller's sp. R11
+// holds c, R12 the special registers.
+TEXT ·Capture(SB), NOSPLIT|NOFRAME, $0-8
+	MOVD c+0(FP), R11
+	MOVD R0, 32(R11)
+	MOVD R1, 40(R11)
+	MOVD R2, 48(R11)
+	MOVD R3, 56(R11)
+	MOVD R4, 64(R11)
+	MOVD R5, 72(R11)
+	MOVD R6, 80(R11)
+	MOVD R7, 88(R11)
+	MOVD R8, 96(R11)
+	MOVD R9, 104(R11)
+	MOVD R10, 112(R11)
+	MOVD R11, 120(R11)
+	MOVD R12, 128(R11)
+	MOVD R13, 136(R11)
+	MOVD R14, 144(R11)
+	MOVD R15, 152(R11)
+	MOVD R16, 160(R11)
+	MOVD R17, 168(R11)
+	MOVD R18, 176(R11)
+	MOVD R19, 184(R11)
+	MOVD R20, 192(R11)
+	MOVD R21, 200(R11)
+	MOVD R22, 208(R11)
+	MOVD R23, 216(R11)
+	MOVD R24, 224(R11)
+	MOVD R25, 232(R11)
+	MOVD R26, 240(R11)
+	MOVD R27, 248(R11)
+	MOVD R28, 256(R11)
+	MOVD R29, 264(R11)
+	MOVD g, 272(R11)
+	MOVD R31, 280(R11)
+	MOVD LR, R12
+	MOVD R12, 0(R11)
+	MOVD R12, 24(R11)
+	MOVD R1, 8(R11)
+	MOVD $0, R12
+	MOVD R12, 16(R11)
+	MOVD CTR, R12
+	MOVD R12, 288(R11)
+	MOVD XER, R12
+	MOVD R12, 296(R11)
+	MOVW CR, R12
+	MOVD R12, 304(R11)
+	RET
