@@ -1,4 +1,4 @@
-//go:build linux && (386 || amd64 || arm.7 || arm64 || ppc64le)
+//go:build linux && (386 || amd64 || arm.7 || arm64 || ppc64le || s390x)
 
 package arch
 
