@@ -18,8 +18,13 @@ type Stats struct {
 	// goroutine ended without Detach.
 	Abandoned int64
 	// TimeToSafepoint is the time from Stop's call to every thread
-	// stopped; Pause from Stop's call to the end of Restart.
+	// stopped; Pause from Stop's call to the end of Restart. Both
+	// summarise the most recent 4096 stops.
 	TimeToSafepoint, Pause Distribution
+	// Slowest names, for each of the most recent stops (up to 16, oldest
+	// first), the thread that stop waited for longest (see
+	// Stopped.Slowest).
+	Slowest []Arrival
 }
 
 // Distribution summarises durations over the most recent samples (up to
@@ -42,6 +47,9 @@ type statsRecorder struct {
 	abandons int64
 	ttsp     ring
 	pause    ring
+	// slowest is a ring of the last stops' slowest arrivals.
+	slowest     [16]Arrival
+	slowestNext int
 }
 
 type ring struct {
@@ -68,11 +76,24 @@ func (r *ring) distribution() Distribution {
 	return Distribution{Samples: len(s), P50: pct(50), P99: pct(99), Max: s[len(s)-1]}
 }
 
-func (s *statsRecorder) stopped(ttsp time.Duration) {
+func (s *statsRecorder) stopped(ttsp time.Duration, slowest Arrival) {
 	s.mu.Lock()
 	s.stops++
 	s.ttsp.add(ttsp)
+	s.slowest[s.slowestNext%len(s.slowest)] = slowest
+	s.slowestNext++
 	s.mu.Unlock()
+}
+
+// recentSlowest returns the recorded arrivals, oldest first; the caller
+// holds mu.
+func (s *statsRecorder) recentSlowest() []Arrival {
+	n := min(s.slowestNext, len(s.slowest))
+	out := make([]Arrival, 0, n)
+	for i := s.slowestNext - n; i < s.slowestNext; i++ {
+		out = append(out, s.slowest[i%len(s.slowest)])
+	}
+	return out
 }
 
 func (s *statsRecorder) restarted(pause time.Duration) {
@@ -103,5 +124,5 @@ func (s *statsRecorder) snapshot() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return Stats{Stops: s.stops, TimedOut: s.timeouts, Failed: s.failures, Abandoned: s.abandons,
-		TimeToSafepoint: s.ttsp.distribution(), Pause: s.pause.distribution()}
+		TimeToSafepoint: s.ttsp.distribution(), Pause: s.pause.distribution(), Slowest: s.recentSlowest()}
 }

@@ -84,9 +84,24 @@ type Stopped struct {
 	self    *Thread
 	targets []target // the world's target buffer, until Restart
 	start   time.Time
+	slowest Arrival
 
 	restarted bool
 }
+
+// Arrival names the thread a stop waited for longest: the last to reach
+// its safepoint, and how long after Stop's call the initiator saw it
+// arrive (the stop's time to safepoint). Thread is "" when no thread had
+// to reach a poll (every target was in a blocking region, or there were
+// none).
+type Arrival struct {
+	Thread string
+	Wait   time.Duration
+}
+
+// Slowest says which thread the stop waited for longest, and how long:
+// when a stop is slow, the thread whose loop lacks a poll.
+func (s *Stopped) Slowest() Arrival { return s.slowest }
 
 // Threads describes each stopped thread, as it is at the call: a stop
 // does no per-thread work beyond the protocol, so nothing is recorded
@@ -164,6 +179,7 @@ func (w *World) Stop(ctx context.Context, opts ...StopOption) (*Stopped, error) 
 	testHook("Stop", "locked")
 
 	r.targets, r.pooled = w.snapshot(cfg.self), true
+	w.notifier.ClearArrivals()
 	if err := r.checkLimit("Stop"); err != nil {
 		r.end()
 		return nil, err
@@ -184,6 +200,10 @@ func (w *World) Stop(ctx context.Context, opts ...StopOption) (*Stopped, error) 
 	if err := w.notifier.Wait(ctx); err != nil {
 		return nil, r.fail(err)
 	}
+	slowest := Arrival{Wait: time.Since(start)}
+	if last := w.notifier.LastArrival(); last != nil {
+		slowest.Thread = last.Name
+	}
 	testHook("Stop", "waited")
 	if needMopup {
 		if err := r.mopup(ctx); err != nil {
@@ -191,10 +211,10 @@ func (w *World) Stop(ctx context.Context, opts ...StopOption) (*Stopped, error) 
 		}
 	}
 
-	s := &Stopped{world: w, ctx: ctx, self: cfg.self, start: start, targets: r.targets}
+	s := &Stopped{world: w, ctx: ctx, self: cfg.self, start: start, targets: r.targets, slowest: slowest}
 	testHook("Stop", "stopped")
 	took := time.Since(start)
-	w.stats.stopped(took)
+	w.stats.stopped(took, slowest)
 	if w.logger.Enabled(ctx, slog.LevelDebug) {
 		w.logger.DebugContext(ctx, "coopsuspend: world stopped", "threads", len(s.targets),
 			"policy", w.policy.String(), "took", took)
@@ -292,7 +312,7 @@ func (r *stopRun) mopup(ctx context.Context) error {
 // asyncBackoff is how long the initiator waits before asking again a
 // thread whose handler declined while it was inside the kernel entry's
 // few instructions around the system call (a critical location,
-// reference §4.4): yield, yield, 10 µs, 20 µs.
+// docs/mono-protocol.md §4.4): yield, yield, 10 µs, 20 µs.
 var asyncBackoff = []time.Duration{0, 0, 10 * time.Microsecond, 20 * time.Microsecond}
 
 // suspendAsync parks t in its signal handler if it is in a wrapped system

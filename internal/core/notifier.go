@@ -8,7 +8,7 @@ import (
 )
 
 // Notifier is the initiator's counting semaphore (Mono's suspend_semaphore)
-// with the pending-operation accounting of reference §4.3: the initiator
+// with the pending-operation accounting of docs/mono-protocol.md §4.3: the initiator
 // adds one pending operation for every notification it must wait for, and
 // Wait consumes that many posts.
 //
@@ -24,6 +24,10 @@ import (
 // before it reads posts; both are sequentially consistent, so either the
 // post sees the waiter's want or the waiter sees the post.
 type Notifier struct {
+	// last is the thread whose arrival posted last (PostArrival); the
+	// initiator clears it before a stop and reads it after the wait.
+	last atomic.Pointer[Thread]
+
 	posts   atomic.Int64
 	want    atomic.Int64  // posts the waiter needs; MaxInt64 when it does not wait
 	kick    chan struct{} // a token when posts may have reached want
@@ -48,6 +52,23 @@ func (n *Notifier) Post() {
 		}
 	}
 }
+
+// PostArrival is Post for a thread that has just reached its safepoint
+// for the stop in progress: it also records the thread, so that the
+// initiator can say who arrived last.
+func (n *Notifier) PostArrival(t *Thread) {
+	n.last.Store(t)
+	n.Post()
+}
+
+// ClearArrivals forgets the last arrival; the initiator calls it before
+// it requests anything.
+func (n *Notifier) ClearArrivals() { n.last.Store(nil) }
+
+// LastArrival returns the thread whose post came last since
+// ClearArrivals, or nil. After a Wait that consumed every post, that is
+// the thread the stop waited for longest.
+func (n *Notifier) LastArrival() *Thread { return n.last.Load() }
 
 // Add counts k more operations to wait for.
 func (n *Notifier) Add(k int) { n.pending += k }

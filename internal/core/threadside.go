@@ -6,7 +6,7 @@ import (
 	ts "github.com/coopsuspend/coopsuspend/threadstate"
 )
 
-// The thread side of the protocol (reference §4.2). Each function is
+// The thread side of the protocol (docs/mono-protocol.md §4.2). Each function is
 // called by the thread itself, on its own goroutine; a protocol violation
 // panics with a *threadstate.TransitionError that names the thread.
 //
@@ -59,7 +59,7 @@ func (t *Thread) PollSlow() {
 	t.stats.slowPolls.Add(1)
 	switch t.apply(ts.StatePoll) {
 	case ts.SelfSuspendNotifyAndWait:
-		t.Notifier.Post()
+		t.Notifier.PostArrival(t)
 		t.park()
 	case ts.SelfSuspendResumed:
 		// The request was withdrawn between the fast path's load and
