@@ -263,7 +263,10 @@ func TestWordsAreWellFormed(t *testing.T) {
 
 // TestActionsUnderSuspend: any sequence of actions, on a real thread
 // that a debugger suspends and resumes meanwhile, runs through without a
-// protocol panic and ends Running.
+// protocol panic and ends in GC-unsafe mode. (It failed 1 CI run in
+// several while it demanded Running: a request that came after the last
+// poll leaves the word ASYNC_SUSPEND_REQUESTED, and the thread then
+// reported an error instead of detaching, which honours the request.)
 func TestActionsUnderSuspend(t *testing.T) {
 	w := newWorld(t, suspend.Coop)
 	rapid.Check(t, func(rt *rapid.T) {
@@ -284,7 +287,11 @@ func TestActionsUnderSuspend(t *testing.T) {
 					return
 				}
 			}
-			if s := th.Word().State(); s != threadstate.Running {
+			// The actions end in GC-unsafe mode: Running, or asked to
+			// stop if the debugger's request came after the last poll.
+			// Detach honours such a request (it waits in a blocking
+			// region, where the suspend completes).
+			if s := th.Word().State(); s != threadstate.Running && s != threadstate.AsyncSuspendRequested {
 				done <- errors.New("ended in " + s.String())
 				return
 			}
