@@ -56,14 +56,16 @@ func (w *World) publish(t *Thread) {
 }
 
 // unregister removes t from the registry, if it is still there (a thread
-// forgotten because its OS thread exited is not); the caller holds the
-// suspend lock.
-func (w *World) unregister(t *Thread) {
+// forgotten because its OS thread exited is not), and reports whether it
+// was; the caller holds the suspend lock.
+func (w *World) unregister(t *Thread) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.registeredLocked(t) {
-		w.removeLocked(t.index)
+	if !w.registeredLocked(t) {
+		return false
 	}
+	w.removeLocked(t.index)
+	return true
 }
 
 // removeLocked removes entry i, keeping the moved entry's thread's index
@@ -138,15 +140,13 @@ func (w *World) sweep() {
 // thread is gone), from the registry; the caller holds the suspend lock.
 // The *Thread may live on in some variable, but nothing can use it.
 func (w *World) forget(t *Thread) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if t.index < len(w.entries) && w.entries[t.index].thread.Value() == t {
-		w.removeLocked(t.index)
+	if w.unregister(t) {
 		w.stats.abandoned()
 	}
 }
 
-// registered reports whether t is in the registry; the caller holds mu.
+// registeredLocked reports whether t is in the registry; the caller
+// holds mu.
 func (w *World) registeredLocked(t *Thread) bool {
 	return t.index < len(w.entries) && w.entries[t.index].thread.Value() == t
 }

@@ -530,8 +530,14 @@ func (s *Stopped) Restart() error {
 // hold on its threads (so that a thread whose goroutine ends can be
 // collected while the embedder keeps the *Stopped).
 func (s *Stopped) finish() {
+	s.world.checkBalanced()
+	s.release()
+}
+
+// release gives the target buffer back, drops the stop's hold on its
+// threads and releases the world.
+func (s *Stopped) release() {
 	w := s.world
-	w.checkBalanced()
 	w.recycleTargets(s.targets)
 	s.targets = nil
 	w.initiator.Store(nil)
@@ -544,12 +550,7 @@ func (s *Stopped) finish() {
 // a SuspendThread's hold.
 func (s *Stopped) unwindRestart(from, resumed int) {
 	w := s.world
-	defer func() {
-		w.recycleTargets(s.targets)
-		s.targets = nil
-		w.initiator.Store(nil)
-		w.release()
-	}()
+	defer s.release()
 	n := len(s.targets)
 	for k := resumed; k < n; k++ {
 		w.resume(s.targets[(from+k)%n].t)

@@ -97,8 +97,7 @@ func (t *Thread) Detach() error {
 		testHook("Detach", "locked")
 		if t.c.TryDetach(inUserRegion) {
 			testHook("Detach", "detached")
-			w.unregister(t)
-			forgetOwner(t.c.Owner)
+			w.unregister(t) // also forgets the owner (coopcheck)
 			testHook("Detach", "unregistered")
 			locked = false
 			w.release()
@@ -124,13 +123,7 @@ func (t *Thread) unwindDetach(inUserRegion, locked bool) {
 	w := t.world
 	if t.Word().State() == threadstate.Detached {
 		if locked {
-			w.mu.Lock()
-			registered := w.registeredLocked(t)
-			w.mu.Unlock()
-			if registered {
-				w.unregister(t)
-				forgetOwner(t.c.Owner)
-			}
+			w.unregister(t) // if the panic came before it did
 		}
 		t.detached = true
 		if t.locked {
