@@ -24,7 +24,7 @@ var policies = []suspend.Policy{suspend.Coop, suspend.Hybrid, suspend.Preemptive
 // that do not work here.
 func newWorld(t *testing.T, p suspend.Policy) *suspend.World {
 	t.Helper()
-	w := suspend.NewWorld(suspend.WithPolicy(p))
+	w := suspendtest.NewWorld(t, suspend.WithPolicy(p))
 	if err := w.CheckSignals(); err != nil {
 		t.Skipf("%v needs asynchronous suspension, which does not work here: %v", p, err)
 	}
@@ -63,8 +63,19 @@ func startActors(t *testing.T, w *suspend.World, n int, cheat bool) *actors {
 				}
 				act := suspendtest.Action(k % 4)
 				work := func() { a.progress.Add(1) }
-				if act == suspendtest.Block && !cheat {
+				if act == suspendtest.Block {
 					work = func() { time.Sleep(time.Microsecond) }
+					if cheat {
+						// Count for a millisecond inside the region, so
+						// that a stop landing meanwhile sees the count
+						// move during its check (one add at the region's
+						// edge was missed for 30 s on a loaded machine).
+						work = func() {
+							for end := time.Now().Add(time.Millisecond); time.Now().Before(end); {
+								a.progress.Add(1)
+							}
+						}
+					}
 				}
 				if err := suspendtest.Do(th, act, work); err != nil {
 					a.errs <- err
