@@ -13,6 +13,7 @@ import (
 	"github.com/coopsuspend/coopsuspend/coroutine"
 	"github.com/coopsuspend/coopsuspend/monitor"
 	"github.com/coopsuspend/coopsuspend/suspend"
+	"github.com/coopsuspend/coopsuspend/suspendtest"
 	"github.com/coopsuspend/coopsuspend/threadstate"
 )
 
@@ -248,7 +249,7 @@ func TestPreemptionAtPoll(t *testing.T) {
 // parks at its Poll when the world stops, makes no progress until the
 // restart, and the world counts the thread as stopped.
 func TestStopTheWorldStopsTheRunningCoroutine(t *testing.T) {
-	w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	w := suspendtest.NewWorld(t, suspend.WithPolicy(suspend.Coop))
 	var progress atomic.Int64
 	var quit atomic.Bool
 	ready := make(chan *suspend.Thread)

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/coopsuspend/coopsuspend/coroutine"
-	"github.com/coopsuspend/coopsuspend/suspend"
+	"github.com/coopsuspend/coopsuspend/suspendtest"
 )
 
 // TestOptionsApplyWhereTheySay: an option given to a constructor it does
@@ -16,7 +16,7 @@ import (
 // scheduler refuses Run, a submitted coroutine ends Failed. The right
 // options go on working beside a misplaced one.
 func TestOptionsApplyWhereTheySay(t *testing.T) {
-	w := suspend.NewWorld()
+	w := suspendtest.NewWorld(t)
 	body := func(s *coroutine.Task, _ struct{}) int { return 7 }
 
 	for _, o := range []struct {

@@ -15,6 +15,7 @@ import (
 	"github.com/coopsuspend/coopsuspend/monitor"
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
+	"github.com/coopsuspend/coopsuspend/suspendtest"
 	"github.com/coopsuspend/coopsuspend/threadstate"
 )
 
@@ -129,7 +130,7 @@ func TestRunHonoursContextWhilePreempted(t *testing.T) {
 // stop of the world meanwhile succeeds; the coroutine then ends
 // Cancelled, not stuck in Syscall.
 func TestCloseWaitsInsideABlockingRegion(t *testing.T) {
-	w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	w := suspendtest.NewWorld(t, suspend.WithPolicy(suspend.Coop))
 	s := coroutine.NewScheduler(coroutine.WithWorld(w), coroutine.WithName("closer"))
 	inCall := make(chan struct{})
 	release := make(chan struct{})
@@ -253,10 +254,11 @@ func panicInBlockingCall() { panic("in the call") }
 // fails without running, with an error that names both threads, and
 // the others run.
 func TestSubmitWithThreadIsRefused(t *testing.T) {
-	w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	w := suspendtest.NewWorld(t, suspend.WithPolicy(suspend.Coop))
 	other := make(chan *suspend.Thread)
-	detach := make(chan struct{})
+	detach, detached := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(detached)
 		th, err := w.Attach("other")
 		if err != nil {
 			t.Error(err)
@@ -267,13 +269,15 @@ func TestSubmitWithThreadIsRefused(t *testing.T) {
 		// Stay in a blocking region, so that nothing waits for this
 		// thread to poll.
 		safepoint.Blocking(th, func() { <-detach })
-		th.Detach()
+		if err := th.Detach(); err != nil {
+			t.Error(err)
+		}
 	}()
 	th := <-other
 	if th == nil {
 		t.FailNow()
 	}
-	defer close(detach)
+	defer func() { close(detach); <-detached }()
 	for _, tc := range []struct {
 		name string
 		s    *coroutine.Scheduler
@@ -314,12 +318,12 @@ func TestSubmitWithThreadIsRefused(t *testing.T) {
 // Hybrid worlds always refuse a second Attach; coop worlds only in the
 // coopcheck build, so the test uses hybrid where it runs.
 func TestRunOnAnAttachedGoroutine(t *testing.T) {
-	w := suspend.NewWorld(suspend.WithPolicy(suspend.Hybrid))
+	w := suspendtest.NewWorld(t, suspend.WithPolicy(suspend.Hybrid))
 	if err := w.CheckSignals(); err != nil {
 		if !threadstate.Checked {
 			t.Skipf("hybrid does not run here (%v), and coop detects a second Attach only in the coopcheck build", err)
 		}
-		w = suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+		w = suspendtest.NewWorld(t, suspend.WithPolicy(suspend.Coop))
 	}
 	// The host is attached (and, under hybrid, locked) on a goroutine
 	// of its own, so that the test's goroutine stays as it was.

@@ -13,6 +13,7 @@ import (
 	"github.com/coopsuspend/coopsuspend/coroutine"
 	"github.com/coopsuspend/coopsuspend/monitor"
 	"github.com/coopsuspend/coopsuspend/suspend"
+	"github.com/coopsuspend/coopsuspend/suspendtest"
 	"github.com/coopsuspend/coopsuspend/threadstate"
 )
 
@@ -308,7 +309,7 @@ func spinWithoutPoll(n int) int {
 // with it: the coroutine that runs parks at its Poll, nothing runs until
 // the restart, and everything finishes afterwards.
 func TestSchedulerInAStoppedWorld(t *testing.T) {
-	w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	w := suspendtest.NewWorld(t, suspend.WithPolicy(suspend.Coop))
 	s := coroutine.NewScheduler(coroutine.WithWorld(w), coroutine.WithName("vm"))
 	var progress atomic.Int64
 	var quit atomic.Bool

@@ -7,6 +7,7 @@ import (
 
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
+	"github.com/coopsuspend/coopsuspend/suspendtest"
 )
 
 // The cost of a safepoint in a hot loop, against the two ways Go
@@ -19,7 +20,7 @@ import (
 var sink int
 
 func attached(b *testing.B) (*suspend.Thread, func()) {
-	w := suspend.NewWorld()
+	w := suspendtest.NewWorld(b)
 	th, err := w.Attach("bench")
 	if err != nil {
 		b.Fatal(err)

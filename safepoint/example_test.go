@@ -13,7 +13,11 @@ import (
 // calls, so that a stop neither waits for a long loop to end nor for a
 // sleep to return.
 func ExamplePoll() {
-	w := suspend.NewWorld()
+	w, err := suspend.NewWorld()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	attached := make(chan *suspend.Thread)
 	quit := make(chan struct{})
 	done := make(chan int)
@@ -24,7 +28,6 @@ func ExamplePoll() {
 			close(attached)
 			return
 		}
-		defer th.Detach()
 		attached <- th
 		steps := 0
 		for pc := 0; ; pc++ {
@@ -33,6 +36,9 @@ func ExamplePoll() {
 			if pc%100_000 == 0 {
 				select {
 				case <-quit:
+					if err := th.Detach(); err != nil {
+						fmt.Println(err)
+					}
 					done <- steps
 					return
 				default:
@@ -64,6 +70,9 @@ func ExamplePoll() {
 	}
 	close(quit)
 	fmt.Println("the interpreter ran on after the restarts:", <-done > 0)
+	if err := w.Close(); err != nil { // the interpreter has detached
+		fmt.Println(err)
+	}
 	// Output:
 	// stop 0: interpreter stopped: true
 	// stop 1: interpreter stopped: true

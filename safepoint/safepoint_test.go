@@ -52,7 +52,11 @@ func grep(s, word string) string {
 // TestCoreLayout checks the assumption coreOf rests on: a *suspend.Thread
 // points at its core record.
 func TestCoreLayout(t *testing.T) {
-	w := suspend.NewWorld()
+	w, err := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeAtEnd(t, w)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -74,4 +78,16 @@ func TestCoreLayout(t *testing.T) {
 		th.Detach()
 	}()
 	<-done
+}
+
+// closeAtEnd closes w when the test ends and fails the test if a thread
+// was left attached. (suspendtest.NewWorld does this for tests outside
+// the package; suspendtest imports safepoint, so tests inside it cannot
+// use it.)
+func closeAtEnd(t testing.TB, w *suspend.World) {
+	t.Cleanup(func() {
+		if err := w.Close(); err != nil {
+			t.Errorf("the world was left in use: %v", err)
+		}
+	})
 }

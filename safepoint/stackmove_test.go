@@ -44,13 +44,14 @@ var stackPolicies = []suspend.Policy{suspend.Coop, suspend.Hybrid, suspend.Preem
 // cannot run it.
 func newStackWorld(t *testing.T, p suspend.Policy) *suspend.World {
 	t.Helper()
-	w := suspend.NewWorld(suspend.WithPolicy(p))
-	if err := w.CheckSignals(); err != nil {
-		if errors.Is(err, arch.ErrUnsupported) {
-			t.Skipf("policy %v needs asynchronous suspension, which %s/%s lacks: %v", p, runtime.GOOS, runtime.GOARCH, err)
-		}
+	w, err := suspend.NewWorld(suspend.WithPolicy(p))
+	if errors.Is(err, arch.ErrUnsupported) {
+		t.Skipf("policy %v needs asynchronous suspension, which %s/%s lacks: %v", p, runtime.GOOS, runtime.GOARCH, err)
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
+	closeAtEnd(t, w)
 	return w
 }
 

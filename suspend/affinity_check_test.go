@@ -19,7 +19,7 @@ import (
 // Poll used to park the stranger while the owner ran on through the
 // stop.)
 func TestThreadSideCallsFromAnotherGoroutinePanic(t *testing.T) {
-	w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	w := newWorld(t, suspend.WithPolicy(suspend.Coop))
 	onThread(t, w, "owned", func(th *suspend.Thread) {
 		calls := map[string]func(){
 			"BeginNoSafepoints": func() { safepoint.BeginNoSafepoints(th) },
@@ -63,7 +63,7 @@ func TestThreadSideCallsFromAnotherGoroutinePanic(t *testing.T) {
 // TestCoopAttachTwiceIsAnError (coopcheck): a coop world does not lock
 // threads, so only the checked build sees a goroutine attach twice.
 func TestCoopAttachTwiceIsAnError(t *testing.T) {
-	w1, w2 := suspend.NewWorld(suspend.WithPolicy(suspend.Coop)), suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	w1, w2 := newWorld(t, suspend.WithPolicy(suspend.Coop)), newWorld(t, suspend.WithPolicy(suspend.Coop))
 	onThread(t, w1, "first", func(th *suspend.Thread) {
 		for _, w := range []*suspend.World{w1, w2} {
 			if again, err := w.Attach("second"); !errors.Is(err, suspend.ErrAttached) {

@@ -26,7 +26,8 @@ type pipeReader struct {
 	th      *suspend.Thread
 	r, w    int
 	got     chan string
-	lastErr error // the error that ended the reads, before got says so
+	lastErr error         // the error that ended the reads, before got says so
+	done    chan struct{} // closed once the reader has detached
 }
 
 func startPipeReader(t *testing.T, w *suspend.World, name string) *pipeReader {
@@ -35,9 +36,10 @@ func startPipeReader(t *testing.T, w *suspend.World, name string) *pipeReader {
 	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
 		t.Fatal(err)
 	}
-	pr := &pipeReader{r: p[0], w: p[1], got: make(chan string, 1)}
+	pr := &pipeReader{r: p[0], w: p[1], got: make(chan string, 1), done: make(chan struct{})}
 	ready := make(chan struct{})
 	go func() {
+		defer close(pr.done)
 		th, err := w.Attach(name)
 		if err != nil {
 			t.Error(err)
@@ -59,7 +61,9 @@ func startPipeReader(t *testing.T, w *suspend.World, name string) *pipeReader {
 				break
 			}
 		}
-		th.Detach()
+		if err := th.Detach(); err != nil {
+			t.Error(err)
+		}
 	}()
 	<-ready
 	if pr.th == nil {
@@ -90,10 +94,15 @@ func (pr *pipeReader) send(t *testing.T, msg string) {
 	}
 }
 
+// close makes the reader quit and waits until it has detached.
 func (pr *pipeReader) close(t *testing.T) {
 	pr.send(t, "quit")
-	syscall.Close(pr.r)
-	syscall.Close(pr.w)
+	<-pr.done
+	for _, fd := range []int{pr.r, pr.w} {
+		if err := syscall.Close(fd); err != nil {
+			t.Error(err)
+		}
+	}
 }
 
 // waitInSyscall waits until the reader's word says it is in a blocking
@@ -217,7 +226,7 @@ func TestInterruptWrappedRead(t *testing.T) {
 			if err := w.Interrupt(pr.th); !errors.Is(err, suspend.ErrDetached) {
 				t.Errorf("Interrupt of a detached thread: %v", err)
 			}
-			coop := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+			coop := newWorld(t, suspend.WithPolicy(suspend.Coop))
 			cr := startPipeReader(t, coop, "coop-reader")
 			if err := coop.Interrupt(cr.th); err == nil || !strings.Contains(err.Error(), "coop") {
 				t.Errorf("Interrupt under coop: %v", err)
@@ -260,9 +269,9 @@ func TestHandlerReplacedIsAnError(t *testing.T) {
 }
 
 func TestBadSignalIsAnError(t *testing.T) {
-	w := newWorld(t, suspend.WithPolicy(suspend.Hybrid), suspend.WithSignal(syscall.SIGSEGV))
-	if _, err := w.Attach("x"); err == nil || !strings.Contains(err.Error(), "signal") {
-		t.Errorf("Attach in a world on SIGSEGV: %v", err)
+	w, err := suspend.NewWorld(suspend.WithPolicy(suspend.Hybrid), suspend.WithSignal(syscall.SIGSEGV))
+	if err == nil || w != nil || !strings.Contains(err.Error(), "signal 11") {
+		t.Errorf("NewWorld on SIGSEGV: %v, %v", w, err)
 	}
 }
 

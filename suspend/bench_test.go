@@ -22,7 +22,7 @@ import (
 func BenchmarkStopRestart(b *testing.B) {
 	for _, n := range []int{1, 8, 64, 1024} {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
-			w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+			w := newWorld(b, suspend.WithPolicy(suspend.Coop))
 			ps := startPollers(b, w, n)
 			defer ps.stop()
 			ctx := context.Background()
@@ -49,7 +49,7 @@ func BenchmarkStopRestart(b *testing.B) {
 func BenchmarkReadMemStats(b *testing.B) {
 	for _, n := range []int{1, 8, 64, 1024} {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
-			w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+			w := newWorld(b, suspend.WithPolicy(suspend.Coop))
 			ps := startPollers(b, w, n)
 			defer ps.stop()
 			var m runtime.MemStats
@@ -101,7 +101,7 @@ func medianSince(before, after *metrics.Float64Histogram) float64 {
 func BenchmarkThreadMemory(b *testing.B) {
 	const n = 4096
 	heap := func(attach bool) uint64 {
-		w := suspend.NewWorld()
+		w := newWorld(b)
 		release := make(chan struct{})
 		ready := make(chan struct{}, n)
 		done := make(chan struct{}, n)

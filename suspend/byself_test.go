@@ -29,7 +29,7 @@ func TestCollectionOnAGuestThread(t *testing.T) {
 	}
 	for _, p := range policies {
 		t.Run(p.String(), func(t *testing.T) {
-			w := suspend.NewWorld(suspend.WithPolicy(p), suspend.WithStopTimeout(20*time.Second))
+			w := newWorld(t, suspend.WithPolicy(p), suspend.WithStopTimeout(20*time.Second))
 			if err := w.CheckSignals(); err != nil {
 				t.Skipf("policy %v does not run here: %v", p, err)
 			}

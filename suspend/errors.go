@@ -83,6 +83,14 @@ var ErrSuspendLimit = errors.New("the thread's suspend count is at its limit")
 // the coopcheck build.
 var ErrAttached = errors.New("the goroutine is attached already")
 
+// ErrClosed is wrapped by the error of every method of a World after
+// Close.
+var ErrClosed = errors.New("the world is closed")
+
+// ErrInUse is wrapped by the error of a Close that found threads attached
+// or the world held by another call; the world stays open.
+var ErrInUse = errors.New("the world is in use")
+
 // errZeroWorld is returned by every method of a World that NewWorld did
 // not make.
 var errZeroWorld = errors.New("coopsuspend: the World was not made by NewWorld (its zero value is not usable)")

@@ -13,7 +13,11 @@ import (
 // A runtime's collector stops its guest threads, works while nothing
 // moves, and restarts them.
 func ExampleWorld_Stop() {
-	w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	w, err := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	var steps atomic.Int64
 	var quit atomic.Bool
 	var wg sync.WaitGroup
@@ -28,11 +32,13 @@ func ExampleWorld_Stop() {
 				attached <- struct{}{}
 				return
 			}
-			defer th.Detach()
 			attached <- struct{}{}
 			for !quit.Load() {
 				steps.Add(1)       // the guest's work
 				safepoint.Poll(th) // parks here while the world is stopped
+			}
+			if err := th.Detach(); err != nil {
+				fmt.Println(err)
 			}
 		}()
 	}
@@ -49,10 +55,15 @@ func ExampleWorld_Stop() {
 		fmt.Println(info.Word.State(), info.Parked)
 	}
 	fmt.Println("moved while stopped:", steps.Load() != before)
-	s.Restart()
+	if err := s.Restart(); err != nil {
+		fmt.Println(err)
+	}
 
 	quit.Store(true)
 	wg.Wait()
+	if err := w.Close(); err != nil { // every guest has detached
+		fmt.Println(err)
+	}
 	// Output:
 	// SELF_SUSPENDED true
 	// SELF_SUSPENDED true
@@ -61,7 +72,11 @@ func ExampleWorld_Stop() {
 
 // A debugger pauses one thread and lets the others run.
 func ExampleWorld_SuspendThread() {
-	w := suspend.NewWorld()
+	w, err := suspend.NewWorld()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	ready, release, done := make(chan *suspend.Thread), make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
@@ -77,7 +92,9 @@ func ExampleWorld_SuspendThread() {
 			ready <- th
 			<-release
 		})
-		th.Detach()
+		if err := th.Detach(); err != nil {
+			fmt.Println(err)
+		}
 	}()
 	th := <-ready
 	if th == nil {
@@ -88,10 +105,15 @@ func ExampleWorld_SuspendThread() {
 		return
 	}
 	fmt.Println(th.Word())
-	w.ResumeThread(th)
+	if err := w.ResumeThread(th); err != nil {
+		fmt.Println(err)
+	}
 	fmt.Println(th.Word())
 	close(release)
 	<-done
+	if err := w.Close(); err != nil {
+		fmt.Println(err)
+	}
 	// Output:
 	// BLOCKING_SUSPEND_REQUESTED n=1 (0x109)
 	// BLOCKING (0x6)

@@ -2,7 +2,6 @@ package suspend_test
 
 import (
 	"context"
-	"errors"
 	"runtime"
 	"strconv"
 	"sync"
@@ -10,25 +9,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coopsuspend/coopsuspend/arch"
 	"github.com/coopsuspend/coopsuspend/internal/testenv"
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
+	"github.com/coopsuspend/coopsuspend/suspendtest"
 )
 
 var policies = []suspend.Policy{suspend.Coop, suspend.Hybrid, suspend.Preemptive}
 
-// newWorld returns suspend.NewWorld(opts...), or skips t where the
-// world's policy needs asynchronous suspension and the platform has none
-// (the world's error names the platform). Any other construction error
-// is the test's to find.
+// newWorld returns a world for the length of the test (see
+// suspendtest.NewWorld): skipped where its policy cannot run, closed at
+// the end, and the test fails if a thread was left attached.
 func newWorld(t testing.TB, opts ...suspend.Option) *suspend.World {
 	t.Helper()
-	w := suspend.NewWorld(opts...)
-	if err := w.CheckSignals(); errors.Is(err, arch.ErrUnsupported) {
-		t.Skipf("policy %v cannot run here: %v", w.Policy(), err)
-	}
-	return w
+	return suspendtest.NewWorld(t, opts...)
 }
 
 // pollers is a set of attached goroutines that poll in a loop and count

@@ -52,7 +52,7 @@ func withinHere(t *testing.T, what string, fn func()) {
 // change nothing; the world stays usable (ResumeThread, Stop, Detach).
 func TestSuspendLimitIsAnError(t *testing.T) {
 	checkNoLeak(t)
-	w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	w := newWorld(t, suspend.WithPolicy(suspend.Coop))
 	th, release := startBlocked(t, w, "held")
 	ps := startPollers(t, w, 1)
 	defer ps.stop()
@@ -129,7 +129,7 @@ func startBlocked(t *testing.T, w *suspend.World, name string) (th *suspend.Thre
 // deadlocking, and works after the restart.
 func TestDetachHoldingAStopIsAnError(t *testing.T) {
 	checkNoLeak(t)
-	w := suspend.NewWorld()
+	w := newWorld(t)
 	ps := startPollers(t, w, 1)
 	defer ps.stop()
 	onThread(t, w, "initiator", func(th *suspend.Thread) {
@@ -180,7 +180,7 @@ func TestZeroWorldFailsAtOnce(t *testing.T) {
 			t.Errorf("Dump of a zero World: %q", b.String())
 		}
 	})
-	other := suspend.NewWorld()
+	other := newWorld(t)
 	onThread(t, other, "stranger", func(th *suspend.Thread) {
 		within(t, "SuspendThread on a zero World", func() { check("SuspendThread", w.SuspendThread(context.Background(), th)) })
 		within(t, "ResumeThread on a zero World", func() { check("ResumeThread", w.ResumeThread(th)) })
@@ -195,7 +195,7 @@ func TestZeroWorldFailsAtOnce(t *testing.T) {
 // then does nothing, once. Another ExitSafe is still a protocol violation.
 func TestDetachInsideBlocking(t *testing.T) {
 	checkNoLeak(t)
-	w := suspend.NewWorld()
+	w := newWorld(t)
 	for _, how := range []string{"Blocking", "EnterSafe"} {
 		onThread(t, w, how, func(th *suspend.Thread) {
 			withinHere(t, "Detach inside "+how, func() {

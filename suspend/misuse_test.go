@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -56,7 +57,7 @@ func mustPanicTransition(t *testing.T, th *suspend.Thread, event threadstate.Eve
 
 func TestThreadSideMisusePanics(t *testing.T) {
 	checkNoLeak(t)
-	w := suspend.NewWorld()
+	w := newWorld(t)
 	onThread(t, w, "misuser", func(th *suspend.Thread) {
 		safepoint.BeginNoSafepoints(th)
 		mustPanicTransition(t, th, threadstate.StatePoll, func() { safepoint.Poll(th) })
@@ -86,7 +87,7 @@ func TestThreadSideMisusePanics(t *testing.T) {
 }
 
 func TestCookieFromAnotherThread(t *testing.T) {
-	w := suspend.NewWorld()
+	w := newWorld(t)
 	var other safepoint.Cookie
 	onThread(t, w, "lender", func(th *suspend.Thread) {
 		other = safepoint.EnterUnsafe(th)
@@ -101,8 +102,8 @@ func TestCookieFromAnotherThread(t *testing.T) {
 
 func TestInitiatorMisuseReturnsErrors(t *testing.T) {
 	checkNoLeak(t)
-	w := suspend.NewWorld()
-	other := suspend.NewWorld()
+	w := newWorld(t)
+	other := newWorld(t)
 	ready, release, done := make(chan *suspend.Thread), make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
@@ -182,7 +183,7 @@ func TestInitiatorMisuseReturnsErrors(t *testing.T) {
 }
 
 func TestSelfSuspendIsAnError(t *testing.T) {
-	w := suspend.NewWorld()
+	w := newWorld(t)
 	onThread(t, w, "self", func(th *suspend.Thread) {
 		if err := w.SuspendThread(context.Background(), th, suspend.By(th)); err == nil {
 			t.Error("a thread suspended itself")
@@ -212,23 +213,26 @@ func TestPolicies(t *testing.T) {
 	}
 
 	t.Setenv(suspend.PolicyEnv, "hybrid")
-	if p := suspend.NewWorld().Policy(); p != suspend.Hybrid {
+	if p := newWorld(t).Policy(); p != suspend.Hybrid {
 		t.Errorf("policy from the environment: %v", p)
 	}
-	if p := suspend.NewWorld(suspend.WithPolicy(suspend.Coop)).Policy(); p != suspend.Coop {
+	if p := newWorld(t, suspend.WithPolicy(suspend.Coop)).Policy(); p != suspend.Coop {
 		t.Errorf("WithPolicy does not override the environment: %v", p)
 	}
 	t.Setenv(suspend.PolicyEnv, "sometimes")
-	w := suspend.NewWorld()
-	_, err = w.Attach("x")
-	if err == nil || !strings.Contains(err.Error(), suspend.PolicyEnv) || !strings.Contains(err.Error(), "sometimes") {
-		t.Errorf("Attach in a world with a bad policy variable: %v", err)
+	w, err := suspend.NewWorld()
+	if err == nil || w != nil || !strings.Contains(err.Error(), suspend.PolicyEnv) || !strings.Contains(err.Error(), "sometimes") {
+		t.Errorf("NewWorld with a bad policy variable: %v, %v", w, err)
 	}
-	if _, err := w.Stop(context.Background()); err == nil {
-		t.Error("Stop in a world with a bad policy variable succeeded")
+	if p := newWorld(t, suspend.WithPolicy(suspend.Coop)).Policy(); p != suspend.Coop {
+		t.Errorf("WithPolicy does not override a bad policy variable: %v", p)
 	}
-	if _, err := suspend.NewWorld(suspend.WithPolicy(9)).Attach("x"); err == nil {
-		t.Error("Attach with an invalid policy succeeded")
+	t.Setenv(suspend.PolicyEnv, "")
+	if w, err := suspend.NewWorld(suspend.WithPolicy(9)); err == nil || w != nil || !strings.Contains(err.Error(), "invalid policy") {
+		t.Errorf("NewWorld with an invalid policy: %v, %v", w, err)
+	}
+	if w, err := suspend.NewWorld(suspend.WithPolicy(suspend.Hybrid), suspend.WithSignal(syscall.SIGUSR1)); err == nil || w != nil {
+		t.Errorf("NewWorld with a signal the handler cannot use: %v, %v", w, err)
 	}
 }
 
@@ -236,7 +240,7 @@ func TestPolicies(t *testing.T) {
 // waiting for the suspend lock says who holds it and since when, with
 // the dump; the world is usable afterwards.
 func TestWaitingForTheLockSaysWhoHoldsIt(t *testing.T) {
-	w := suspend.NewWorld()
+	w := newWorld(t)
 	ps := startPollers(t, w, 2)
 	defer ps.stop()
 	s := stopWorld(t, w)

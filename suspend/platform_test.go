@@ -19,7 +19,7 @@ func TestPoliciesOnThisPlatform(t *testing.T) {
 	platform := runtime.GOOS + "/" + runtime.GOARCH
 	for _, p := range policies {
 		t.Run(p.String(), func(t *testing.T) {
-			w := suspend.NewWorld(suspend.WithPolicy(p))
+			w := newWorld(t, suspend.WithPolicy(p))
 			if p == suspend.Coop || arch.Supported() {
 				if err := w.CheckSignals(); err != nil {
 					t.Fatal(err)

@@ -17,10 +17,9 @@ const (
 	// wrappers, whatever their state word says. Everywhere else, and
 	// always for Go code, it is cooperative (docs/go-rules.md rules 1, 2,
 	// 7). It needs package arch's signal handler: on a platform without
-	// one (arch.Supported reports false) it does not fall back to Coop;
-	// NewWorld records the failure, and the world's Attach, Stop,
-	// SuspendThread and CheckSignals return an error wrapping
-	// arch.ErrUnsupported. Hybrid behaves the same way there.
+	// one (arch.Supported reports false) it does not fall back to Coop:
+	// NewWorld fails with an error wrapping arch.ErrUnsupported. Hybrid
+	// behaves the same way there.
 	Preemptive Policy = 1
 	// Coop stops threads at their polls; a thread inside a blocking region
 	// counts as stopped and parks if it leaves the region during the stop.

@@ -150,3 +150,25 @@ func (w *World) forget(t *Thread) {
 func (w *World) registeredLocked(t *Thread) bool {
 	return t.index < len(w.entries) && w.entries[t.index].thread.Value() == t
 }
+
+// attachedNames sweeps the threads known to have ended and returns the
+// names of those left; the caller holds the suspend lock. Under the
+// hybrid and preemptive policies a thread whose OS thread has exited has
+// ended too (see forget).
+func (w *World) attachedNames() []string {
+	w.sweep()
+	var names []string
+	for i := 0; i < len(w.entries); {
+		e := &w.entries[i]
+		if e.rec != nil && !arch.ThreadExists(int(e.tid)) {
+			w.mu.Lock()
+			w.removeLocked(i)
+			w.mu.Unlock()
+			w.stats.abandoned()
+			continue
+		}
+		names = append(names, e.name)
+		i++
+	}
+	return names
+}

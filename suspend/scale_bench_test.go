@@ -72,7 +72,7 @@ func BenchmarkStopScaling(b *testing.B) {
 	}
 	for _, c := range cases {
 		b.Run(fmt.Sprintf("idle=%d/polling=%d", c.idle, c.polling), func(b *testing.B) {
-			w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+			w := newWorld(b, suspend.WithPolicy(suspend.Coop))
 			id := startIdlers(b, w, c.idle)
 			defer id.stop()
 			ps := startPollers(b, w, c.polling)

@@ -28,7 +28,7 @@ func (w *World) SuspendThread(ctx context.Context, t *Thread, opts ...StopOption
 	}
 	ctx, cancel := w.withTimeout(ctx)
 	defer cancel()
-	if err := w.acquire(ctx, cfg.self, "SuspendThread"); err != nil {
+	if err := w.acquireOpen(ctx, cfg.self, "SuspendThread"); err != nil {
 		return err
 	}
 	r := &stopRun{w: w, self: cfg.self, targets: []target{{t: t}}}
@@ -70,7 +70,7 @@ func (w *World) ResumeThread(t *Thread, opts ...StopOption) error {
 	if err := w.checkTarget(t, cfg.self, "ResumeThread"); err != nil {
 		return err
 	}
-	if err := w.acquire(context.Background(), cfg.self, "ResumeThread"); err != nil {
+	if err := w.acquireOpen(context.Background(), cfg.self, "ResumeThread"); err != nil {
 		return err
 	}
 	// Released by defer, so that a panic below leaves the world usable.

@@ -17,7 +17,7 @@ import (
 // A stop that waited for nobody (every thread in its blocking region)
 // names nobody.
 func TestSlowestArrivalIsNamed(t *testing.T) {
-	w := suspend.NewWorld()
+	w := newWorld(t)
 	ps := startPollers(t, w, 2)
 	defer ps.stop()
 	var asked, let atomic.Bool
@@ -83,7 +83,7 @@ func TestSlowestArrivalIsNamed(t *testing.T) {
 		t.Errorf("Stats().Slowest = %+v, want the laggard's stop", st.Slowest)
 	}
 
-	idle := suspend.NewWorld()
+	idle := newWorld(t)
 	_, release := startBlocked(t, idle, "waiting")
 	s = stopWorld(t, idle)
 	if a := s.Slowest(); a.Thread != "" {

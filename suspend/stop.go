@@ -169,7 +169,7 @@ func (w *World) Stop(ctx context.Context, opts ...StopOption) (*Stopped, error) 
 	region := trace.StartRegion(ctx, "coopsuspend.Stop")
 	defer region.End()
 	start := time.Now()
-	if err := w.acquire(ctx, cfg.self, "Stop"); err != nil {
+	if err := w.acquireOpen(ctx, cfg.self, "Stop"); err != nil {
 		return nil, err
 	}
 	r := &stopRun{w: w, self: cfg.self}

@@ -69,7 +69,7 @@ func TestStopFreezesPollers(t *testing.T) {
 // TestStopEmpty: a world with no threads stops and restarts, and the
 // suspend lock is free again afterwards.
 func TestStopEmpty(t *testing.T) {
-	w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	w := newWorld(t, suspend.WithPolicy(suspend.Coop))
 	for i := 0; i < 3; i++ {
 		s := stopWorld(t, w)
 		if n := len(s.Threads()); n != 0 {

@@ -90,7 +90,7 @@ func TestStopTimeoutRollsBack(t *testing.T) {
 			// Long enough for Go's scheduler to give each of the four
 			// pollers a turn beside the spinner on a loaded machine
 			// (10 ms slices; 50 ms failed 1 run in 4 under load).
-			w := suspend.NewWorld(suspend.WithStopTimeout(250 * time.Millisecond))
+			w := newWorld(t, suspend.WithStopTimeout(250*time.Millisecond))
 			ps := startPollers(t, w, 4)
 			defer ps.stop()
 			sp := startSpinner(t, w, name, ns)
@@ -138,7 +138,7 @@ func TestStopTimeoutRollsBack(t *testing.T) {
 // the error wraps the cancellation cause.
 func TestStopCancelled(t *testing.T) {
 	checkNoLeak(t)
-	w := suspend.NewWorld()
+	w := newWorld(t)
 	sp := startSpinner(t, w, "spinner", false)
 	defer sp.stop()
 	ctx, cancel := context.WithCancelCause(context.Background())
@@ -163,7 +163,7 @@ func TestTimeoutRacesPolls(t *testing.T) {
 		rounds = 50
 	}
 	checkNoLeak(t)
-	w := suspend.NewWorld()
+	w := newWorld(t)
 	var quit atomic.Bool
 	var wg sync.WaitGroup
 	threads := make([]*suspend.Thread, 6)
@@ -234,7 +234,7 @@ func TestTimeoutRacesPolls(t *testing.T) {
 // and withdraws its request.
 func TestSuspendThreadTimeout(t *testing.T) {
 	checkNoLeak(t)
-	w := suspend.NewWorld(suspend.WithStopTimeout(30 * time.Millisecond))
+	w := newWorld(t, suspend.WithStopTimeout(30*time.Millisecond))
 	sp := startSpinner(t, w, "spinner", false)
 	defer sp.stop()
 	err := w.SuspendThread(context.Background(), sp.th)

@@ -272,7 +272,7 @@ func TestAbandonedThreadsAreSwept(t *testing.T) {
 // TestLockWaitTimeoutIsAStopTimeoutError: giving up on the suspend lock
 // is a timeout like any other: a *StopTimeoutError, counted.
 func TestLockWaitTimeoutIsAStopTimeoutError(t *testing.T) {
-	w := suspend.NewWorld()
+	w := newWorld(t)
 	s := stopWorld(t, w)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -24,13 +25,16 @@ import (
 // Detach all take the world's suspend lock, and a stop holds it from Stop
 // until Restart, so the set of threads does not change under it.
 type World struct {
-	policy    Policy
-	configErr error // an unusable configuration, reported by Attach and Stop
-	timeout   time.Duration
-	logger    *slog.Logger
+	policy      Policy
+	policyGiven bool // by WithPolicy: the environment is not read
+	timeout     time.Duration
+	logger      *slog.Logger
 	// sig carries asynchronous suspension under hybrid and preemptive;
-	// its handler is installed by NewWorld.
+	// its handler is installed by NewWorld and uninstalled by Close.
 	sig syscall.Signal
+
+	// closed is set by Close, under the suspend lock, and never cleared.
+	closed atomic.Bool
 
 	// lock is the suspend lock: it is held by whoever put the token in.
 	// A channel, so that waiting for it can be cancelled.
@@ -69,15 +73,9 @@ type World struct {
 type Option func(*World)
 
 // WithPolicy sets the suspend policy, overriding COOPSUSPEND_POLICY. An
-// invalid policy makes Attach and Stop fail with an error.
+// invalid policy makes NewWorld fail.
 func WithPolicy(p Policy) Option {
-	return func(w *World) {
-		w.policy = p
-		w.configErr = nil
-		if !p.Valid() {
-			w.configErr = fmt.Errorf("coopsuspend: invalid policy %v: must be one of coop, hybrid, preemptive", p)
-		}
-	}
+	return func(w *World) { w.policy, w.policyGiven = p, true }
 }
 
 // WithSignal sets the signal that carries asynchronous suspension under
@@ -106,34 +104,94 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // NewWorld returns an empty world. Without WithPolicy, the policy comes
-// from the COOPSUSPEND_POLICY environment variable, or is Coop; an unknown
-// value there makes Attach and Stop return an error that names it.
-func NewWorld(opts ...Option) *World {
+// from the COOPSUSPEND_POLICY environment variable, or is Coop.
+//
+// It fails, and nothing is left installed, for an invalid policy or
+// signal, an unknown COOPSUSPEND_POLICY value, and a hybrid or preemptive
+// policy on a platform without asynchronous suspension
+// (arch.ErrUnsupported) or whose signal handler cannot be installed. A
+// hybrid or preemptive world holds an install of the signal handler until
+// Close.
+func NewWorld(opts ...Option) (*World, error) {
 	w := &World{
 		lock:     make(chan struct{}, 1),
 		logger:   slog.New(slog.DiscardHandler),
 		notifier: core.NewNotifier(),
+		sig:      arch.DefaultSignal,
 	}
-	w.policy, w.configErr = policyFromEnv()
-	w.sig = arch.DefaultSignal
 	for _, o := range opts {
 		o(w)
 	}
-	if w.configErr == nil && w.policy.usesSignals() {
-		w.configErr = w.installHandler()
+	// A bad COOPSUSPEND_POLICY fails only a world that reads it.
+	if !w.policyGiven {
+		p, err := policyFromEnv()
+		if err != nil {
+			return nil, fmt.Errorf("coopsuspend: NewWorld: %w", err)
+		}
+		w.policy = p
 	}
-	return w
+	if !w.policy.Valid() {
+		return nil, fmt.Errorf("coopsuspend: NewWorld: invalid policy %v: must be one of coop, hybrid, preemptive", w.policy)
+	}
+	if w.policy.usesSignals() {
+		if err := w.installHandler(); err != nil {
+			return nil, fmt.Errorf("coopsuspend: NewWorld: %w", err)
+		}
+	}
+	return w, nil
 }
 
 // installHandler puts the asynchronous-suspension handler on the world's
-// signal. It stays installed for the life of the process (it chains every
-// delivery to Go's own handler), and is shared by every world.
+// signal. Installs are counted per signal and shared by every world and
+// monitor: the handler chains every delivery to Go's own, and the last
+// Close puts Go's handler back.
 func (w *World) installHandler() error {
 	if !arch.Supported() {
-		return fmt.Errorf("coopsuspend: policy %v needs asynchronous suspension: %w (use coop)", w.policy, arch.Install(w.sig))
+		return fmt.Errorf("policy %v needs asynchronous suspension: %w (use coop)", w.policy, arch.Install(w.sig))
 	}
 	if err := arch.Install(w.sig); err != nil {
-		return fmt.Errorf("coopsuspend: policy %v: %w", w.policy, err)
+		return fmt.Errorf("policy %v: %w", w.policy, err)
+	}
+	return nil
+}
+
+// Close releases what the world holds in the process: under the hybrid and
+// preemptive policies, its install of the signal handler. Afterwards every
+// method fails with ErrClosed, a second Close included.
+//
+// A world in use is not closed: Close fails with an error wrapping ErrInUse,
+// and changes nothing, while threads are attached (it names them; detach
+// them first) or while another call holds the world (a stop not yet
+// restarted, a suspended thread's SuspendThread, an Attach or Detach in
+// progress). A thread whose goroutine ended without Detach does not count
+// once it is known to have ended (see Attach).
+func (w *World) Close() error {
+	switch {
+	case w.lock == nil:
+		return errZeroWorld
+	case w.closed.Load():
+		return fmt.Errorf("coopsuspend: Close: %w", ErrClosed)
+	}
+	select {
+	case w.lock <- struct{}{}:
+	default:
+		holder := "another call"
+		if h := w.holder.Load(); h != nil {
+			holder = fmt.Sprintf("%s, for %v", h.what, time.Since(h.since).Round(time.Microsecond))
+		}
+		return fmt.Errorf("coopsuspend: Close: %w: the world is held by %s", ErrInUse, holder)
+	}
+	w.held(nil, "Close")
+	defer w.release()
+	if w.closed.Load() { // another Close won the race for the lock
+		return fmt.Errorf("coopsuspend: Close: %w", ErrClosed)
+	}
+	if attached := w.attachedNames(); len(attached) > 0 {
+		return fmt.Errorf("coopsuspend: Close: %w: %d threads are attached: %s", ErrInUse, len(attached), strings.Join(attached, ", "))
+	}
+	w.closed.Store(true)
+	if w.policy.usesSignals() {
+		arch.Uninstall(w.sig)
 	}
 	return nil
 }
@@ -214,7 +272,10 @@ func (w *World) Attach(name string) (*Thread, error) {
 	// it meanwhile.
 	t.c.Attach()
 	testHook("Attach", "attached")
-	w.acquire(context.Background(), nil, "Attach")
+	if err := w.acquireOpen(context.Background(), nil, "Attach"); err != nil {
+		w.unwindAttach(t, false, false) // closed meanwhile
+		return nil, fmt.Errorf("coopsuspend: Attach(%q): %w", name, err)
+	}
 	locked = true
 	testHook("Attach", "locked")
 	w.publish(t)
@@ -248,12 +309,15 @@ func (w *World) unwindAttach(t *Thread, locked, published bool) {
 }
 
 // usable reports why the world cannot be used: not made by NewWorld, or
-// configured wrongly.
+// closed.
 func (w *World) usable() error {
 	if w.lock == nil {
 		return errZeroWorld
 	}
-	return w.configErr
+	if w.closed.Load() {
+		return fmt.Errorf("coopsuspend: %w", ErrClosed)
+	}
+	return nil
 }
 
 // acquire takes the suspend lock. An attached caller (self) waits inside a
@@ -284,6 +348,20 @@ func (w *World) acquire(ctx context.Context, self *Thread, op string) error {
 		return &StopTimeoutError{Dump: w.dumpString(),
 			Err: fmt.Errorf("%s: waiting for another initiator (%s): %w", op, holder, context.Cause(ctx))}
 	}
+}
+
+// acquireOpen takes the suspend lock for an operation that a closed world
+// refuses: it fails with ErrClosed if Close came first. (Detach takes the
+// lock with acquire: a world with attached threads is never closed.)
+func (w *World) acquireOpen(ctx context.Context, self *Thread, op string) error {
+	if err := w.acquire(ctx, self, op); err != nil {
+		return err
+	}
+	if w.closed.Load() {
+		w.release()
+		return fmt.Errorf("coopsuspend: %s: %w", op, ErrClosed)
+	}
+	return nil
 }
 
 // lockHolder says who holds the suspend lock, for the error of an

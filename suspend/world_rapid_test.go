@@ -130,8 +130,11 @@ type harness struct {
 const stopTimeout = 30 * time.Millisecond
 
 func newHarness(t *rapid.T, p suspend.Policy) *harness {
-	return &harness{t: t, policy: p, panics: make(chan any, 16),
-		w: suspend.NewWorld(suspend.WithPolicy(p), suspend.WithStopTimeout(stopTimeout))}
+	w, err := suspend.NewWorld(suspend.WithPolicy(p), suspend.WithStopTimeout(stopTimeout))
+	if err != nil {
+		t.Fatal(err) // TestWorldStateMachine has skipped where p cannot run
+	}
+	return &harness{t: t, policy: p, panics: make(chan any, 16), w: w}
 }
 
 func (h *harness) run(wk *worker, ready chan<- struct{}, name string) {
@@ -536,4 +539,9 @@ func (h *harness) shutdown() {
 		h.awaitAck(wk)
 	}
 	h.wg.Wait()
+	// Every worker has detached, so the world closes.
+	errs = append(errs, h.w.Close())
+	if err := errors.Join(errs...); err != nil {
+		h.t.Error(err)
+	}
 }

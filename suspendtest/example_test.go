@@ -41,7 +41,12 @@ func guest(w *suspend.World, name string, steps *atomic.Int64, quit <-chan struc
 // A stop storm over a guest that counts between polls: while the world
 // is stopped, the count must not move.
 func ExampleStartStorm() {
-	w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	w, err := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer closeWorld(w)
 	var steps atomic.Int64
 	quit := make(chan struct{})
 	_, done := guest(w, "counter", &steps, quit)
@@ -66,7 +71,12 @@ func ExampleStartStorm() {
 
 // CheckStopped holds a stopped world to its policy's stopped states.
 func ExampleCheckStopped() {
-	w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	w, err := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer closeWorld(w)
 	var steps atomic.Int64
 	quit := make(chan struct{})
 	_, done := guest(w, "counter", &steps, quit)
@@ -91,7 +101,12 @@ func ExampleCheckStopped() {
 // A debugger's pause: SuspendThread returns once the thread is stopped,
 // and WaitParked confirms it sits at its poll.
 func ExampleWaitParked() {
-	w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	w, err := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer closeWorld(w)
 	var steps atomic.Int64
 	quit := make(chan struct{})
 	th, done := guest(w, "counter", &steps, quit)
@@ -111,7 +126,12 @@ func ExampleWaitParked() {
 
 // WaitInRegion waits until a thread has entered its blocking region.
 func ExampleWaitInRegion() {
-	w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	w, err := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer closeWorld(w)
 	release := make(chan struct{})
 	ready := make(chan *suspend.Thread)
 	done := make(chan struct{})
@@ -137,7 +157,12 @@ func ExampleWaitInRegion() {
 // Slowest names the thread that holds a stop up: here one that polls
 // only every few milliseconds.
 func ExampleSlowest() {
-	w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	w, err := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer closeWorld(w)
 	var steps atomic.Int64
 	quit := make(chan struct{})
 	fast, fastDone := guest(w, "fast", &steps, quit)
@@ -203,7 +228,12 @@ func ExampleCheckedCell() {
 // Do performs an action on the calling goroutine's own thread: here a
 // callback into guest code from a blocking region.
 func ExampleDo() {
-	w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	w, err := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer closeWorld(w)
 	th, err := w.Attach("guest")
 	if err != nil {
 		fmt.Println(err)
@@ -238,4 +268,12 @@ func ExampleLatencyOf() {
 	}
 	fmt.Println(suspendtest.LatencyOf(samples))
 	// Output: p50 50µs, p99 99µs, max 100µs
+}
+
+// closeWorld closes a world whose threads have all detached; an error
+// here would show in the example's output.
+func closeWorld(w *suspend.World) {
+	if err := w.Close(); err != nil {
+		fmt.Println(err)
+	}
 }

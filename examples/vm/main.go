@@ -72,8 +72,7 @@ func main() {
 	}
 }
 
-func run(cfg config, out io.Writer) (report, error) {
-	var rep report
+func run(cfg config, out io.Writer) (rep report, err error) {
 	var opts []suspend.Option
 	if cfg.policy != "" {
 		p, err := suspend.ParsePolicy(cfg.policy)
@@ -82,7 +81,13 @@ func run(cfg config, out io.Writer) (report, error) {
 		}
 		opts = append(opts, suspend.WithPolicy(p))
 	}
-	w := suspend.NewWorld(opts...)
+	w, err := suspend.NewWorld(opts...)
+	if err != nil {
+		return rep, err
+	}
+	// Every guest has detached by the time run returns (guests.wait),
+	// so the world closes; a failure to close is the run's failure too.
+	defer func() { err = errors.Join(err, w.Close()) }()
 	fmt.Fprintf(out, "coopsuspend vm: %d guest threads, policy %v, %d iterations each\n",
 		cfg.threads, w.Policy(), cfg.iterations)
 

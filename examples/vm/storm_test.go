@@ -17,7 +17,7 @@ import (
 func TestGuestsUnderStorm(t *testing.T) {
 	for _, p := range []suspend.Policy{suspend.Coop, suspend.Hybrid, suspend.Preemptive} {
 		t.Run(p.String(), func(t *testing.T) {
-			w := suspend.NewWorld(suspend.WithPolicy(p))
+			w := suspendtest.NewWorld(t, suspend.WithPolicy(p))
 			if err := w.CheckSignals(); err != nil {
 				t.Skipf("%v needs asynchronous suspension, which does not work here: %v", p, err)
 			}

@@ -61,7 +61,7 @@ func BenchmarkSpin(b *testing.B) {
 	})
 	for _, k := range []uint64{1, 4, 16, 64, 256} {
 		b.Run(fmt.Sprintf("adapter-K=%d", k), func(b *testing.B) {
-			w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+			w := suspendtest.NewWorld(b, suspend.WithPolicy(suspend.Coop))
 			st := &starlark.Thread{}
 			err := starsuspend.Run(w, st, "bench", func(*starsuspend.Guest) error {
 				spin := spinFunc(b, st)
@@ -88,7 +88,7 @@ func BenchmarkSpin(b *testing.B) {
 func BenchmarkStopLatency(b *testing.B) {
 	for _, p := range []suspend.Policy{suspend.Coop, suspend.Hybrid, suspend.Preemptive} {
 		b.Run(p.String(), func(b *testing.B) {
-			w := suspend.NewWorld(suspend.WithPolicy(p))
+			w := suspendtest.NewWorld(b, suspend.WithPolicy(p))
 			if err := w.CheckSignals(); err != nil {
 				b.Skipf("%v needs asynchronous suspension, which does not work here: %v", p, err)
 			}

@@ -37,7 +37,7 @@ func execSrc(st *starlark.Thread, src string, n int, predeclared starlark.String
 // with and without the adapter, and the embedder's OnMaxSteps runs at the
 // same steps and may extend the limit.
 func TestStepLimitKept(t *testing.T) {
-	w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	w := suspendtest.NewWorld(t, suspend.WithPolicy(suspend.Coop))
 
 	// Default behaviour: cancelled with "too many steps".
 	plain := &starlark.Thread{}
@@ -111,7 +111,7 @@ func TestStepLimitKept(t *testing.T) {
 // and the thread is detached: the world stops without it, and the
 // starlark thread can be attached again.
 func TestRunDetachesOnPanic(t *testing.T) {
-	w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	w := suspendtest.NewWorld(t, suspend.WithPolicy(suspend.Coop))
 	st := &starlark.Thread{Name: "panicky"}
 	boom := starsuspend.Builtin("boom", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 		panic("boom")
@@ -152,7 +152,7 @@ func TestRunDetachesOnPanic(t *testing.T) {
 
 // TestMisuseErrors: every wrong use returns an error that names it.
 func TestMisuseErrors(t *testing.T) {
-	w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	w := suspendtest.NewWorld(t, suspend.WithPolicy(suspend.Coop))
 	st := &starlark.Thread{Name: "misused"}
 	if _, err := starsuspend.Attach(w, st, "x", starsuspend.WithPollEvery(0)); err == nil || !strings.Contains(err.Error(), "WithPollEvery(0)") {
 		t.Errorf("WithPollEvery(0): %v", err)
@@ -195,7 +195,7 @@ func TestMisuseErrors(t *testing.T) {
 // Call (whose code a stop does wait for), and a plain starlark.Call from
 // it is caught with an error that names Call.
 func TestBlockingBuiltin(t *testing.T) {
-	w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	w := suspendtest.NewWorld(t, suspend.WithPolicy(suspend.Coop))
 	st := &starlark.Thread{Name: "io"}
 	entered := make(chan *suspend.Thread)
 	release := make(chan struct{})
@@ -264,7 +264,7 @@ func errString(err error) string {
 // step count does not move while paused, and resumes it; the guest's
 // result is right.
 func TestPauseMidLoop(t *testing.T) {
-	w := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	w := suspendtest.NewWorld(t, suspend.WithPolicy(suspend.Coop))
 	st := &starlark.Thread{Name: "looper"}
 	attached := make(chan *starsuspend.Guest)
 	done := make(chan error, 1)

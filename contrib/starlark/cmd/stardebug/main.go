@@ -81,15 +81,18 @@ func want(n int) int64 {
 	return total
 }
 
-func run(cfg config, out io.Writer) error {
+func run(cfg config, out io.Writer) (err error) {
 	p, err := suspend.ParsePolicy(cfg.policy)
 	if err != nil {
 		return err
 	}
-	w := suspend.NewWorld(suspend.WithPolicy(p))
-	if err := w.CheckSignals(); err != nil {
+	w, err := suspend.NewWorld(suspend.WithPolicy(p))
+	if err != nil {
 		return fmt.Errorf("policy %v cannot run here: %w", p, err)
 	}
+	// The guests have detached when run returns; closing the world gives
+	// its signal handler back under hybrid and preemptive.
+	defer func() { err = errors.Join(err, w.Close()) }()
 	nap := starsuspend.Blocking("nap", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 		time.Sleep(200 * time.Microsecond) // a stop does not wait for this
 		return starlark.None, nil
