@@ -24,7 +24,11 @@ func BenchmarkRoundTripCoroutine(b *testing.B) {
 			p = s.Yield(p + 1)
 		}
 	})
-	defer c.Close()
+	defer func() {
+		if err := c.Close(); err != nil {
+			b.Error(err)
+		}
+	}()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -96,13 +100,17 @@ func BenchmarkSuspendedMemory(b *testing.B) {
 					p = s.Yield(p)
 				}
 			})
-			cs[j].Resume(j)
+			if _, err := cs[j].Resume(j); err != nil {
+				b.Fatal(err)
+			}
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		b.ReportMetric(float64(after.HeapAlloc+after.StackInuse-before.HeapAlloc-before.StackInuse)/n, "bytes/coroutine")
 		for _, c := range cs {
-			c.Close()
+			if err := c.Close(); err != nil {
+				b.Error(err)
+			}
 		}
 	}
 }
@@ -122,7 +130,11 @@ func BenchmarkPreemption(b *testing.B) {
 			s.Poll()
 		}
 	}, coroutine.WithMonitor(m))
-	defer c.Close()
+	defer func() {
+		if err := c.Close(); err != nil {
+			b.Error(err)
+		}
+	}()
 	var late time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -114,7 +114,9 @@ func TestListeners(t *testing.T) {
 		s.Sleep(time.Millisecond)
 		return 2
 	}, coroutine.WithListener(good), coroutine.WithListener(bad))
-	c.Resume(0)
+	if _, err := c.Resume(0); err != nil {
+		t.Fatal(err)
+	}
 	st, err := c.Resume(0)
 	if err != nil || st.Status != coroutine.Complete {
 		t.Fatalf("%+v, %v", st, err)
@@ -156,7 +158,9 @@ func TestCloseFreesTheGoroutine(t *testing.T) {
 				p = s.Yield(p + 1)
 			}
 		})
-		c.Resume(i)
+		if _, err := c.Resume(i); err != nil {
+			t.Fatal(err)
+		}
 		cs = append(cs, c)
 	}
 	// Other tests' goroutines may still be ending: compare with the
@@ -223,7 +227,11 @@ func TestPreemptionAtPoll(t *testing.T) {
 			s.Poll()
 		}
 	})
-	defer c.Close()
+	defer func() {
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
 	for i := 0; i < 20; i++ {
 		timer := time.AfterFunc(2*time.Millisecond, c.RequestPreemption)
 		done := make(chan struct{})
@@ -274,7 +282,9 @@ func TestStopTheWorldStopsTheRunningCoroutine(t *testing.T) {
 		if st, err := c.Resume(struct{}{}); err != nil || st.Status != coroutine.Complete {
 			t.Errorf("%+v, %v", st, err)
 		}
-		th.Detach()
+		if err := th.Detach(); err != nil {
+			t.Error(err)
+		}
 	}()
 	if <-ready == nil {
 		t.FailNow()
@@ -292,7 +302,9 @@ func TestStopTheWorldStopsTheRunningCoroutine(t *testing.T) {
 		if progress.Load() != frozen {
 			t.Fatalf("stop %d: the coroutine ran while the world was stopped", i)
 		}
-		s.Restart()
+		if err := s.Restart(); err != nil {
+			t.Error(err)
+		}
 	}
 	quit.Store(true)
 	wg.Wait()
@@ -312,7 +324,11 @@ func TestMonitorPreemptsAPollingCoroutine(t *testing.T) {
 			s.Poll()
 		}
 	}, coroutine.WithMonitor(m))
-	defer c.Close()
+	defer func() {
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
 	for i := 0; i < 10; i++ {
 		start := time.Now()
 		st, err := c.Resume(struct{}{})

@@ -17,7 +17,9 @@ func TestReadyOnlyWhenDue(t *testing.T) {
 	if err := c.ready(); err == nil || !strings.Contains(err.Error(), `"late": unexpected Ready->Ready`) {
 		t.Errorf("ready() of a Ready coroutine: %v", err)
 	}
-	c.Resume(struct{}{})
+	if _, err := c.Resume(struct{}{}); err != nil {
+		t.Fatal(err)
+	}
 	err := c.ready()
 	if err == nil || !strings.Contains(err.Error(), "unexpected Suspended->Ready: not due until") {
 		t.Errorf("ready() before WakeAt: %v", err)
@@ -25,7 +27,9 @@ func TestReadyOnlyWhenDue(t *testing.T) {
 	if c.Status() != Suspended {
 		t.Errorf("a refused ready() left %v", c.Status())
 	}
-	c.Close()
+	if err := c.Close(); err != nil {
+		t.Error(err)
+	}
 
 	blocking := New(func(s *Task, _ struct{}) int {
 		s.Blocking(func() {})

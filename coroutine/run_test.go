@@ -171,8 +171,7 @@ func TestCloseWaitsInsideABlockingRegion(t *testing.T) {
 		stopCancel()
 		if err != nil {
 			close(release)
-			<-done
-			t.Fatalf("a stop while Run waits for a blocking call to close: %v", err)
+			t.Fatalf("a stop while Run waits for a blocking call to close: %v (Run: %v)", err, <-done)
 		}
 		info = st.Threads()
 		if err := st.Restart(); err != nil {
@@ -341,10 +340,16 @@ func runOnAttached(t *testing.T, w *suspend.World) {
 		t.Error(err)
 		return
 	}
-	defer host.Detach()
+	defer func() {
+		if err := host.Detach(); err != nil {
+			t.Error(err)
+		}
+	}()
 	if probe, err := w.Attach("probe"); !errors.Is(err, suspend.ErrAttached) {
 		if probe != nil {
-			probe.Detach()
+			if err := probe.Detach(); err != nil {
+				t.Error(err)
+			}
 		}
 		t.Errorf("a second Attach: %v, want ErrAttached", err)
 		return

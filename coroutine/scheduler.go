@@ -46,6 +46,9 @@ type Scheduler struct {
 	seq     uint64
 	rec     *arch.Record // the running thread's, for the monitor's samples
 	thread  *suspend.Thread
+	// closeErrs are the refusals of closes that cannot be refused (a
+	// Ready or Suspended coroutine); Run returns them.
+	closeErrs []error
 }
 
 type entry struct {
@@ -163,8 +166,9 @@ func (s *Scheduler) Run(ctx context.Context) (err error) {
 		if err != nil {
 			return err
 		}
-		defer th.Detach()
+		defer func() { err = errors.Join(err, th.Detach()) }()
 	}
+	defer func() { err = errors.Join(err, errors.Join(s.closeErrs...)) }()
 	if m := s.cfg.monitor; m != nil {
 		if err := m.Start(); err != nil {
 			return err
@@ -295,7 +299,7 @@ func (s *Scheduler) runOne(e *entry) {
 	cancelled := e.cancelled
 	s.mu.Unlock()
 	if cancelled && e.co.Status() != Running {
-		e.co.Close()
+		s.close(e)
 		s.finish(e)
 		return
 	}
@@ -378,18 +382,27 @@ func (s *Scheduler) idle(ctx context.Context) error {
 	return err
 }
 
+// close ends e, which is not running and not in a blocking call, so
+// its Close cannot be refused; a refusal (the scheduler's own bug) is
+// kept for Run's error rather than lost.
+func (s *Scheduler) close(e *entry) {
+	if err := e.co.Close(); err != nil {
+		s.closeErrs = append(s.closeErrs, err)
+	}
+}
+
 // closeAll ends every unfinished coroutine after Run gave up. A
 // coroutine in a blocking call is closed only once the call has returned
 // (its body must not unwind under the call); the wait for that is inside
 // a blocking region of the scheduler's thread, like idle's.
 func (s *Scheduler) closeAll() {
 	for e := s.ready.pop(); e != nil; e = s.ready.pop() {
-		e.co.Close()
+		s.close(e)
 		s.finish(e)
 	}
 	for s.timers.len() > 0 {
 		e := s.timers.pop()
-		e.co.Close()
+		s.close(e)
 		s.finish(e)
 	}
 	for ; s.blocked > 0; s.blocked-- {
@@ -400,9 +413,7 @@ func (s *Scheduler) closeAll() {
 		} else {
 			wait()
 		}
-		if err := e.co.Close(); err != nil {
-			panic(fmt.Sprintf("coopsuspend: scheduler %q: %v", s.cfg.name, err)) // the scheduler's own bug
-		}
+		s.close(e) // its blocking call has returned
 		s.finish(e)
 	}
 }

@@ -341,7 +341,9 @@ func TestSchedulerInAStoppedWorld(t *testing.T) {
 		if progress.Load() != frozen {
 			t.Fatalf("stop %d: a coroutine ran while the world was stopped", i)
 		}
-		st.Restart()
+		if err := st.Restart(); err != nil {
+			t.Error(err)
+		}
 	}
 	quit.Store(true)
 	if err := <-done; err != nil {

@@ -69,7 +69,11 @@ func TestSuspenderOfAnotherCoroutine(t *testing.T) {
 		firsts = s
 		return s.Yield(p)
 	}, coroutine.WithName("first"))
-	defer first.Close()
+	defer func() {
+		if err := first.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
 	if st, err := first.Resume(1); err != nil || st.Status != coroutine.Suspended {
 		t.Fatalf("%+v, %v", st, err)
 	}
@@ -111,7 +115,9 @@ func TestStandaloneBlockingLeavesItsSlice(t *testing.T) {
 	}, coroutine.WithMonitor(m), coroutine.WithName("standalone"))
 	st, err := c.Resume(struct{}{})
 	if err != nil || st.Status != coroutine.Complete {
-		c.Close()
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
 		t.Fatalf("a coroutine that slept in Blocking and then polled: %+v, %v", st, err)
 	}
 	if inCall != 0 || afterCall != 1 {

@@ -25,7 +25,11 @@ func attached(b *testing.B) (*suspend.Thread, func()) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return th, func() { th.Detach() }
+	return th, func() {
+		if err := th.Detach(); err != nil {
+			b.Error(err)
+		}
+	}
 }
 
 func BenchmarkPoll(b *testing.B) {

@@ -75,7 +75,9 @@ func TestCoreLayout(t *testing.T) {
 			t.Errorf("a transition through the core record is not the thread's: %v", th.Word())
 		}
 		c.ExitSafe()
-		th.Detach()
+		if err := th.Detach(); err != nil {
+			t.Error(err)
+		}
 	}()
 	<-done
 }

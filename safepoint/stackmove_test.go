@@ -110,8 +110,12 @@ func pipe(t *testing.T) (r, w int) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		syscall.Close(p[0])
-		syscall.Close(p[1])
+		if err := syscall.Close(p[0]); err != nil {
+			t.Error(err)
+		}
+		if err := syscall.Close(p[1]); err != nil {
+			t.Error(err)
+		}
 	})
 	return p[0], p[1]
 }

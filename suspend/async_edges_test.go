@@ -36,7 +36,9 @@ func TestAttachTwiceIsAnError(t *testing.T) {
 					if !errors.Is(err, suspend.ErrAttached) {
 						t.Errorf("second Attach: %v, %v; want ErrAttached", again, err)
 						if again != nil {
-							again.Detach()
+							if err := again.Detach(); err != nil {
+								t.Error(err)
+							}
 						}
 					}
 				}
@@ -65,7 +67,9 @@ func TestAttachTwiceIsAnError(t *testing.T) {
 					}
 				}
 			})
-			stopWorld(t, w1).Restart()
+			if err := stopWorld(t, w1).Restart(); err != nil {
+				t.Error(err)
+			}
 		})
 	}
 }
@@ -109,7 +113,9 @@ func TestAbandonedOSThreadIsNamed(t *testing.T) {
 	}
 	waitUntil(t, "the quitter's OS thread exits", func() bool {
 		var b strings.Builder
-		w.Dump(&b)
+		if err := w.Dump(&b); err != nil {
+			panic(err) // a strings.Builder does not fail
+		}
 		return strings.Contains(b.String(), "its OS thread has exited")
 	})
 	_, err := w.Stop(context.Background())
@@ -117,7 +123,9 @@ func TestAbandonedOSThreadIsNamed(t *testing.T) {
 	if !errors.As(err, &ste) || len(ste.Abandoned) != 1 || ste.Abandoned[0] != "quitter" {
 		t.Fatalf("Stop with an abandoned thread: %v; want a *StopTimeoutError naming it abandoned", err)
 	}
-	stopWorld(t, w).Restart()
+	if err := stopWorld(t, w).Restart(); err != nil {
+		t.Error(err)
+	}
 	if st := w.Stats(); st.Abandoned != 1 || st.TimedOut != 1 {
 		t.Errorf("stats %+v, want one abandoned thread and one timeout", st)
 	}
@@ -133,7 +141,9 @@ func blockSignal(t *testing.T, sig syscall.Signal) (unblock func()) {
 		t.Fatalf("rt_sigprocmask: %v", e)
 	}
 	return func() {
-		syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, 1 /* SIG_UNBLOCK */, uintptr(unsafe.Pointer(&set)), 0, 8, 0, 0)
+		if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, 1 /* SIG_UNBLOCK */, uintptr(unsafe.Pointer(&set)), 0, 8, 0, 0); e != 0 {
+			t.Errorf("rt_sigprocmask: %v", e)
+		}
 	}
 }
 
@@ -173,10 +183,16 @@ func startDeafReader(t *testing.T, w *suspend.World, sig syscall.Signal) (th *su
 		return th.Word().State() == threadstate.Blocking
 	})
 	return th, func() {
-		syscall.Write(p[1], []byte{1})
+		if _, err := syscall.Write(p[1], []byte{1}); err != nil {
+			t.Error(err)
+		}
 		<-done
-		syscall.Close(p[0])
-		syscall.Close(p[1])
+		if err := syscall.Close(p[0]); err != nil {
+			t.Error(err)
+		}
+		if err := syscall.Close(p[1]); err != nil {
+			t.Error(err)
+		}
 	}
 }
 

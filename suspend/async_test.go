@@ -157,7 +157,9 @@ func TestAsyncStopInWrappedRead(t *testing.T) {
 				}
 				if c == 0 {
 					var b strings.Builder
-					w.Dump(&b)
+					if err := w.Dump(&b); err != nil {
+						panic(err) // a strings.Builder does not fail
+					}
 					t.Logf("dump while stopped:\n%s", b.String())
 				}
 				if err := s.Restart(); err != nil {
@@ -220,8 +222,12 @@ func TestInterruptWrappedRead(t *testing.T) {
 			if !errors.Is(pr.lastErr, safepoint.ErrInterrupted) || !errors.Is(pr.lastErr, syscall.EINTR) {
 				t.Errorf("the read's error %v is not ErrInterrupted and EINTR", pr.lastErr)
 			}
-			syscall.Close(pr.r)
-			syscall.Close(pr.w)
+			if err := syscall.Close(pr.r); err != nil {
+				t.Error(err)
+			}
+			if err := syscall.Close(pr.w); err != nil {
+				t.Error(err)
+			}
 			waitUntil(t, "the reader detaches", func() bool { return pr.th.Word().State() == threadstate.Detached })
 			if err := w.Interrupt(pr.th); !errors.Is(err, suspend.ErrDetached) {
 				t.Errorf("Interrupt of a detached thread: %v", err)
@@ -298,7 +304,9 @@ func TestGoCodeInSafeRegionIsNeverParked(t *testing.T) {
 					for !quit.Load() {
 					}
 				})
-				th.Detach()
+				if err := th.Detach(); err != nil {
+					t.Error(err)
+				}
 			}()
 			th := <-ready
 			if th == nil {
@@ -311,7 +319,9 @@ func TestGoCodeInSafeRegionIsNeverParked(t *testing.T) {
 				if info.Async || !info.InSafeRegion {
 					t.Fatalf("stop %d: a spinner in Go code is %+v", i, info)
 				}
-				s.Restart()
+				if err := s.Restart(); err != nil {
+					t.Error(err)
+				}
 			}
 			quit.Store(true)
 			<-done

@@ -32,7 +32,9 @@ func BenchmarkStopRestart(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				s.Restart()
+				if err := s.Restart(); err != nil {
+					b.Error(err)
+				}
 			}
 			b.StopTimer()
 			st := w.Stats()
@@ -119,7 +121,9 @@ func BenchmarkThreadMemory(b *testing.B) {
 						return
 					}
 					safepoint.Blocking(th, func() { ready <- struct{}{}; <-release })
-					th.Detach()
+					if err := th.Detach(); err != nil {
+						b.Error(err)
+					}
 				} else {
 					ready <- struct{}{}
 					<-release

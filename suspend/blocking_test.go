@@ -37,7 +37,9 @@ func TestBlockedThreadDoesNotDelayStop(t *testing.T) {
 					entered <- th
 					<-release
 				})
-				th.Detach()
+				if err := th.Detach(); err != nil {
+					t.Error(err)
+				}
 			}()
 			th := <-entered
 			if th == nil {
@@ -86,7 +88,9 @@ func TestExitSafeParksDuringStop(t *testing.T) {
 					<-release
 				})
 				after.Store(true) // code after the region: must not run while stopped
-				th.Detach()
+				if err := th.Detach(); err != nil {
+					t.Error(err)
+				}
 			}()
 			th := <-entered
 			if th == nil {
@@ -142,7 +146,11 @@ func TestRegionsRaceStops(t *testing.T) {
 						t.Error(err)
 						return
 					}
-					defer th.Detach()
+					defer func() {
+						if err := th.Detach(); err != nil {
+							t.Error(err)
+						}
+					}()
 					for k := 0; !quit.Load(); k++ {
 						switch k % 5 {
 						case 0:

@@ -47,7 +47,11 @@ func TestCollectionOnAGuestThread(t *testing.T) {
 						t.Error(err)
 						return
 					}
-					defer th.Detach()
+					defer func() {
+						if err := th.Detach(); err != nil {
+							t.Error(err)
+						}
+					}()
 					attached.Add(1)
 					for attached.Load() < guests { // every stop holds the other three
 						safepoint.Poll(th)

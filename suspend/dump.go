@@ -16,9 +16,10 @@ import (
 // whose OS thread has exited). Dump does not wait for the suspend lock,
 // so it works during a stop (a timed-out stop's error is this dump); it
 // takes the registry's mutex only to read it, and nobody holds that
-// mutex across anything that blocks.
-func (w *World) Dump(out io.Writer) {
-	io.WriteString(out, w.dumpString())
+// mutex across anything that blocks. It returns out's error.
+func (w *World) Dump(out io.Writer) error {
+	_, err := io.WriteString(out, w.dumpString())
+	return err
 }
 
 func (w *World) dumpString() string {

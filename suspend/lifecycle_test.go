@@ -85,7 +85,11 @@ func TestSuspendLimitIsAnError(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	within(t, "Stop and Restart after the refusals", func() { stopWorld(t, w).Restart() })
+	within(t, "Stop and Restart after the refusals", func() {
+		if err := stopWorld(t, w).Restart(); err != nil {
+			t.Error(err)
+		}
+	})
 	for i := 1; i < threadstate.MaxCount; i++ {
 		if err := w.ResumeThread(th); err != nil {
 			t.Fatalf("ResumeThread #%d: %v", i, err)
@@ -151,7 +155,9 @@ func TestDetachHoldingAStopIsAnError(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	stopWorld(t, w).Restart()
+	if err := stopWorld(t, w).Restart(); err != nil {
+		t.Error(err)
+	}
 }
 
 // TestZeroWorldFailsAtOnce: a World that NewWorld did not make is refused
@@ -175,7 +181,9 @@ func TestZeroWorldFailsAtOnce(t *testing.T) {
 	within(t, "CheckSignals on a zero World", func() { check("CheckSignals", w.CheckSignals()) })
 	within(t, "Dump on a zero World", func() {
 		var b strings.Builder
-		w.Dump(&b)
+		if err := w.Dump(&b); err != nil {
+			panic(err) // a strings.Builder does not fail
+		}
 		if !strings.Contains(b.String(), "NewWorld") {
 			t.Errorf("Dump of a zero World: %q", b.String())
 		}
@@ -219,5 +227,7 @@ func TestDetachInsideBlocking(t *testing.T) {
 			mustPanicTransition(t, th, threadstate.DoneBlocking, func() { safepoint.ExitSafe(th) })
 		})
 	}
-	stopWorld(t, w).Restart()
+	if err := stopWorld(t, w).Restart(); err != nil {
+		t.Error(err)
+	}
 }

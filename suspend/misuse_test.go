@@ -92,11 +92,15 @@ func TestCookieFromAnotherThread(t *testing.T) {
 	onThread(t, w, "lender", func(th *suspend.Thread) {
 		other = safepoint.EnterUnsafe(th)
 		safepoint.ExitUnsafe(th, other)
-		th.Detach()
+		if err := th.Detach(); err != nil {
+			t.Error(err)
+		}
 	})
 	onThread(t, w, "borrower", func(th *suspend.Thread) {
 		mustPanicTransition(t, th, threadstate.DoBlocking, func() { safepoint.ExitUnsafe(th, other) })
-		th.Detach()
+		if err := th.Detach(); err != nil {
+			t.Error(err)
+		}
 	})
 }
 
@@ -115,7 +119,9 @@ func TestInitiatorMisuseReturnsErrors(t *testing.T) {
 		}
 		ready <- th
 		safepoint.Blocking(th, func() { <-release })
-		th.Detach()
+		if err := th.Detach(); err != nil {
+			t.Error(err)
+		}
 	}()
 	th := <-ready
 	if th == nil {
@@ -158,7 +164,9 @@ func TestInitiatorMisuseReturnsErrors(t *testing.T) {
 	if wd := s.Threads()[0].Word; wd.Count() != 3 {
 		t.Errorf("stopped with two SuspendThreads: %v", wd)
 	}
-	s.Restart()
+	if err := s.Restart(); err != nil {
+		t.Error(err)
+	}
 	for i := 0; i < 2; i++ {
 		if err := w.ResumeThread(th); err != nil {
 			t.Fatal(err)
@@ -179,7 +187,9 @@ func TestInitiatorMisuseReturnsErrors(t *testing.T) {
 		t.Errorf("Stop By a detached thread: %v", err)
 	}
 	// The world is still usable.
-	stopWorld(t, w).Restart()
+	if err := stopWorld(t, w).Restart(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestSelfSuspendIsAnError(t *testing.T) {
@@ -194,7 +204,9 @@ func TestSelfSuspendIsAnError(t *testing.T) {
 			t.Errorf("Stop from a no-safepoints region: %v", err)
 		}
 		safepoint.EndNoSafepoints(th)
-		th.Detach()
+		if err := th.Detach(); err != nil {
+			t.Error(err)
+		}
 	})
 }
 
@@ -255,5 +267,7 @@ func TestWaitingForTheLockSaysWhoHoldsIt(t *testing.T) {
 	if err := s.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	stopWorld(t, w).Restart()
+	if err := stopWorld(t, w).Restart(); err != nil {
+		t.Error(err)
+	}
 }

@@ -82,7 +82,9 @@ func BenchmarkStopScaling(b *testing.B) {
 			// collect the setup's garbage, so that a collection started
 			// by the setup does not run during the measured stops.
 			for range 3 {
-				stopWorld(b, w).Restart()
+				if err := stopWorld(b, w).Restart(); err != nil {
+					b.Error(err)
+				}
 			}
 			runtime.GC()
 			pauses := make([]time.Duration, 0, b.N)

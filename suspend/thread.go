@@ -92,7 +92,9 @@ func (t *Thread) Detach() error {
 			t.c.EnterSafe()
 		}
 		testHook("Detach", "entered")
-		w.acquire(context.Background(), nil, "Detach")
+		if err := w.acquire(context.Background(), nil, "Detach"); err != nil {
+			panic(err) // a context that is never done: acquire cannot fail
+		}
 		locked = true
 		testHook("Detach", "locked")
 		if t.c.TryDetach(inUserRegion) {

@@ -54,7 +54,9 @@ func startSpinner(t *testing.T, w *suspend.World, name string, noSafepoints bool
 		for !sp.quit.Load() {
 			safepoint.Poll(th)
 		}
-		th.Detach()
+		if err := th.Detach(); err != nil {
+			t.Error(err)
+		}
 	}()
 	<-ready
 	if sp.th == nil {
@@ -193,7 +195,9 @@ func TestTimeoutRacesPolls(t *testing.T) {
 				}
 				safepoint.Poll(th)
 			}
-			th.Detach()
+			if err := th.Detach(); err != nil {
+				t.Error(err)
+			}
 		}()
 	}
 	for range threads {

@@ -173,7 +173,9 @@ func checkUsable(t *testing.T, w *suspend.World, ps *pollers, when string) {
 	t.Helper()
 	within(t, "Dump "+when, func() {
 		var b strings.Builder
-		w.Dump(&b)
+		if err := w.Dump(&b); err != nil {
+			panic(err) // a strings.Builder does not fail
+		}
 		if !strings.Contains(b.String(), "poller-0") {
 			t.Errorf("Dump %s: %s", when, b.String())
 		}
@@ -241,7 +243,9 @@ func TestAbandonedThreadsAreSwept(t *testing.T) {
 			}
 			wg.Wait()
 			var b strings.Builder
-			w.Dump(&b)
+			if err := w.Dump(&b); err != nil {
+				panic(err) // a strings.Builder does not fail
+			}
 			if c := strings.Count(b.String(), "quitter-"); c != n {
 				t.Fatalf("the dump shows %d of the %d quitters before a GC:\n%s", c, n, b.String())
 			}
@@ -261,7 +265,9 @@ func TestAbandonedThreadsAreSwept(t *testing.T) {
 				t.Errorf("stats %+v, want %d abandoned and no timeout", st, n)
 			}
 			b.Reset()
-			w.Dump(&b)
+			if err := w.Dump(&b); err != nil {
+				panic(err) // a strings.Builder does not fail
+			}
 			if strings.Contains(b.String(), "quitter-") {
 				t.Errorf("the dump still shows quitters after the sweep:\n%s", b.String())
 			}

@@ -232,7 +232,9 @@ func (h *harness) awaitAck(wk *worker) {
 
 func dump(w *suspend.World) string {
 	var b bytesBuffer
-	w.Dump(&b)
+	if err := w.Dump(&b); err != nil {
+		panic(err) // a strings.Builder does not fail
+	}
 	return string(b)
 }
 

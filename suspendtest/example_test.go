@@ -23,7 +23,11 @@ func guest(w *suspend.World, name string, steps *atomic.Int64, quit <-chan struc
 		if err != nil {
 			panic(err)
 		}
-		defer th.Detach()
+		defer func() {
+			if err := th.Detach(); err != nil {
+				panic(err)
+			}
+		}()
 		ready <- th
 		for {
 			select {
@@ -90,7 +94,9 @@ func ExampleCheckStopped() {
 	for _, ti := range s.Threads() {
 		fmt.Println(ti.Name, ti.Word.State())
 	}
-	s.Restart()
+	if err := s.Restart(); err != nil {
+		fmt.Println(err)
+	}
 	close(quit)
 	<-done
 	// Output:
@@ -118,7 +124,9 @@ func ExampleWaitParked() {
 		return
 	}
 	fmt.Println(suspendtest.WaitParked(ctx, th), th.Word())
-	w.ResumeThread(th)
+	if err := w.ResumeThread(th); err != nil {
+		fmt.Println(err)
+	}
 	close(quit)
 	<-done
 	// Output: <nil> SELF_SUSPENDED n=1 (0x104)
@@ -141,7 +149,11 @@ func ExampleWaitInRegion() {
 		if err != nil {
 			panic(err)
 		}
-		defer th.Detach()
+		defer func() {
+			if err := th.Detach(); err != nil {
+				fmt.Println(err)
+			}
+		}()
 		ready <- th
 		safepoint.Blocking(th, func() { <-release })
 	}()
@@ -174,7 +186,11 @@ func ExampleSlowest() {
 		if err != nil {
 			panic(err)
 		}
-		defer th.Detach()
+		defer func() {
+			if err := th.Detach(); err != nil {
+				fmt.Println(err)
+			}
+		}()
 		slowReady <- th
 		for {
 			select {
@@ -196,7 +212,9 @@ func ExampleSlowest() {
 		return
 	}
 	fmt.Println(found.Name)
-	found.Stopped.Restart()
+	if err := found.Stopped.Restart(); err != nil {
+		fmt.Println(err)
+	}
 	close(quit)
 	<-fastDone
 	<-slowDone
@@ -213,8 +231,12 @@ func ExampleCheckedCell() {
 		fmt.Println(e, r, err)
 	}
 	c = suspendtest.NewCheckedCell(suspend.Coop)
-	c.Apply(threadstate.Attach)
-	c.Apply(threadstate.RequestSuspension)
+	for _, e := range []threadstate.Event{threadstate.Attach, threadstate.RequestSuspension} {
+		if _, err := c.Apply(e); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
 	_, err := c.Apply(threadstate.FinishAsyncSuspend)
 	fmt.Println(err != nil)
 	// Output:
@@ -239,7 +261,11 @@ func ExampleDo() {
 		fmt.Println(err)
 		return
 	}
-	defer th.Detach()
+	defer func() {
+		if err := th.Detach(); err != nil {
+			fmt.Println(err)
+		}
+	}()
 	err = suspendtest.Do(th, suspendtest.Callback, func() {
 		fmt.Println("in the callback:", th.Word().State())
 	})

@@ -54,7 +54,11 @@ func startActors(t *testing.T, w *suspend.World, n int, cheat bool) *actors {
 				a.errs <- err
 				return
 			}
-			defer th.Detach()
+			defer func() {
+				if err := th.Detach(); err != nil {
+					t.Error(err)
+				}
+			}()
 			for k := 0; ; k++ {
 				select {
 				case <-a.quit:
@@ -187,11 +191,18 @@ func TestStormReportsFailedStop(t *testing.T) {
 			close(inRegion)
 			return
 		}
-		defer th.Detach()
-		suspendtest.Do(th, suspendtest.NoSafepoints, func() {
+		defer func() {
+			if err := th.Detach(); err != nil {
+				t.Error(err)
+			}
+		}()
+		err = suspendtest.Do(th, suspendtest.NoSafepoints, func() {
 			close(inRegion)
 			<-release
 		})
+		if err != nil {
+			t.Error(err)
+		}
 		safepoint.Poll(th)
 	}()
 	<-inRegion
@@ -214,7 +225,11 @@ func TestWaitsFailNamingTheThread(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer th.Detach()
+	defer func() {
+		if err := th.Detach(); err != nil {
+			t.Error(err)
+		}
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	for name, wait := range map[string]func(context.Context, *suspend.Thread) error{

@@ -55,8 +55,11 @@ func BenchmarkCellApply(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i += 2 {
-		c.Apply(ts.DoBlocking)
-		c.Apply(ts.DoneBlocking)
+		_, err1 := c.Apply(ts.DoBlocking)
+		_, err2 := c.Apply(ts.DoneBlocking)
+		if err1 != nil || err2 != nil {
+			b.Fatal(err1, err2)
+		}
 	}
 }
 
@@ -68,7 +71,9 @@ func BenchmarkCellApplyNoChange(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		c.Apply(ts.AbortBlocking)
+		if _, err := c.Apply(ts.AbortBlocking); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
@@ -106,8 +111,11 @@ func BenchmarkStepCASLoop(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i += 2 {
-		stepCASLoop(&w, ts.DoBlocking)
-		stepCASLoop(&w, ts.DoneBlocking)
+		_, err1 := stepCASLoop(&w, ts.DoBlocking)
+		_, err2 := stepCASLoop(&w, ts.DoneBlocking)
+		if err1 != nil || err2 != nil {
+			b.Fatal(err1, err2)
+		}
 	}
 }
 

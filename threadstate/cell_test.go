@@ -82,8 +82,11 @@ func TestCellApplyDoesNotAllocate(t *testing.T) {
 	var c ts.Cell
 	mustApply(t, &c, ts.Attach)
 	allocs := testing.AllocsPerRun(1000, func() {
-		c.Apply(ts.DoBlocking)
-		c.Apply(ts.DoneBlocking)
+		_, err1 := c.Apply(ts.DoBlocking)
+		_, err2 := c.Apply(ts.DoneBlocking)
+		if err1 != nil || err2 != nil {
+			t.Error(err1, err2)
+		}
 	})
 	if allocs != 0 {
 		t.Fatalf("Apply allocates %v times per pair", allocs)

@@ -10,16 +10,24 @@ import (
 // the initiator lets go.
 func Example() {
 	var c ts.Cell
-	c.Apply(ts.Attach) // the thread attaches itself
-
-	r, _ := c.Apply(ts.RequestSuspension) // the initiator asks it to stop
-	fmt.Println(r, c.Load())
-
-	r, _ = c.Apply(ts.StatePoll) // the thread reaches a safepoint
-	fmt.Println(r, c.Load())     // it would notify the initiator and park
-
-	r, _ = c.Apply(ts.RequestResume) // the initiator resumes it
-	fmt.Println(r, c.Load())         // it would post the thread's semaphore
+	for _, step := range []struct {
+		e   ts.Event
+		who string
+	}{
+		{ts.Attach, "the thread attaches itself"},
+		{ts.RequestSuspension, "the initiator asks it to stop"},
+		{ts.StatePoll, "the thread reaches a safepoint: it would notify the initiator and park"},
+		{ts.RequestResume, "the initiator resumes it: it would post the thread's semaphore"},
+	} {
+		r, err := c.Apply(step.e)
+		if err != nil { // a transition the table refuses
+			fmt.Println(err)
+			return
+		}
+		if step.e != ts.Attach {
+			fmt.Println(r, c.Load())
+		}
+	}
 	// Output:
 	// ReqSuspendInitSuspendRunning ASYNC_SUSPEND_REQUESTED n=1 (0x105)
 	// SelfSuspendNotifyAndWait SELF_SUSPENDED n=1 (0x104)

@@ -63,7 +63,11 @@ func TestHistoryConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 2000; i++ {
-				c.Apply(ts.AbortBlocking) // a no-op transition: any number may run at once
+				// A no-op transition: any number may run at once.
+				if _, err := c.Apply(ts.AbortBlocking); err != nil {
+					t.Error(err)
+					return
+				}
 				for _, r := range c.History() {
 					if r.Event != ts.AbortBlocking && r.Event != ts.Attach {
 						t.Errorf("torn record %v", r)

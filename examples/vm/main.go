@@ -315,7 +315,9 @@ func stuckThreadDemo(w *suspend.World, out io.Writer) (bool, error) {
 // cue card.
 func dumpThreads(w *suspend.World) string {
 	var b strings.Builder
-	w.Dump(&b)
+	if err := w.Dump(&b); err != nil {
+		return err.Error() // a strings.Builder does not fail
+	}
 	s := b.String()
 	if i := strings.Index(s, "world:"); i >= 0 {
 		s = s[i:]

@@ -20,7 +20,11 @@ func readmeSnippets(t *testing.T) []snippet {
 	t.Helper()
 	f, err := os.Open("../../README.md")
 	require.NoError(t, err)
-	defer f.Close()
+	defer func() {
+		if err := f.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
 	var out []snippet
 	var section string
 	var cur *snippet

@@ -12,6 +12,10 @@ import (
 	"github.com/coopsuspend/coopsuspend/suspend"
 )
 
+// The snippets are compiled, not run: they show code from several
+// goroutines (a guest's, a collector's, a debugger's) side by side.
+var _ = usingIt
+
 // usingIt holds the README's "Using it" snippet, verbatim between the
 // markers (TestSnippetsAreInTheREADME), so that the compiler checks it.
 // The parameters and stubs stand for the embedder's own code.

@@ -107,7 +107,9 @@ func TestRun(t *testing.T) {
 			t.Fatal("the body ran in the parent")
 		}
 		// The kind of change Run exists for: no cleanup puts it back.
-		os.Setenv(key, "changed")
+		if err := os.Setenv(key, "changed"); err != nil {
+			t.Fatal(err)
+		}
 	})
 	if _, ok := os.LookupEnv(key); ok && os.Getenv(envVar) == "" {
 		t.Fatalf("%s leaked from the child into the parent", key)
