@@ -26,7 +26,11 @@ import (
 type Coroutine[P, Y, R any] struct {
 	shared[P, Y]
 	fn    func(*Suspender[P, Y], P) R
-	state State[Y, R] // written by Resume's side only
+	// state is what Resume returns, but for its Status, which lives in
+	// shared (the body moves it too) and is copied in by result: one
+	// place for the status, so a State can never disagree with Status().
+	// Written by Resume's side only.
+	state State[Y, R]
 	// plain: no listeners, thread or monitor, so a resumed yield needs
 	// only the switch (Resume's fast path).
 	plain bool
@@ -123,7 +127,7 @@ func newCoroutine[P, Y, R any](fn func(s *Suspender[P, Y], p P) R, where scope, 
 	if c.cfg.name == "" {
 		c.cfg.name = "coroutine-" + strconv.FormatUint(nextID.Add(1), 10)
 	}
-	c.state.Status = Ready
+	c.status = Ready
 	c.target = c
 	c.plain = len(c.cfg.listeners) == 0 && c.cfg.thread == nil && c.cfg.monitor == nil
 	return c
@@ -165,8 +169,8 @@ func samePanic(a, b any) (same bool) {
 // Name returns the coroutine's name (WithName, or a generated one).
 func (c *Coroutine[P, Y, R]) Name() string { return c.cfg.name }
 
-// Status returns the coroutine's current status (State, which Resume
-// returns, holds it too, with what the coroutine yielded or returned).
+// Status returns the coroutine's current status, the one a State that
+// Resume returns at this moment would hold.
 // Like Resume, call it from the resuming side (or the body), not
 // concurrently with a Resume.
 func (c *Coroutine[P, Y, R]) Status() Status { return c.status }
@@ -186,7 +190,6 @@ func (c *Coroutine[P, Y, R]) ready() error {
 	default:
 		return &TransitionError{Name: c.cfg.name, From: from, To: Ready}
 	}
-	c.state.Status = Ready
 	c.setStatus(from, Ready)
 	return nil
 }
@@ -225,7 +228,7 @@ func (c *Coroutine[P, Y, R]) Resume(p P) (State[Y, R], error) {
 		if c.out == actYield && !c.outDelayed {
 			c.state.Yield = c.outYield
 			c.status = Suspended
-			return c.state, nil
+			return c.result(), nil
 		}
 		return c.settle()
 	}
@@ -235,17 +238,17 @@ func (c *Coroutine[P, Y, R]) Resume(p P) (State[Y, R], error) {
 func (c *Coroutine[P, Y, R]) resumeSlow(p P) (State[Y, R], error) {
 	from := c.Status()
 	if c.cfg.err != nil && from == Ready {
-		return c.state, fmt.Errorf("coroutine %q: %w", c.cfg.name, c.cfg.err)
+		return c.result(), fmt.Errorf("coroutine %q: %w", c.cfg.name, c.cfg.err)
 	}
 	switch {
 	case from.Finished():
-		return c.state, nil
+		return c.result(), nil
 	case from == Running:
-		return c.state, &TransitionError{Name: c.cfg.name, From: from, To: Running, Reason: "it is running"}
+		return c.result(), &TransitionError{Name: c.cfg.name, From: from, To: Running, Reason: "it is running"}
 	case from == Syscall && !c.blockingDone.Load():
-		return c.state, &TransitionError{Name: c.cfg.name, From: from, To: Running, Reason: "its blocking call has not returned"}
+		return c.result(), &TransitionError{Name: c.cfg.name, From: from, To: Running, Reason: "its blocking call has not returned"}
 	case from == Suspended && !c.state.WakeAt.IsZero() && time.Now().Before(c.state.WakeAt):
-		return c.state, &TransitionError{Name: c.cfg.name, From: from, To: Running,
+		return c.result(), &TransitionError{Name: c.cfg.name, From: from, To: Running,
 			Reason: "not due until " + c.state.WakeAt.Format(time.RFC3339Nano)}
 	}
 	if t := c.cfg.thread; t != nil {
@@ -284,32 +287,36 @@ func (sh *shared[P, Y]) adoptThread() {
 	}
 }
 
+// result is the coroutine's State, with its current status.
+func (c *Coroutine[P, Y, R]) result() State[Y, R] {
+	s := c.state
+	s.Status = c.status
+	return s
+}
+
 // settle files the way the body switched back.
 func (c *Coroutine[P, Y, R]) settle() (State[Y, R], error) {
 	c.state.WakeAt, c.state.Syscall = time.Time{}, NotInSyscall
 	switch c.out {
 	case actYield:
-		c.state.Yield, c.state.Status = c.outYield, Suspended
+		c.state.Yield = c.outYield
 		if c.outDelayed {
 			c.state.WakeAt = c.outWake
 		}
 		c.setStatus(Running, Suspended)
 	case actSyscall:
-		c.state.Status, c.state.Syscall = Syscall, SyscallExecuting
+		c.state.Syscall = SyscallExecuting
 		c.setStatus(Running, Syscall)
 	case actCancel:
 		c.stop() // unwinds the body; it ends with actClosed
 		c.adoptThread()
-		c.state.Status = Cancelled
 		c.setStatus(Running, Cancelled)
 	case actDone:
-		c.state.Status = Complete
 		c.setStatus(Running, Complete)
 	case actFailed:
-		c.state.Status = Failed
 		c.setStatus(Running, Failed)
 	}
-	return c.state, nil
+	return c.result(), nil
 }
 
 // Close ends a coroutine that is Ready or Suspended, unwinding its body
@@ -331,7 +338,6 @@ func (c *Coroutine[P, Y, R]) Close() error {
 		c.stop()
 		c.adoptThread()
 	}
-	c.state.Status = Cancelled
 	c.setStatus(from, Cancelled)
 	return nil
 }
@@ -339,7 +345,7 @@ func (c *Coroutine[P, Y, R]) Close() error {
 // refuse ends a coroutine that never ran as Failed with err: a
 // scheduler's refusal to run it.
 func (c *Coroutine[P, Y, R]) refuse(err error) {
-	c.state.Status, c.state.Err = Failed, err
+	c.state.Err = err
 	c.setStatus(Ready, Failed)
 }
 

@@ -347,7 +347,7 @@ func (s *Scheduler) runBlocking(e *entry, fn func()) {
 func (s *Scheduler) finish(e *entry) {
 	s.live--
 	s.mu.Lock()
-	s.results[e.id] = e.co.state
+	s.results[e.id] = e.co.result()
 	delete(s.byID, e.id)
 	s.mu.Unlock()
 }

@@ -18,6 +18,12 @@ type TransitionError struct {
 	Word Word
 	// Event is the refused event.
 	Event Event
+	// Call, when set, names a library call refused for how it was used
+	// rather than for the event it applies (safepoint.ExitUnsafe with a
+	// Cookie that is not the thread's own); the message names the call,
+	// and Event is DoBlocking when the call would have re-entered a
+	// blocking region, and meaningless otherwise.
+	Call string
 	// Reason says why, in the terms of the reference.
 	Reason string
 	// History holds the cell's most recent transitions, oldest first,
@@ -34,7 +40,11 @@ func (e *TransitionError) Error() string {
 		b.WriteString(strconv.Quote(e.Thread))
 		b.WriteString(": ")
 	}
-	b.WriteString(e.Event.String())
+	if e.Call != "" {
+		b.WriteString(e.Call)
+	} else {
+		b.WriteString(e.Event.String())
+	}
 	b.WriteString(" refused in ")
 	b.WriteString(e.Word.String())
 	b.WriteString(": ")
