@@ -25,7 +25,7 @@ import (
 // otherwise the runtime aborts the program.
 type Coroutine[P, Y, R any] struct {
 	shared[P, Y]
-	fn    func(*Suspender[P, Y], P) R
+	fn func(*Suspender[P, Y], P) R
 	// state is what Resume returns, but for its Status, which lives in
 	// shared (the body moves it too) and is copied in by result: one
 	// place for the status, so a State can never disagree with Status().
