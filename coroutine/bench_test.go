@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -53,6 +54,59 @@ func BenchmarkRoundTripIterPull(b *testing.B) {
 			b.Fatal(v)
 		}
 	}
+}
+
+// BenchmarkRoundTripRatio measures the coroutine's round trip against
+// iter.Pull's in alternating chunks, so that both see the same machine
+// (this one is shared and noisy), and reports the median ratio over the
+// chunks ("x-iter.Pull"): the number issue 11 sets at most 1.2.
+func BenchmarkRoundTripRatio(b *testing.B) {
+	const chunk = 2000
+	c := coroutine.New(func(s *coroutine.Suspender[int, int], p int) int {
+		for {
+			p = s.Yield(p + 1)
+		}
+	})
+	defer func() {
+		if err := c.Close(); err != nil {
+			b.Error(err)
+		}
+	}()
+	var in int
+	next, stop := iter.Pull(func(yield func(int) bool) {
+		for yield(in + 1) {
+		}
+	})
+	defer stop()
+	var ratios, coNs, pullNs []float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		for j := 0; j < chunk; j++ {
+			if st, _ := c.Resume(j); st.Yield != j+1 {
+				b.Fatal(st)
+			}
+		}
+		t1 := time.Now()
+		for j := 0; j < chunk; j++ {
+			in = j
+			if v, _ := next(); v != j+1 {
+				b.Fatal(v)
+			}
+		}
+		t2 := time.Now()
+		co, pull := float64(t1.Sub(t0))/chunk, float64(t2.Sub(t1))/chunk
+		coNs, pullNs, ratios = append(coNs, co), append(pullNs, pull), append(ratios, co/pull)
+	}
+	b.ReportMetric(median(ratios), "x-iter.Pull")
+	b.ReportMetric(median(coNs), "ns/coroutine-trip")
+	b.ReportMetric(median(pullNs), "ns/pull-trip")
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 func BenchmarkRoundTripChannels(b *testing.B) {

@@ -221,14 +221,19 @@ func (c *Coroutine[P, Y, R]) ListenerPanics() int64 { return c.listenerPanics.Lo
 // *TransitionError and nothing changes.
 func (c *Coroutine[P, Y, R]) Resume(p P) (State[Y, R], error) {
 	// The fast path: a plain yield resumed, with nothing to tell anyone.
-	if c.status == Suspended && c.state.WakeAt.IsZero() && c.plain {
+	// Suspended and not by a Delay: its WakeAt is zero (a Delay's
+	// outDelayed stays set until the next switch out).
+	if c.status == Suspended && !c.outDelayed && c.plain {
 		c.param = p
 		c.status = Running
 		c.next()
 		if c.out == actYield && !c.outDelayed {
 			c.state.Yield = c.outYield
 			c.status = Suspended
-			return c.result(), nil
+			// What result would return, built in place: a Suspended
+			// coroutine has no WakeAt here (checked above), no Result,
+			// no Err and no system call.
+			return State[Y, R]{Status: Suspended, Yield: c.outYield}, nil
 		}
 		return c.settle()
 	}

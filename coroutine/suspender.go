@@ -41,9 +41,18 @@ func (s *Suspender[P, Y]) misuse(method string, from, to Status) *TransitionErro
 // Yield suspends the coroutine with y; it may be resumed at once. It
 // returns the value of the Resume that continues it.
 func (s *Suspender[P, Y]) Yield(y Y) P {
-	s.mustRun("Yield", Suspended)
-	s.sh.out, s.sh.outYield, s.sh.outDelayed = actYield, y, false
-	return s.switchOut()
+	// switchOut written out: Yield is the round trip's hot half.
+	sh := s.sh
+	if sh.status != Running {
+		panic(s.misuse("Yield", sh.status, Suspended))
+	}
+	sh.out, sh.outYield, sh.outDelayed = actYield, y, false
+	ok := sh.yield(struct{}{})
+	sh.adoptThread()
+	if !ok {
+		unwindClosed()
+	}
+	return sh.param
 }
 
 // Delay suspends the coroutine with y until d has passed (a monotonic
@@ -163,7 +172,13 @@ func (s *Suspender[P, Y]) switchOut() P {
 	ok := s.sh.yield(struct{}{})
 	s.sh.adoptThread()
 	if !ok {
-		panic(errClosed) // Close: unwind the body
+		unwindClosed()
 	}
 	return s.sh.param
 }
+
+// unwindClosed unwinds a body whose coroutine was closed while it was
+// switched out; out of line, so that switchOut stays small.
+//
+//go:noinline
+func unwindClosed() { panic(errClosed) }
