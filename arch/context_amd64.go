@@ -17,7 +17,7 @@ type Context struct {
 
 // rawWords is how many words of the kernel's signal frame the handler
 // copies: struct sigcontext's r8 … eflags (18 general registers).
-const rawWords = 34
+const rawWords = 18
 
 // mcontextOffset is the offset of uc_mcontext in the kernel's ucontext
 // (uc_flags, uc_link, uc_stack come first); the handler copies from there.

@@ -10,6 +10,7 @@
 #define UC_RAX	144
 #define UC_RIP	168
 #define UC_MCONTEXT	40
+#define RAW_WORDS	18
 
 // func rawSyscall6(r *Record, trap, a1, a2, a3, a4, a5, a6 uintptr) (r1, r2 uintptr, errno Errno)
 TEXT ·rawSyscall6(SB), NOSPLIT, $0-88
@@ -202,7 +203,7 @@ loop:
 	MOVQ UC_MCONTEXT(R14)(CX*8), AX
 	MOVQ AX, REC_RAW(R15)(CX*8)
 	INCQ CX
-	CMPQ CX, $18
+	CMPQ CX, $RAW_WORDS
 	JLT loop
 	RET
 

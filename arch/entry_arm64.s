@@ -9,6 +9,7 @@
 // pc, pstate.
 #define UC_REGS	184
 #define UC_PC	440
+#define RAW_WORDS	34
 
 // func rawSyscall6(r *Record, trap, a1, a2, a3, a4, a5, a6 uintptr) (r1, r2 uintptr, errno Errno)
 // The BL makes the assembler save LR in a frame.
@@ -156,7 +157,7 @@ save:
 	// Save the interrupted registers for a sample or a park.
 	ADD $UC_REGS, R11, R13
 	ADD $REC_RAW, R12, R14
-	MOVD $34, R15
+	MOVD $RAW_WORDS, R15
 copy:
 	MOVD.P 8(R13), R16
 	MOVD.P R16, 8(R14)

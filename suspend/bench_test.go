@@ -98,54 +98,72 @@ func medianSince(before, after *metrics.Float64Histogram) float64 {
 }
 
 // BenchmarkThreadMemory measures the heap an attached thread costs beside
-// its goroutine: n goroutines wait in a blocking region after Attach,
-// against n goroutines that wait the same way unattached.
+// its goroutine, per policy: n goroutines wait in a blocking region after
+// Attach, against n goroutines that wait the same way unattached. Under
+// hybrid and preemptive an attached goroutine is locked to its OS thread;
+// the unattached ones are locked too, so that the Go runtime's own cost of
+// an OS thread (its m) is on both sides and the difference is this
+// library's.
 func BenchmarkThreadMemory(b *testing.B) {
-	const n = 4096
-	heap := func(attach bool) uint64 {
-		w := newWorld(b)
-		release := make(chan struct{})
-		ready := make(chan struct{}, n)
-		done := make(chan struct{}, n)
-		runtime.GC()
-		var before runtime.MemStats
-		runtime.ReadMemStats(&before)
-		for i := 0; i < n; i++ {
-			go func() {
-				if attach {
-					th, err := w.Attach("m")
-					if err != nil {
-						b.Error(err)
-						ready <- struct{}{}
-						done <- struct{}{}
-						return
-					}
-					safepoint.Blocking(th, func() { ready <- struct{}{}; <-release })
-					if err := th.Detach(); err != nil {
-						b.Error(err)
-					}
-				} else {
-					ready <- struct{}{}
-					<-release
+	for _, p := range policies {
+		b.Run(p.String(), func(b *testing.B) {
+			n := 4096
+			if p != suspend.Coop {
+				n = 1024 // one OS thread each
+			}
+			w := newWorld(b, suspend.WithPolicy(p))
+			var perThread float64
+			for i := 0; i < b.N; i++ {
+				perThread = float64(int64(threadHeap(b, w, n, true))-int64(threadHeap(b, w, n, false))) / float64(n)
+			}
+			b.ReportMetric(perThread, "bytes/thread")
+		})
+	}
+}
+
+// threadHeap returns the heap that n goroutines waiting in w hold, each
+// attached or not; under a signal policy each is locked to its OS thread
+// either way.
+func threadHeap(b *testing.B, w *suspend.World, n int, attach bool) uint64 {
+	release := make(chan struct{})
+	ready := make(chan struct{}, n)
+	done := make(chan struct{}, n)
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := 0; i < n; i++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			if !attach {
+				if w.Policy() != suspend.Coop {
+					runtime.LockOSThread()
+					defer runtime.UnlockOSThread()
 				}
-				done <- struct{}{}
-			}()
-		}
-		for i := 0; i < n; i++ {
-			<-ready
-		}
-		runtime.GC()
-		var after runtime.MemStats
-		runtime.ReadMemStats(&after)
-		close(release)
-		for i := 0; i < n; i++ {
-			<-done
-		}
-		return after.HeapAlloc - before.HeapAlloc
+				ready <- struct{}{}
+				<-release
+				return
+			}
+			th, err := w.Attach("m")
+			if err != nil {
+				b.Error(err)
+				ready <- struct{}{}
+				return
+			}
+			safepoint.Blocking(th, func() { ready <- struct{}{}; <-release })
+			if err := th.Detach(); err != nil {
+				b.Error(err)
+			}
+		}()
 	}
-	var perThread float64
-	for i := 0; i < b.N; i++ {
-		perThread = float64(int64(heap(true))-int64(heap(false))) / n
+	for i := 0; i < n; i++ {
+		<-ready
 	}
-	b.ReportMetric(perThread, "bytes/thread")
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	close(release)
+	for i := 0; i < n; i++ {
+		<-done
+	}
+	return after.HeapAlloc - before.HeapAlloc
 }

@@ -55,6 +55,26 @@ func mustPanicTransition(t *testing.T, th *suspend.Thread, event threadstate.Eve
 	fn()
 }
 
+// mustPanicCall is mustPanicTransition for a call refused for how it was
+// used (a TransitionError with Call set), not for an event.
+func mustPanicCall(t *testing.T, th *suspend.Thread, call string, fn func()) {
+	t.Helper()
+	before := th.Word()
+	defer func() {
+		t.Helper()
+		te, ok := recover().(*threadstate.TransitionError)
+		switch {
+		case !ok:
+			t.Fatalf("%s did not panic with a *threadstate.TransitionError", call)
+		case te.Thread != th.Name() || te.Call != call || te.Word != before:
+			t.Fatalf("error %+v, want thread %q, call %s, word %v", te, th.Name(), call, before)
+		case th.Word() != before:
+			t.Fatalf("the refused %s changed the word from %v to %v", call, before, th.Word())
+		}
+	}()
+	fn()
+}
+
 func TestThreadSideMisusePanics(t *testing.T) {
 	checkNoLeak(t)
 	w := newWorld(t)
@@ -72,7 +92,7 @@ func TestThreadSideMisusePanics(t *testing.T) {
 		mustPanicTransition(t, th, threadstate.StatePoll, func() { safepoint.Poll(th) })
 		safepoint.ExitSafe(th)
 
-		mustPanicTransition(t, th, threadstate.DoBlocking, func() { safepoint.ExitUnsafe(th, safepoint.Cookie{}) })
+		mustPanicCall(t, th, "ExitUnsafe", func() { safepoint.ExitUnsafe(th, safepoint.Cookie{}) })
 
 		// After all that the thread still works and can be stopped.
 		safepoint.Poll(th)
@@ -82,24 +102,6 @@ func TestThreadSideMisusePanics(t *testing.T) {
 		mustPanicTransition(t, th, threadstate.StatePoll, func() { safepoint.Poll(th) })
 		if err := th.Detach(); !errors.Is(err, suspend.ErrDetached) || !strings.Contains(err.Error(), `"misuser"`) {
 			t.Fatalf("second Detach: %v", err)
-		}
-	})
-}
-
-func TestCookieFromAnotherThread(t *testing.T) {
-	w := newWorld(t)
-	var other safepoint.Cookie
-	onThread(t, w, "lender", func(th *suspend.Thread) {
-		other = safepoint.EnterUnsafe(th)
-		safepoint.ExitUnsafe(th, other)
-		if err := th.Detach(); err != nil {
-			t.Error(err)
-		}
-	})
-	onThread(t, w, "borrower", func(th *suspend.Thread) {
-		mustPanicTransition(t, th, threadstate.DoBlocking, func() { safepoint.ExitUnsafe(th, other) })
-		if err := th.Detach(); err != nil {
-			t.Error(err)
 		}
 	})
 }
