@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/coopsuspend/coopsuspend/arch"
 	"github.com/coopsuspend/coopsuspend/internal/core"
 	"github.com/coopsuspend/coopsuspend/internal/goid"
+	"github.com/coopsuspend/coopsuspend/internal/seam"
 	"github.com/coopsuspend/coopsuspend/threadstate"
 )
 
@@ -38,13 +38,13 @@ type World struct {
 
 	// lock is the suspend lock: it is held by whoever put the token in.
 	// A channel, so that waiting for it can be cancelled.
-	lock chan struct{}
+	lock seam.Token
 
 	// mu guards entries (registry.go). Writers also hold the suspend
 	// lock, so an initiator reads entries without mu; Dump takes mu, not
 	// the suspend lock, so it works during a stop. Every holder of mu
 	// releases it by defer and calls nothing that blocks meanwhile.
-	mu      sync.RWMutex
+	mu      seam.RWMutex // sync.RWMutex outside the explorer (internal/seam)
 	entries []entry
 	nextID  atomic.Uint64
 
@@ -114,7 +114,7 @@ func WithLogger(l *slog.Logger) Option {
 // Close.
 func NewWorld(opts ...Option) (*World, error) {
 	w := &World{
-		lock:     make(chan struct{}, 1),
+		lock:     seam.NewToken("lock"),
 		logger:   slog.New(slog.DiscardHandler),
 		notifier: core.NewNotifier(),
 		sig:      arch.DefaultSignal,
@@ -172,9 +172,7 @@ func (w *World) Close() error {
 	case w.closed.Load():
 		return fmt.Errorf("coopsuspend: Close: %w", ErrClosed)
 	}
-	select {
-	case w.lock <- struct{}{}:
-	default:
+	if !w.lock.TryPut() {
 		holder := "another call"
 		if h := w.holder.Load(); h != nil {
 			holder = fmt.Sprintf("%s, for %v", h.what, time.Since(h.since).Round(time.Microsecond))
@@ -323,11 +321,9 @@ func (w *World) usable() error {
 // acquire takes the suspend lock. An attached caller (self) waits inside a
 // blocking region, so that another initiator can stop it meanwhile.
 func (w *World) acquire(ctx context.Context, self *Thread, op string) error {
-	select {
-	case w.lock <- struct{}{}:
+	if w.lock.TryPut() {
 		w.held(self, op)
 		return nil
-	default:
 	}
 	if self != nil && !self.c.InSafeRegion() {
 		self.c.EnterSafe()
@@ -335,19 +331,17 @@ func (w *World) acquire(ctx context.Context, self *Thread, op string) error {
 		// thread is requested only by the lock's holder.
 		defer self.c.ExitSafe()
 	}
-	select {
-	case w.lock <- struct{}{}:
+	if err := w.lock.Put(ctx); err == nil {
 		w.held(self, op)
 		return nil
-	case <-ctx.Done():
-		holder := "nobody any more"
-		if h := w.holder.Load(); h != nil {
-			holder = fmt.Sprintf("%s, for %v", h.what, time.Since(h.since).Round(time.Microsecond))
-		}
-		w.stats.timedOut()
-		return &StopTimeoutError{Dump: w.dumpString(),
-			Err: fmt.Errorf("%s: waiting for another initiator (%s): %w", op, holder, context.Cause(ctx))}
 	}
+	holder := "nobody any more"
+	if h := w.holder.Load(); h != nil {
+		holder = fmt.Sprintf("%s, for %v", h.what, time.Since(h.since).Round(time.Microsecond))
+	}
+	w.stats.timedOut()
+	return &StopTimeoutError{Dump: w.dumpString(),
+		Err: fmt.Errorf("%s: waiting for another initiator (%s): %w", op, holder, context.Cause(ctx))}
 }
 
 // acquireOpen takes the suspend lock for an operation that a closed world
@@ -381,7 +375,7 @@ func (w *World) held(self *Thread, op string) {
 
 func (w *World) release() {
 	w.holder.Store(nil)
-	<-w.lock
+	w.lock.Take()
 }
 
 // checkBalanced checks I14 at both ends of every stop and every

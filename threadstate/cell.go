@@ -1,7 +1,5 @@
 package threadstate
 
-import "sync/atomic"
-
 // Cell is a thread's state word, shared by the thread, the initiator and
 // the signal handler. Every change is a compare-and-swap loop over Step: load
 // the word once, compute the transition from that copy, publish it with a
@@ -14,7 +12,7 @@ type Cell struct {
 	// hist is empty (zero bytes) unless the library is built with the
 	// coopcheck tag; it comes first so that it adds no padding.
 	hist history
-	word atomic.Uint32
+	word atomicWord // sync/atomic.Uint32 outside the explorer (observe_*.go)
 }
 
 // Load returns the current word. Decode fields from the returned copy, never
@@ -52,6 +50,7 @@ func (c *Cell) apply(e Event) (before, after Word, r Result, err error) {
 		// A transition that changes nothing publishes nothing.
 		if after == before || c.word.CompareAndSwap(uint32(before), uint32(after)) {
 			c.hist.record(e, r, before, after)
+			c.observe(e, r, before, after)
 			return before, after, r, nil
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"sync/atomic"
+
+	"github.com/coopsuspend/coopsuspend/internal/seam"
 )
 
 // Notifier is the initiator's counting semaphore (Mono's suspend_semaphore)
@@ -28,16 +30,16 @@ type Notifier struct {
 	// initiator clears it before a stop and reads it after the wait.
 	last atomic.Pointer[Thread]
 
-	posts   atomic.Int64
-	want    atomic.Int64  // posts the waiter needs; MaxInt64 when it does not wait
-	kick    chan struct{} // a token when posts may have reached want
-	pending int           // operations to wait for (initiator only)
-	waits   int64         // posts consumed (initiator only)
+	posts   seam.Int64 // sync/atomic.Int64 outside the explorer (internal/seam)
+	want    seam.Int64 // posts the waiter needs; MaxInt64 when it does not wait
+	kick    seam.Token // a token when posts may have reached want
+	pending int        // operations to wait for (initiator only)
+	waits   int64      // posts consumed (initiator only)
 }
 
 // NewNotifier returns a Notifier with nothing pending.
 func NewNotifier() *Notifier {
-	n := &Notifier{kick: make(chan struct{}, 1)}
+	n := &Notifier{kick: seam.NewToken("kick")}
 	n.want.Store(math.MaxInt64)
 	return n
 }
@@ -46,10 +48,7 @@ func NewNotifier() *Notifier {
 // interrupted.
 func (n *Notifier) Post() {
 	if n.posts.Add(1) >= n.want.Load() {
-		select {
-		case n.kick <- struct{}{}:
-		default: // a token is already there
-		}
+		n.kick.TryPut() // false: a token is already there
 	}
 }
 
@@ -95,9 +94,7 @@ func (n *Notifier) Wait(ctx context.Context) error {
 		if n.consume() {
 			continue
 		}
-		select {
-		case <-n.kick:
-		case <-ctx.Done():
+		if err := n.kick.TakeCtx(ctx); err != nil {
 			// Consume what has arrived, so Pending is exact.
 			n.consume()
 			if n.pending == 0 {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/coopsuspend/coopsuspend/arch"
 	"github.com/coopsuspend/coopsuspend/internal/goid"
+	"github.com/coopsuspend/coopsuspend/internal/seam"
 	"github.com/coopsuspend/coopsuspend/threadstate"
 )
 
@@ -39,7 +40,7 @@ type Thread struct {
 	// resume is the thread's resume semaphore. Capacity one: the state
 	// machine allows one post per park, and the post may come before the
 	// thread blocks on it.
-	resume chan struct{}
+	resume seam.Token
 
 	// Owner is the goroutine that attached (internal/goid), read by the
 	// coopcheck build's affinity checks; 0 when nobody needs it (coop in
@@ -61,7 +62,7 @@ type Thread struct {
 // Init prepares a zero Thread, in the Starting state, for attaching.
 func (t *Thread) Init(name string, id uint64, n *Notifier) {
 	t.Name, t.ID, t.Notifier = name, id, n
-	t.resume = make(chan struct{}, 1)
+	t.resume = seam.NewToken("resume")
 }
 
 // PollClear makes the safepoint's fast path one load and one compare of
@@ -88,9 +89,7 @@ func (t *Thread) Counts() (parks, slowPolls int64) {
 // semaphore. The initiator calls it when RequestResume says
 // ResumeInitSelfResume or ResumeInitBlockingResume.
 func (t *Thread) PostResume() {
-	select {
-	case t.resume <- struct{}{}:
-	default:
+	if !t.resume.TryPut() {
 		panic(fmt.Sprintf("coopsuspend: internal error: thread %q resumed twice for one park", t.Name))
 	}
 }
