@@ -140,8 +140,7 @@ func TestExploreFindsLostWakeup(t *testing.T) {
 func TestExploreTimer(t *testing.T) {
 	outcomes := map[string]bool{}
 	prog := func(r *Run) func() error {
-		ctx, cancel := context.WithCancel(context.Background())
-		r.Timeout(cancel)
+		ctx := r.TimerContext(context.Background(), context.Canceled)
 		tok := NewToken("kick")
 		var err error
 		r.Go("waiter", func() { err = tok.TakeCtx(ctx) })

@@ -132,7 +132,7 @@ func (t *token) Put(ctx context.Context) error {
 		}
 	}
 	free := func() bool { return !t.full() }
-	p.block(func() bool { return free() || ctx.Err() != nil }, ctx.Done() != nil, "Put("+t.what+")")
+	p.block(func() bool { return free() || ctx.Err() != nil }, p.run.timed(ctx), "Put("+t.what+")")
 	if free() && (ctx.Err() == nil || p.run.choose(2, "Put("+t.what+"): free and ctx done") == 0) {
 		t.c <- struct{}{}
 		return nil
@@ -159,7 +159,7 @@ func (t *token) TakeCtx(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-	p.block(func() bool { return t.full() || ctx.Err() != nil }, ctx.Done() != nil, "TakeCtx("+t.what+")")
+	p.block(func() bool { return t.full() || ctx.Err() != nil }, p.run.timed(ctx), "TakeCtx("+t.what+")")
 	if t.full() && (ctx.Err() == nil || p.run.choose(2, "TakeCtx("+t.what+"): token and ctx done") == 0) {
 		<-t.c
 		return nil

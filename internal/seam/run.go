@@ -3,6 +3,7 @@
 package seam
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
@@ -43,8 +44,8 @@ type proc struct {
 	wake  chan struct{}
 	state procState
 	// ready, for a blocked proc, says whether its operation could
-	// complete now; ctxWait says the operation also ends when a
-	// context is cancelled (the run's timer may fire for it).
+	// complete now; ctxWait says the operation also ends when the
+	// run's timer fires.
 	ready     func() bool
 	ctxWait   bool
 	blockedOn string
@@ -61,7 +62,8 @@ const timerID = -1
 type Run struct {
 	procs  []*proc
 	byGoid map[uint64]*proc
-	cur    *proc
+	cur    *proc // the proc running; nil while the driver is
+	ops    int
 
 	strat    strategy
 	trace    []int // every decision taken, in order
@@ -88,10 +90,22 @@ func (r *Run) Go(name string, body func()) {
 	r.procs[len(r.procs)-1].body = body
 }
 
-// Timeout arms the run's timer: at any step at which some proc waits on
-// a context, the explorer may call cancel (once), which is how a stop's
-// timeout is explored at every point it could strike.
-func (r *Run) Timeout(cancel func()) { r.timer = cancel }
+// TimerContext returns a context derived from parent that the run's
+// timer cancels with cause: at any step at which some proc waits on a
+// context derived from it, the explorer may fire the timer (once). That
+// is how a stop's timeout is explored at every point it could strike.
+func (r *Run) TimerContext(parent context.Context, cause error) context.Context {
+	ctx, cancel := context.WithCancelCause(context.WithValue(parent, timerKey{}, r))
+	r.timer = func() { cancel(cause) }
+	return ctx
+}
+
+type timerKey struct{}
+
+// timed reports whether the run's timer can end ctx.
+func (r *Run) timed(ctx context.Context) bool {
+	return r.timer != nil && ctx.Done() != nil && ctx.Value(timerKey{}) == r
+}
 
 // TimerFired reports whether the timer was fired in this execution.
 func (r *Run) TimerFired() bool { return r.timerFired }
@@ -101,10 +115,11 @@ func (r *Run) TimerFired() bool { return r.timerFired }
 func (r *Run) OnStep(check func() error) { r.onStep = append(r.onStep, check) }
 
 // Fail fails the execution with err. Called from a proc, it does not
-// return: the proc is abandoned where it is.
+// return: the proc is abandoned where it is, and so are the others.
 func (r *Run) Fail(err error) {
+	p := r.cur
 	r.end(err)
-	if p := r.current(); p != nil {
+	if p != nil {
 		select {} // abandoned; the driver reports the failure
 	}
 }
@@ -129,23 +144,27 @@ func (r *Run) Tokens() []TokenState {
 // Steps returns the number of scheduling decisions taken so far.
 func (r *Run) Steps() int { return r.steps }
 
-func (r *Run) current() *proc {
-	if len(r.byGoid) == 0 {
-		return nil
-	}
-	return r.byGoid[goid.Current()]
-}
-
 // point is every seam operation's first step: for a proc of the active
 // run, a scheduling decision; for anyone else, nothing.
+//
+// The caller is taken to be the proc the run is running (r.cur): while
+// a run is active only its procs run seam operations, since the
+// explorer's test binary starts no other goroutine that does, and the
+// library's stop path starts none. Telling goroutines apart for real
+// costs a stack trace (internal/goid), which made exploring three times
+// slower; every 64th operation checks the assumption that way.
 func point() *proc {
 	r := active.Load()
 	if r == nil {
 		return nil
 	}
-	p := r.current()
+	p := r.cur
 	if p == nil {
-		return nil
+		return nil // the driver, before or after the execution
+	}
+	r.ops++
+	if r.ops%64 == 0 && r.byGoid[goid.Current()] != p {
+		panic("seam: a goroutine the explorer does not run made a seam operation during an exploration")
 	}
 	r.schedule(p)
 	return p
@@ -193,15 +212,12 @@ func (r *Run) schedule(cur *proc) {
 	}
 	for {
 		var opts []int
-		ctxWaiter := false
 		for _, p := range r.procs {
 			if p.enabled() {
 				opts = append(opts, p.id)
-			} else if p.state == blocked && p.ctxWait {
-				ctxWaiter = true
 			}
 		}
-		if r.timer != nil && !r.timerFired && (ctxWaiter || anyCtxWaiter(r.procs)) {
+		if r.timer != nil && !r.timerFired && anyCtxWaiter(r.procs) {
 			opts = append(opts, timerID)
 		}
 		if len(opts) == 0 {
@@ -290,6 +306,7 @@ func shortFile(f string) string {
 // end ends the execution, with a failure or not; the first call counts.
 func (r *Run) end(err error) {
 	r.endOnce.Do(func() {
+		r.cur = nil
 		r.failure = err
 		close(r.finished)
 	})
@@ -302,7 +319,7 @@ func execute(prog Program, strat strategy, maxSteps int) (r *Run, err error) {
 	if !active.CompareAndSwap(nil, r) {
 		panic("seam: two explorations at once")
 	}
-	defer active.Store(nil)
+	defer active.CompareAndSwap(r, nil)
 	end := prog(r)
 	type hello struct {
 		p    *proc
@@ -331,6 +348,7 @@ func execute(prog Program, strat strategy, maxSteps int) (r *Run, err error) {
 	r.byGoid = byGoid
 	r.schedule(nil)
 	<-r.finished
+	active.Store(nil) // the end checks run as direct operations
 	if r.failure == nil && end != nil {
 		for _, check := range r.onStep {
 			if err := check(); err != nil {

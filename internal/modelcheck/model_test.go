@@ -1,0 +1,414 @@
+//go:build coopmodel
+
+package modelcheck
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/coopsuspend/coopsuspend/internal/seam"
+	"github.com/coopsuspend/coopsuspend/safepoint"
+	"github.com/coopsuspend/coopsuspend/suspend"
+	ts "github.com/coopsuspend/coopsuspend/threadstate"
+)
+
+// The explorer on the code that ships (docs/design.md, "Model checking
+// the library"): each scenario below is a small program of initiators
+// and guest threads written against the public API, run by
+// internal/seam's scheduler under every schedule with at most
+// modelBound preemptions and then under random PCT schedules. Every
+// operation of Stop, Restart, SuspendThread, ResumeThread, Attach,
+// Detach, Poll and the regions runs as shipped; only the seam's
+// operations are scheduling points.
+//
+// What each execution checks:
+//
+//   - every transition of every Cell, as it takes effect, with a
+//     threadstate.Checker (I1-I3, I5-I7, I11 for the policy's states),
+//     and no refused transition (the library panics on one);
+//   - mutual exclusion, the point of a stop: a guest never runs
+//     GC-unsafe code (a work step between safepoints) while a stop it
+//     was part of, or a SuspendThread of it, is complete and not yet
+//     undone;
+//   - when Stop returns: every thread attached before it (and not
+//     detaching) is a target, and each is in an end state of the
+//     policy; Restart, ResumeThread and the world's own I14 checks
+//     succeed;
+//   - at the end: every goroutine finished (no deadlock: a lost wake-up
+//     leaves a thread parked forever), no resume semaphore holds an
+//     unconsumed wake-up, the suspend lock is free, the pending count is
+//     balanced (I14), every thread is Detached with count zero.
+
+var (
+	modelLong   = flag.Bool("coopmodel.long", false, "explore with preemption bound 3 and 20x the PCT runs")
+	modelReplay = flag.String("coopmodel.replay", "", "replay one failing schedule: scenario=schedule")
+)
+
+func modelConfig() seam.Config {
+	if *modelLong {
+		return seam.Config{Bound: 3, MaxExecutions: 2_000_000, PCTRuns: 20000, PCTDepth: 3, Seed: 1}
+	}
+	return seam.Config{Bound: 2, MaxExecutions: 200_000, PCTRuns: 1000, PCTDepth: 3, Seed: 1}
+}
+
+// mx is one execution's shared bookkeeping. Only one goroutine of the
+// execution runs at a time, so it needs no lock.
+type mx struct {
+	t      *testing.T
+	r      *seam.Run
+	w      *suspend.World
+	policy suspend.Policy
+
+	held      map[uint64]int // thread ID -> completed stops and suspends holding it
+	attached  map[uint64]*suspend.Thread
+	detaching map[uint64]bool
+	threads   []*suspend.Thread // every thread ever attached
+
+	checkers map[*ts.Cell]*ts.Checker
+	words    map[*ts.Cell]ts.Word
+
+	stops, rollbacks int
+}
+
+// current is the execution in progress, for the Cell observer.
+var current *mx
+
+func init() {
+	ts.SetObserver(func(c *ts.Cell, tr ts.Transition) {
+		m := current
+		if m == nil {
+			return
+		}
+		chk := m.checkers[c]
+		if chk == nil {
+			chk = &ts.Checker{Reachable: m.policy.States()}
+			m.checkers[c] = chk
+		}
+		if err := chk.Check(tr); err != nil {
+			m.r.Fail(err)
+		}
+		m.words[c] = tr.After
+	})
+}
+
+func (m *mx) failf(format string, args ...any) { m.r.Fail(fmt.Errorf(format, args...)) }
+
+// attach attaches a thread named name from the calling goroutine.
+func (m *mx) attach(name string) *suspend.Thread {
+	th, err := m.w.Attach(name)
+	if err != nil {
+		m.failf("Attach(%q): %v", name, err)
+	}
+	m.attached[th.ID()] = th
+	m.threads = append(m.threads, th)
+	return th
+}
+
+func (m *mx) detach(th *suspend.Thread) {
+	m.detaching[th.ID()] = true
+	if err := th.Detach(); err != nil {
+		m.failf("Detach(%q): %v", th.Name(), err)
+	}
+	delete(m.attached, th.ID())
+	delete(m.detaching, th.ID())
+}
+
+// work is a step of guest code in GC-unsafe mode: it may run only while
+// nothing holds the thread stopped.
+func (m *mx) work(th *suspend.Thread) {
+	seam.Point()
+	if n := m.held[th.ID()]; n > 0 {
+		m.failf("%s ran guest code while stopped (%d holds; word %v)", th.Name(), n, m.wordOf(th))
+	}
+}
+
+func (m *mx) wordOf(th *suspend.Thread) ts.Word {
+	return m.words[suspend.ModelCell(th)]
+}
+
+// guest runs a guest thread's program, one letter per action:
+//
+//	p  Poll, then a work step
+//	b  a blocking region (with a native step inside), then a work step
+//	u  a callback into guest code from a blocking region (EnterUnsafe)
+//	n  a no-safepoints region with a work step inside, then one after
+//	w  a work step
+//	d  Detach from inside a blocking region (must be last)
+func (m *mx) guest(th *suspend.Thread, prog string) {
+	for i, a := range prog {
+		switch a {
+		case 'p':
+			safepoint.Poll(th)
+			m.work(th)
+		case 'b':
+			safepoint.EnterSafe(th)
+			seam.Point()
+			safepoint.ExitSafe(th)
+			m.work(th)
+		case 'u':
+			safepoint.EnterSafe(th)
+			c := safepoint.EnterUnsafe(th)
+			m.work(th)
+			safepoint.ExitUnsafe(th, c)
+			safepoint.ExitSafe(th)
+		case 'n':
+			safepoint.BeginNoSafepoints(th)
+			m.work(th)
+			safepoint.EndNoSafepoints(th)
+			m.work(th)
+		case 'w':
+			m.work(th)
+		case 'd':
+			if i != len(prog)-1 {
+				panic("d must end a guest program")
+			}
+			safepoint.EnterSafe(th)
+			m.detach(th)
+			safepoint.ExitSafe(th)
+			return
+		default:
+			panic("unknown guest action " + string(a))
+		}
+	}
+	m.detach(th)
+}
+
+// stop stops the world, checks what Stop promises, lets a step pass with
+// the world stopped, and restarts it. A failure is allowed only when
+// mayTimeOut and the run's timer fired; it must then be a
+// *StopTimeoutError, and the rollback must have left nothing held.
+func (m *mx) stop(ctx context.Context, mayTimeOut bool, self *suspend.Thread) {
+	var opts []suspend.StopOption
+	if self != nil {
+		opts = append(opts, suspend.By(self))
+	}
+	s, err := m.w.Stop(ctx, opts...)
+	if err != nil {
+		var te *suspend.StopTimeoutError
+		if !mayTimeOut || !m.r.TimerFired() || !errors.As(err, &te) {
+			m.failf("Stop: %v", err)
+		}
+		m.rollbacks++
+		return
+	}
+	m.stops++
+	infos := s.Threads()
+	targets := map[uint64]bool{}
+	for _, in := range infos {
+		targets[in.ID] = true
+		if !m.policy.EndStates().Has(in.Word.State()) {
+			m.failf("Stop returned with %s in %v, not an end state of %v", in.Name, in.Word, m.policy)
+		}
+		m.held[in.ID]++
+	}
+	for id, th := range m.attached {
+		if !targets[id] && !m.detaching[id] && th != self {
+			m.failf("Stop returned without stopping %s, attached before it (%v)", th.Name(), th.Word())
+		}
+	}
+	seam.Point() // the world stays stopped for a step
+	for _, in := range infos {
+		m.held[in.ID]--
+	}
+	if err := s.Restart(); err != nil {
+		m.failf("Restart: %v", err)
+	}
+}
+
+// suspendOne suspends th, lets a step pass, and resumes it. A thread
+// that detached first is an allowed outcome.
+func (m *mx) suspendOne(ctx context.Context, th *suspend.Thread, opts ...suspend.StopOption) {
+	err := m.w.SuspendThread(ctx, th, opts...)
+	if errors.Is(err, suspend.ErrDetached) {
+		return
+	}
+	if err != nil {
+		m.failf("SuspendThread(%s): %v", th.Name(), err)
+	}
+	if st := th.Word().State(); !m.policy.EndStates().Has(st) {
+		m.failf("SuspendThread returned with %s in %v", th.Name(), th.Word())
+	}
+	m.held[th.ID()]++
+	seam.Point()
+	m.held[th.ID()]--
+	if err := m.w.ResumeThread(th, opts...); err != nil {
+		m.failf("ResumeThread(%s): %v", th.Name(), err)
+	}
+}
+
+// end is the check after every goroutine finished.
+func (m *mx) end() error {
+	if err := suspend.ModelBalanced(m.w); err != nil {
+		return err
+	}
+	for _, tk := range m.r.Tokens() {
+		switch {
+		case tk.What == "resume" && tk.Full:
+			return errors.New("a resume semaphore holds a wake-up nobody took (posted twice, or without a park)")
+		case tk.What == "lock" && tk.Full:
+			return errors.New("the suspend lock is still held")
+		}
+	}
+	for _, th := range m.threads {
+		if wd := th.Word(); wd.State() != ts.Detached || wd.Count() != 0 {
+			return fmt.Errorf("%s ended in %v, want DETACHED with count 0", th.Name(), wd)
+		}
+	}
+	return nil
+}
+
+// scenario is a program for the explorer.
+type scenario struct {
+	name   string
+	policy suspend.Policy
+	// timer: the initiators' context may time out at any point.
+	timer bool
+	setup func(m *mx, ctx context.Context)
+}
+
+func (sc scenario) program(t *testing.T) seam.Program {
+	return func(r *seam.Run) func() error {
+		m := &mx{t: t, r: r, policy: sc.policy,
+			held: map[uint64]int{}, attached: map[uint64]*suspend.Thread{}, detaching: map[uint64]bool{},
+			checkers: map[*ts.Cell]*ts.Checker{}, words: map[*ts.Cell]ts.Word{}}
+		m.w = newWorld(t, suspend.WithPolicy(sc.policy))
+		ctx := context.Background()
+		if sc.timer {
+			ctx = r.TimerContext(ctx, context.DeadlineExceeded)
+		}
+		current = m
+		sc.setup(m, ctx)
+		return m.end
+	}
+}
+
+// preattached attaches threads on the driver before the execution
+// starts (coop only: no goroutine identity is needed), so that the
+// exploration spends its steps on the stop.
+func (m *mx) preattached(names ...string) []*suspend.Thread {
+	var out []*suspend.Thread
+	for _, n := range names {
+		out = append(out, m.attach(n))
+	}
+	return out
+}
+
+var scenarios = []scenario{
+	{name: "stop-vs-poll-block-nosafepoints", policy: suspend.Coop, setup: func(m *mx, ctx context.Context) {
+		th := m.preattached("A", "B")
+		m.r.Go("init", func() { m.stop(ctx, false, nil) })
+		m.r.Go("A", func() { m.guest(th[0], "pn") })
+		m.r.Go("B", func() { m.guest(th[1], "bp") })
+	}},
+	{name: "stop-vs-callback-and-detach-in-region", policy: suspend.Coop, setup: func(m *mx, ctx context.Context) {
+		th := m.preattached("A", "B")
+		m.r.Go("init", func() { m.stop(ctx, false, nil) })
+		m.r.Go("A", func() { m.guest(th[0], "u") })
+		m.r.Go("B", func() { m.guest(th[1], "pd") })
+	}},
+	{name: "two-stops-in-a-row", policy: suspend.Coop, setup: func(m *mx, ctx context.Context) {
+		th := m.preattached("A")
+		m.r.Go("init", func() { m.stop(ctx, false, nil); m.stop(ctx, false, nil) })
+		m.r.Go("A", func() { m.guest(th[0], "pbp") })
+	}},
+	{name: "timeout-rollback-vs-poll", policy: suspend.Coop, timer: true, setup: func(m *mx, ctx context.Context) {
+		th := m.preattached("A", "B")
+		m.r.Go("init", func() {
+			m.stop(ctx, true, nil)
+			m.stop(context.Background(), false, nil) // the world is usable after a rollback
+		})
+		m.r.Go("A", func() { m.guest(th[0], "pp") })
+		m.r.Go("B", func() { m.guest(th[1], "b") })
+	}},
+	{name: "suspend-then-stop-one-initiator", policy: suspend.Coop, setup: func(m *mx, ctx context.Context) {
+		th := m.preattached("A")
+		m.r.Go("init", func() {
+			err := m.w.SuspendThread(ctx, th[0])
+			if errors.Is(err, suspend.ErrDetached) { // A was quicker
+				m.stop(ctx, false, nil)
+				return
+			}
+			if err != nil {
+				m.failf("SuspendThread: %v", err)
+			}
+			m.held[th[0].ID()]++
+			m.stop(ctx, false, nil)
+			m.held[th[0].ID()]--
+			if err := m.w.ResumeThread(th[0]); err != nil {
+				m.failf("ResumeThread: %v", err)
+			}
+		})
+		m.r.Go("A", func() { m.guest(th[0], "pbp") })
+	}},
+	{name: "suspend-vs-stop-two-initiators", policy: suspend.Coop, setup: func(m *mx, ctx context.Context) {
+		th := m.preattached("A")
+		m.r.Go("stopper", func() { m.stop(ctx, false, nil) })
+		m.r.Go("suspender", func() { m.suspendOne(ctx, th[0]) })
+		m.r.Go("A", func() { m.guest(th[0], "pb") })
+	}},
+	{name: "resume-vs-restart-blocking-target", policy: suspend.Coop, setup: func(m *mx, ctx context.Context) {
+		th := m.preattached("A")
+		m.r.Go("stopper", func() { m.stop(ctx, false, nil) })
+		m.r.Go("suspender", func() { m.suspendOne(ctx, th[0]) })
+		m.r.Go("A", func() { m.guest(th[0], "bb") })
+	}},
+	{name: "attach-detach-during-stop", policy: suspend.Coop, setup: func(m *mx, ctx context.Context) {
+		th := m.preattached("A")
+		m.r.Go("init", func() { m.stop(ctx, false, nil) })
+		m.r.Go("A", func() { m.guest(th[0], "p") })
+		m.r.Go("late", func() { m.guest(m.attach("late"), "p") })
+	}},
+	{name: "two-initiators", policy: suspend.Coop, setup: func(m *mx, ctx context.Context) {
+		th := m.preattached("A")
+		m.r.Go("i1", func() { m.stop(ctx, false, nil) })
+		m.r.Go("i2", func() { m.stop(ctx, false, nil) })
+		m.r.Go("A", func() { m.guest(th[0], "p") })
+	}},
+	{name: "initiator-thread-by-self", policy: suspend.Coop, setup: func(m *mx, ctx context.Context) {
+		th := m.preattached("A", "I")
+		m.r.Go("i1", func() { m.stop(ctx, false, nil) })
+		m.r.Go("I", func() {
+			m.stop(ctx, false, th[1])
+			m.guest(th[1], "p")
+		})
+		m.r.Go("A", func() { m.guest(th[0], "p") })
+	}},
+}
+
+func TestModel(t *testing.T) {
+	if *modelReplay != "" {
+		name, sched, _ := strings.Cut(*modelReplay, "=")
+		for _, sc := range scenarios {
+			if sc.name == name {
+				if f := seam.Replay(sc.program(t), sched); f != nil {
+					t.Fatalf("%s: %v", name, f)
+				}
+				t.Logf("%s: the schedule passes", name)
+				return
+			}
+		}
+		t.Fatalf("no scenario %q", name)
+	}
+	cfg := modelConfig()
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			st, f := seam.Explore(sc.program(t), cfg)
+			current = nil
+			if f != nil {
+				t.Fatalf("coopmodel: FAIL scenario=%s bound=%d preemptions=%d steps=%d execution=%d phase=%q\n%v\n"+
+					"replay: go test -tags coopmodel -run 'TestModel$' ./internal/modelcheck -coopmodel.replay='%s=%s'",
+					sc.name, cfg.Bound, f.Preemptions, f.Steps, f.Execution, f.Phase, f, sc.name, f.Schedule)
+			}
+			t.Logf("%s (%v, bound %d): %v", sc.name, sc.policy, cfg.Bound, st)
+		})
+	}
+}
+
+// newWorld makes the scenario's world.
+func newWorld(t *testing.T, opts ...suspend.Option) *suspend.World {
+	return suspend.NewWorld(opts...)
+}
