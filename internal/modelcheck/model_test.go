@@ -347,12 +347,22 @@ var scenarios = []scenario{
 	},
 		setup: func(m *mx, ctx context.Context) {
 			th := m.preattached("A", "B")
+			m.r.Go("init", func() { m.stop(ctx, true, nil) })
+			m.r.Go("A", func() { m.guest(th[0], "p") })
+			m.r.Go("B", func() { m.guest(th[1], "b") })
+		}},
+	{name: "stop-after-rollback", policy: suspend.Coop, timer: true,
+		reach: []string{
+			"ABORT_ASYNC_SUSPEND -> True in ASYNC_SUSPEND_REQUESTED",
+			"ABORT_ASYNC_SUSPEND -> False in SELF_SUSPENDED",
+		},
+		setup: func(m *mx, ctx context.Context) {
+			th := m.preattached("A")
 			m.r.Go("init", func() {
 				m.stop(ctx, true, nil)
 				m.stop(context.Background(), false, nil) // the world is usable after a rollback
 			})
 			m.r.Go("A", func() { m.guest(th[0], "pp") })
-			m.r.Go("B", func() { m.guest(th[1], "b") })
 		}},
 	{name: "suspend-then-stop-one-initiator", policy: suspend.Coop, reach: []string{
 		"REQUEST_SUSPENSION -> ReqSuspendAlreadySuspended in SELF_SUSPENDED",

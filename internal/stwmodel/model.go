@@ -1,6 +1,15 @@
 // Package stwmodel is an executable model of Mono's suspend protocol
-// (docs/mono-protocol.md §4.2–§4.4) at the granularity of atomic
-// steps: one initiator that stops and restarts the world, and a few threads
+// (docs/mono-protocol.md §4.2–§4.4), the reference threadstate's table
+// was checked against; it is not a model of this library's protocol.
+// Package suspend departs from it: its initiator peeks with back-off
+// and applies FinishAsyncSuspend on the handler's behalf instead of
+// pulsing, rolls back on timeouts (the model has a simpler rollback), nests
+// SuspendThread in stops, and lets Detach wait inside a region.
+// internal/modelcheck checks that code itself, unchanged, under a
+// deterministic scheduler (docs/design.md, "Model checking the
+// library").
+//
+// The model works at the granularity of atomic steps: one initiator that stops and restarts the world, and a few threads
 // that poll, enter and leave blocking regions, open no-safepoints regions,
 // take signals, attach and detach. Every state change goes through a real
 // threadstate.Cell; every transition is checked by a threadstate.Checker;
