@@ -42,7 +42,8 @@ import (
 //   - at the end: every goroutine finished (no deadlock: a lost wake-up
 //     leaves a thread parked forever), no resume semaphore holds an
 //     unconsumed wake-up, the suspend lock is free, the pending count is
-//     balanced (I14), every thread is Detached with count zero.
+//     balanced (I14), every thread is Detached with count zero, and
+//     the world closes (nothing attached, nothing holding it).
 
 var (
 	modelLong   = flag.Bool("coopmodel.long", false, "explore with preemption bound 3 and 20x the PCT runs")
@@ -266,7 +267,9 @@ func (m *mx) end() error {
 			return fmt.Errorf("%s ended in %v, want DETACHED with count 0", th.Name(), wd)
 		}
 	}
-	return nil
+	// Close fails while a thread is attached or a call holds the world;
+	// it also gives a hybrid world's signal handler install back.
+	return m.w.Close()
 }
 
 // scenario is a program for the explorer.
@@ -521,7 +524,11 @@ func TestModel(t *testing.T) {
 	}
 }
 
-// newWorld makes the scenario's world.
+// newWorld makes the scenario's world; end closes it.
 func newWorld(t *testing.T, opts ...suspend.Option) *suspend.World {
-	return suspend.NewWorld(opts...)
+	w, err := suspend.NewWorld(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
 }
