@@ -91,8 +91,9 @@ func TestExploreCountsWithinBound(t *testing.T) {
 // abba: two procs take two locks in opposite orders.
 func abba(r *Run) func() error {
 	var a, b RWMutex
-	r.Go("ab", func() { a.Lock(); b.Lock(); b.Unlock(); a.Unlock() })
-	r.Go("ba", func() { b.Lock(); a.Lock(); a.Unlock(); b.Unlock() })
+	var shared int
+	r.Go("ab", func() { a.Lock(); b.Lock(); shared++; b.Unlock(); a.Unlock() })
+	r.Go("ba", func() { b.Lock(); a.Lock(); shared++; a.Unlock(); b.Unlock() })
 	return nil
 }
 
