@@ -2,8 +2,10 @@ package safepoint_test
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
@@ -58,6 +60,69 @@ func BenchmarkAtomicFlag(b *testing.B) {
 		s += i
 	}
 	sink = s
+}
+
+// BenchmarkPollRatio measures Poll against an atomic flag in alternating
+// chunks of one-add loops, so that all see the same machine, and reports
+// median ratios over the chunks:
+//
+//   - x-flag: the flag's cold path leaves the loop (a panic here; an
+//     interpreter returns an error), so nothing is live across a call.
+//   - x-flag-call: the flag's cold path calls a function and the loop
+//     goes on, as Poll's does when it parks.
+//
+// The difference between the two is the compiler's, not Poll's: a cold
+// path that calls and returns makes the register allocator spill the
+// loop's sum to the stack on every iteration (one store), whoever makes
+// the call.
+func BenchmarkPollRatio(b *testing.B) {
+	th, done := attached(b)
+	defer done()
+	var flag atomic.Uint32
+	const chunk = 1 << 20
+	var vsFlag, vsFlagCall, pollNs []float64
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		s := 0
+		for j := 0; j < chunk; j++ {
+			safepoint.Poll(th)
+			s += j
+		}
+		t1 := time.Now()
+		for j := 0; j < chunk; j++ {
+			if flag.Load() != 0 {
+				panic("interrupted")
+			}
+			s += j
+		}
+		t2 := time.Now()
+		for j := 0; j < chunk; j++ {
+			if flag.Load() != 0 {
+				interrupted()
+			}
+			s += j
+		}
+		t3 := time.Now()
+		sink = s
+		p := float64(t1.Sub(t0))
+		pollNs = append(pollNs, p/chunk)
+		vsFlag = append(vsFlag, p/float64(t2.Sub(t1)))
+		vsFlagCall = append(vsFlagCall, p/float64(t3.Sub(t2)))
+	}
+	b.ReportMetric(median(vsFlag), "x-flag")
+	b.ReportMetric(median(vsFlagCall), "x-flag-call")
+	b.ReportMetric(median(pollNs), "ns/poll-iter")
+}
+
+// interrupted is a flag's cold path that returns.
+//
+//go:noinline
+func interrupted() { sink++ }
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 // BenchmarkCtxDone is a non-blocking select on ctx.Done().
