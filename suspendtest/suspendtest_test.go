@@ -68,7 +68,12 @@ func startActors(t *testing.T, w *suspend.World, n int, cheat bool) *actors {
 				act := suspendtest.Action(k % 4)
 				work := func() { a.progress.Add(1) }
 				if act == suspendtest.Block {
-					work = func() { time.Sleep(time.Microsecond) }
+					// 100 µs, not 1: a goroutine locked to its thread
+					// (hybrid, preemptive) that sleeps a microsecond in a
+					// loop starves the rest of the program in Go's
+					// scheduler (docs/design.md, "qemu-user, and
+					// goroutines left runnable").
+					work = func() { time.Sleep(100 * time.Microsecond) }
 					if cheat {
 						// Count for a millisecond inside the region, so
 						// that a stop landing meanwhile sees the count
