@@ -3,6 +3,7 @@ package starsuspend_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -77,6 +78,90 @@ func BenchmarkSpin(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkSpinRatio runs plain starlark, the bare hook and the adapter
+// at K=1 and K=64 in turn, one 10,000-iteration call each per round, so
+// that all see the same machine (this one is shared and noisy), and
+// reports the median ratios over the rounds: hook/plain, K=1/plain,
+// K=1/hook (the adapter's own share at K=1) and K=64/plain.
+//
+//	cd contrib/starlark && go test -run '^$' -bench SpinRatio -benchtime 400x ./starsuspend
+func BenchmarkSpinRatio(b *testing.B) {
+	args := starlark.Tuple{starlark.MakeInt(10_000)}
+	call := func(st *starlark.Thread, spin starlark.Value) (time.Duration, error) {
+		start := time.Now()
+		_, err := starlark.Call(st, spin, args, nil)
+		return time.Since(start), err
+	}
+	plain := &starlark.Thread{}
+	plainSpin := spinFunc(b, plain)
+	hook := &starlark.Thread{}
+	hook.OnMaxSteps = func(st *starlark.Thread) { st.SetMaxExecutionSteps(st.Steps + 1) }
+	hook.SetMaxExecutionSteps(1)
+	hookSpin := spinFunc(b, hook)
+
+	// Each adapter guest is a goroutine of its own (a goroutine is one
+	// thread): it runs one call per request and answers with the time.
+	w := suspendtest.NewWorld(b, suspend.WithPolicy(suspend.Coop))
+	type guest struct {
+		run  chan struct{}
+		took chan time.Duration
+		done chan error
+	}
+	start := func(k uint64) *guest {
+		g := &guest{run: make(chan struct{}), took: make(chan time.Duration), done: make(chan error, 1)}
+		go func() {
+			st := &starlark.Thread{}
+			g.done <- starsuspend.Run(w, st, fmt.Sprint("K=", k), func(*starsuspend.Guest) error {
+				spin := spinFunc(b, st)
+				for range g.run {
+					d, err := call(st, spin)
+					if err != nil {
+						return err
+					}
+					g.took <- d
+				}
+				return nil
+			}, starsuspend.WithPollEvery(k))
+		}()
+		return g
+	}
+	k1, k64 := start(1), start(64)
+	defer func() {
+		for _, g := range []*guest{k1, k64} {
+			close(g.run)
+			if err := <-g.done; err != nil {
+				b.Error(err)
+			}
+		}
+	}()
+	var hookVsPlain, k1VsPlain, k1VsHook, k64VsPlain []float64
+	for b.Loop() {
+		p, err1 := call(plain, plainSpin)
+		h, err2 := call(hook, hookSpin)
+		if err1 != nil || err2 != nil {
+			b.Fatal(err1, err2)
+		}
+		k1.run <- struct{}{}
+		a1 := <-k1.took
+		k64.run <- struct{}{}
+		a64 := <-k64.took
+		hookVsPlain = append(hookVsPlain, float64(h)/float64(p))
+		k1VsPlain = append(k1VsPlain, float64(a1)/float64(p))
+		k1VsHook = append(k1VsHook, float64(a1)/float64(h))
+		k64VsPlain = append(k64VsPlain, float64(a64)/float64(p))
+	}
+	b.ReportMetric(median(hookVsPlain), "hook/plain")
+	b.ReportMetric(median(k1VsPlain), "K1/plain")
+	b.ReportMetric(median(k1VsHook), "K1/hook")
+	b.ReportMetric(median(k64VsPlain), "K64/plain")
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 // BenchmarkStopLatency measures stops of a world of 4 guests running the

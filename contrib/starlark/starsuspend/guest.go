@@ -209,14 +209,22 @@ func (g *Guest) onMaxSteps(st *starlark.Thread) {
 		return
 	}
 	safepoint.Poll(g.th)
-	if st.Steps >= g.limit {
+	steps := st.Steps
+	if steps >= g.limit {
 		if g.onMax != nil {
 			g.onMax(st)
 		} else {
 			st.Cancel("too many steps")
 		}
+		g.schedule() // the embedder's hook may have moved the limit
+		return
 	}
-	g.schedule()
+	// schedule's common case, written out: at K=1 this runs every step.
+	next := steps + g.every
+	if next < steps { // overflow
+		next = unlimited
+	}
+	st.SetMaxExecutionSteps(min(next, g.limit))
 }
 
 // stopped reports whether the guest is held by a stop or a suspend and
