@@ -118,3 +118,65 @@ func ExampleWorld_SuspendThread() {
 	// BLOCKING_SUSPEND_REQUESTED n=1 (0x109)
 	// BLOCKING (0x6)
 }
+
+// The most common embedding: a guest thread runs out of memory and
+// collects garbage itself. Its stop says By(self): the other guests stop,
+// the collecting thread goes on, and nothing waits for it to poll.
+func ExampleBy() {
+	w, err := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var quit atomic.Bool
+	var wg sync.WaitGroup
+	started := make(chan struct{})
+	wg.Add(1)
+	go func() { // another guest, polling in its loop
+		defer wg.Done()
+		th, err := w.Attach("mutator")
+		if err != nil {
+			fmt.Println(err)
+			close(started)
+			return
+		}
+		close(started)
+		for !quit.Load() {
+			safepoint.Poll(th)
+		}
+		if err := th.Detach(); err != nil {
+			fmt.Println(err)
+		}
+	}()
+	<-started
+
+	self, err := w.Attach("allocator") // this goroutine is a guest too
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	s, err := w.Stop(context.Background(), suspend.By(self))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, info := range s.Threads() { // every thread but self
+		fmt.Println(info.Name, info.Word.State())
+	}
+	fmt.Println("the collector runs on", self.Name(), self.Word().State())
+	if err := s.Restart(); err != nil {
+		fmt.Println(err)
+	}
+
+	quit.Store(true)
+	wg.Wait()
+	if err := self.Detach(); err != nil {
+		fmt.Println(err)
+	}
+	if err := w.Close(); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// mutator SELF_SUSPENDED
+	// the collector runs on allocator RUNNING
+}
