@@ -327,7 +327,7 @@ func (w *World) suspendAsync(ctx context.Context, t *Thread) error {
 		if res != threadstate.True {
 			return nil // it left its region and parked on the way out
 		}
-		if !t.c.Rec.InWrapper() {
+		if !recInWrapper(t) {
 			// Not in a wrapped system call (a channel wait, a sleep,
 			// Go code): the handler would decline, so do not signal.
 			// It stays counted as stopped in its region, as in coop;
@@ -335,7 +335,7 @@ func (w *World) suspendAsync(ctx context.Context, t *Thread) error {
 			// BLOCKING_SUSPEND_REQUESTED, stopped all the same.
 			return nil
 		}
-		parked, err := t.c.Rec.SuspendAsync(ctx, w.sig)
+		parked, err := recSuspendAsync(ctx, t, w.sig)
 		if err != nil {
 			return &asyncError{thread: t.c.Name, err: err}
 		}
@@ -347,14 +347,10 @@ func (w *World) suspendAsync(ctx context.Context, t *Thread) error {
 		}
 		// Declined: the thread is not at the system call. Outside the
 		// kernel entry it stays counted as stopped in its region.
-		if !t.c.Rec.InWrapper() || attempt == len(asyncBackoff) {
+		if !recInWrapper(t) || attempt == len(asyncBackoff) {
 			return nil
 		}
-		if d := asyncBackoff[attempt]; d == 0 {
-			runtime.Gosched()
-		} else {
-			time.Sleep(d)
-		}
+		asyncPause(t, asyncBackoff[attempt])
 	}
 }
 
@@ -472,7 +468,7 @@ func (w *World) resume(t *Thread) threadstate.Result {
 		if t.c.Rec == nil {
 			panic(internalError(t, errors.New("asynchronous resume of a thread without a signal record")))
 		}
-		t.c.Rec.ResumeAsync()
+		recResumeAsync(t)
 	}
 	return res
 }

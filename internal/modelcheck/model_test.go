@@ -70,6 +70,7 @@ type mx struct {
 	attached  map[uint64]*suspend.Thread
 	detaching map[uint64]bool
 	threads   []*suspend.Thread // every thread ever attached
+	sims      map[*suspend.Thread]*suspend.SimHandler
 
 	checkers map[*ts.Cell]*ts.Checker
 	words    map[*ts.Cell]ts.Word
@@ -117,6 +118,14 @@ func (m *mx) attach(name string) *suspend.Thread {
 	return th
 }
 
+// attachSim attaches a thread whose wrapped system calls go through a
+// simulated signal handler (suspend.SimHandler).
+func (m *mx) attachSim(name string) *suspend.Thread {
+	th := m.attach(name)
+	m.sims[th] = suspend.ModelSimulateHandler(th)
+	return th
+}
+
 func (m *mx) detach(th *suspend.Thread) {
 	m.detaching[th.ID()] = true
 	if err := th.Detach(); err != nil {
@@ -146,6 +155,8 @@ func (m *mx) wordOf(th *suspend.Thread) ts.Word {
 //	u  a callback into guest code from a blocking region (EnterUnsafe)
 //	n  a no-safepoints region with a work step inside, then one after
 //	w  a work step
+//	s  a wrapped system call through the thread's simulated signal
+//	   handler (attachSim), then a work step
 //	d  Detach from inside a blocking region (must be last)
 func (m *mx) guest(th *suspend.Thread, prog string) {
 	for i, a := range prog {
@@ -170,6 +181,9 @@ func (m *mx) guest(th *suspend.Thread, prog string) {
 			safepoint.EndNoSafepoints(th)
 			m.work(th)
 		case 'w':
+			m.work(th)
+		case 's':
+			m.sims[th].Syscall(th)
 			m.work(th)
 		case 'd':
 			if i != len(prog)-1 {
@@ -260,6 +274,8 @@ func (m *mx) end() error {
 			return errors.New("a resume semaphore holds a wake-up nobody took (posted twice, or without a park)")
 		case tk.What == "lock" && tk.Full:
 			return errors.New("the suspend lock is still held")
+		case strings.HasPrefix(tk.What, "handler-") && tk.Full:
+			return fmt.Errorf("the simulated handler's %s was left posted", tk.What)
 		}
 	}
 	for _, th := range m.threads {
@@ -288,6 +304,7 @@ func (sc scenario) program(t *testing.T) seam.Program {
 	return func(r *seam.Run) func() error {
 		m := &mx{t: t, r: r, policy: sc.policy,
 			held: map[uint64]int{}, attached: map[uint64]*suspend.Thread{}, detaching: map[uint64]bool{},
+			sims:     map[*suspend.Thread]*suspend.SimHandler{},
 			checkers: map[*ts.Cell]*ts.Checker{}, words: map[*ts.Cell]ts.Word{}}
 		m.w = newWorld(t, suspend.WithPolicy(sc.policy))
 		ctx := context.Background()
@@ -295,6 +312,7 @@ func (sc scenario) program(t *testing.T) seam.Program {
 			ctx = r.TimerContext(ctx, context.DeadlineExceeded)
 		}
 		current = m
+		suspend.ModelForgetHandlers()
 		sc.setup(m, ctx)
 		return m.end
 	}
@@ -479,7 +497,70 @@ var hybridScenarios = []scenario{
 		}},
 }
 
-func init() { scenarios = append(scenarios, hybridScenarios...) }
+// The asynchronous park, with the handler's side simulated through the
+// seam (suspend.SimHandler): a thread in a wrapped system call is parked
+// by the mop-up phase (hybrid) or at once (preemptive), finished on the
+// handler's behalf, and released by the restart, a ResumeThread or a
+// rollback.
+var asyncScenarios = []scenario{
+	{name: "hybrid-stop-vs-async-park", policy: suspend.Hybrid,
+		reach: []string{
+			"FINISH_ASYNC_SUSPEND -> True in BLOCKING_SUSPEND_REQUESTED",
+			"REQUEST_RESUME -> ResumeInitAsyncResume in BLOCKING_ASYNC_SUSPENDED",
+			"STATE_POLL -> SelfSuspendNotifyAndWait in ASYNC_SUSPEND_REQUESTED",
+		},
+		setup: func(m *mx, ctx context.Context) {
+			m.r.Go("init", func() { m.stop(ctx, false, nil) })
+			m.r.Go("A", func() { m.guest(m.attachSim("A"), "s") })
+			m.r.Go("B", func() { m.guest(m.attach("B"), "p") })
+		}},
+	{name: "preemptive-stops-vs-async-park", policy: suspend.Preemptive,
+		reach: []string{
+			"FINISH_ASYNC_SUSPEND -> True in BLOCKING_SUSPEND_REQUESTED",
+			"REQUEST_RESUME -> ResumeInitAsyncResume in BLOCKING_ASYNC_SUSPENDED",
+			"DONE_BLOCKING -> DoneBlockingWait in BLOCKING_SUSPEND_REQUESTED",
+		},
+		setup: func(m *mx, ctx context.Context) {
+			m.r.Go("init", func() { m.stop(ctx, false, nil); m.stop(ctx, false, nil) })
+			m.r.Go("A", func() { m.guest(m.attachSim("A"), "s") })
+		}},
+	{name: "preemptive-timeout-after-async-park", policy: suspend.Preemptive, timer: true,
+		reach: []string{
+			"FINISH_ASYNC_SUSPEND -> True in BLOCKING_SUSPEND_REQUESTED",
+			"ABORT_ASYNC_SUSPEND -> True in ASYNC_SUSPEND_REQUESTED",
+			"REQUEST_RESUME -> ResumeInitAsyncResume in BLOCKING_ASYNC_SUSPENDED",
+		},
+		setup: func(m *mx, ctx context.Context) {
+			m.r.Go("init", func() { m.stop(ctx, true, nil) })
+			m.r.Go("A", func() { m.guest(m.attachSim("A"), "s") })
+			m.r.Go("B", func() { m.guest(m.attach("B"), "p") })
+		}},
+	{name: "hybrid-suspend-vs-stop-async", policy: suspend.Hybrid,
+		reach: []string{
+			"FINISH_ASYNC_SUSPEND -> True in BLOCKING_SUSPEND_REQUESTED",
+			"REQUEST_SUSPENSION -> ReqSuspendAlreadySuspended in BLOCKING_ASYNC_SUSPENDED",
+			"REQUEST_RESUME -> ResumeOk in BLOCKING_ASYNC_SUSPENDED",
+		},
+		setup: func(m *mx, ctx context.Context) {
+			ready := seam.NewToken("scenario")
+			var a *suspend.Thread
+			m.r.Go("stopper", func() { m.stop(ctx, false, nil) })
+			m.r.Go("suspender", func() {
+				ready.Take()
+				m.suspendOne(ctx, a)
+			})
+			m.r.Go("A", func() {
+				a = m.attachSim("A")
+				ready.TryPut()
+				m.guest(a, "s")
+			})
+		}},
+}
+
+func init() {
+	scenarios = append(scenarios, hybridScenarios...)
+	scenarios = append(scenarios, asyncScenarios...)
+}
 
 func TestModel(t *testing.T) {
 	if *modelReplay != "" {
