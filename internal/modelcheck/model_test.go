@@ -567,6 +567,7 @@ func TestModel(t *testing.T) {
 		name, sched, _ := strings.Cut(*modelReplay, "=")
 		for _, sc := range scenarios {
 			if sc.name == name {
+				seen = map[string]bool{}
 				if f := seam.Replay(sc.program(t), sched); f != nil {
 					t.Fatalf("%s: %v", name, f)
 				}

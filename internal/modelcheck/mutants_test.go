@@ -112,6 +112,8 @@ var mutants = []mutant{
 		scenario: "suspend-then-stop-one-initiator"},
 }
 
+var replayArg = regexp.MustCompile(`-coopmodel\.replay='([^']*)'`)
+
 var failLine = regexp.MustCompile(`coopmodel: FAIL scenario=(\S+) bound=(\d+) preemptions=(\d+) steps=(\d+) execution=(\d+) phase="([^"]*)"`)
 
 func TestMutantsAreCaught(t *testing.T) {
@@ -158,7 +160,21 @@ func TestMutantsAreCaught(t *testing.T) {
 			if m[1] != mu.scenario {
 				t.Fatalf("caught by %s, want %s", m[1], mu.scenario)
 			}
-			t.Logf("mutant %s caught by %s (bound %s) in %s execution %s, with %s preemptions, after %s steps:\n%s",
+			// The schedule printed replays the failure.
+			rp := replayArg.FindStringSubmatch(string(out))
+			firstErr := firstLines(string(out), m[0], 1)
+			if rp == nil || firstErr == "" {
+				t.Fatalf("no replay command or error in the report:\n%s", tail(string(out), 40))
+			}
+			cmd = exec.Command(goTool, "test", "-trimpath", "-tags", "coopmodel", "-count=1",
+				"-run", "TestModel$", "./internal/modelcheck", "-coopmodel.replay="+rp[1])
+			cmd.Dir = dir
+			rout, err := cmd.CombinedOutput()
+			if err == nil || !strings.Contains(string(rout), strings.TrimSpace(firstErr)) {
+				t.Fatalf("replaying %s did not fail the same way (%v):\nwant %s\n%s",
+					rp[1], err, firstErr, tail(string(rout), 20))
+			}
+			t.Logf("mutant %s caught by %s (bound %s) in %s execution %s, with %s preemptions, after %s steps; the schedule replays:\n%s",
 				mu.name, m[1], m[2], m[6], m[5], m[3], m[4], firstLines(string(out), m[0], 3))
 		})
 	}

@@ -51,7 +51,7 @@ type Config struct {
 	PCTRuns       int // randomized executions after the search
 	PCTDepth      int // PCT's d: priority changes plus one
 	Seed          uint64
-	MaxSteps      int // steps after which an execution is a livelock (0: 100000)
+	MaxSteps      int // steps after which an execution is a livelock (0: DefaultMaxSteps)
 }
 
 // Stats says what an exploration ran.
@@ -100,7 +100,7 @@ func Explore(prog Program, cfg Config) (Stats, *Failure) {
 	var st Stats
 	maxSteps := cfg.MaxSteps
 	if maxSteps == 0 {
-		maxSteps = 100000
+		maxSteps = DefaultMaxSteps
 	}
 	note := func(r *Run) {
 		st.MaxSteps = max(st.MaxSteps, r.steps)
@@ -146,8 +146,13 @@ func Explore(prog Program, cfg Config) (Stats, *Failure) {
 	return st, nil
 }
 
-// Replay runs prog once under schedule (from a Failure) and returns its
-// failure, or nil if the execution passes.
+// DefaultMaxSteps is the step limit unless Config says otherwise: an
+// execution that has not ended after it is a livelock.
+const DefaultMaxSteps = 100000
+
+// Replay runs prog once under schedule (from a Failure of an exploration
+// with the default step limit) and returns its failure, or nil if the
+// execution passes.
 func Replay(prog Program, schedule string) *Failure {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	seq, err := decode(schedule)
@@ -155,7 +160,7 @@ func Replay(prog Program, schedule string) *Failure {
 		return &Failure{Err: err, Phase: "replay"}
 	}
 	rp := &replay{seq: seq}
-	r, err := execute(prog, rp, 1<<30)
+	r, err := execute(prog, rp, DefaultMaxSteps)
 	if err == nil {
 		err = rp.err
 	}
