@@ -28,6 +28,9 @@ import (
 //
 // What each execution checks:
 //
+//   - before every scheduling decision, every word (CheckWord), and that
+//     each thread a completed stop or SuspendThread holds is in an end
+//     state of the policy with a count of at least its holds;
 //   - every transition of every Cell, as it takes effect, with a
 //     threadstate.Checker (I1-I3, I5-I7, I11 for the policy's states),
 //     and no refused transition (the library panics on one);
@@ -70,6 +73,7 @@ type mx struct {
 	attached  map[uint64]*suspend.Thread
 	detaching map[uint64]bool
 	threads   []*suspend.Thread // every thread ever attached
+	byID      map[uint64]*suspend.Thread
 	sims      map[*suspend.Thread]*suspend.SimHandler
 
 	checkers map[*ts.Cell]*ts.Checker
@@ -114,6 +118,7 @@ func (m *mx) attach(name string) *suspend.Thread {
 		m.failf("Attach(%q): %v", name, err)
 	}
 	m.attached[th.ID()] = th
+	m.byID[th.ID()] = th
 	m.threads = append(m.threads, th)
 	return th
 }
@@ -263,6 +268,30 @@ func (m *mx) suspendOne(ctx context.Context, th *suspend.Thread, opts ...suspend
 	}
 }
 
+// step is the check before every scheduling decision: every word is
+// well formed (CheckWord), and a thread that a completed stop or
+// SuspendThread holds is, at every step and not only when it tries to
+// run guest code, in an end state of the policy with at least one count
+// per hold.
+func (m *mx) step() error {
+	for _, w := range m.words {
+		if err := ts.CheckWord(w); err != nil {
+			return err
+		}
+	}
+	for id, n := range m.held {
+		if n == 0 {
+			continue
+		}
+		th := m.byID[id]
+		w := m.words[suspend.ModelCell(th)]
+		if !m.policy.EndStates().Has(w.State()) || w.Count() < n {
+			return fmt.Errorf("%s is held %d times but its word is %v", th.Name(), n, w)
+		}
+	}
+	return nil
+}
+
 // end is the check after every goroutine finished.
 func (m *mx) end() error {
 	if err := suspend.ModelBalanced(m.w); err != nil {
@@ -304,7 +333,7 @@ func (sc scenario) program(t *testing.T) seam.Program {
 	return func(r *seam.Run) func() error {
 		m := &mx{t: t, r: r, policy: sc.policy,
 			held: map[uint64]int{}, attached: map[uint64]*suspend.Thread{}, detaching: map[uint64]bool{},
-			sims:     map[*suspend.Thread]*suspend.SimHandler{},
+			sims: map[*suspend.Thread]*suspend.SimHandler{}, byID: map[uint64]*suspend.Thread{},
 			checkers: map[*ts.Cell]*ts.Checker{}, words: map[*ts.Cell]ts.Word{}}
 		m.w = newWorld(t, suspend.WithPolicy(sc.policy))
 		ctx := context.Background()
@@ -312,6 +341,7 @@ func (sc scenario) program(t *testing.T) seam.Program {
 			ctx = r.TimerContext(ctx, context.DeadlineExceeded)
 		}
 		current = m
+		r.OnStep(m.step)
 		suspend.ModelForgetHandlers()
 		sc.setup(m, ctx)
 		return m.end
