@@ -2,9 +2,11 @@
 
 package arch
 
-import "unsafe"
-
-// Context is the register set of an amd64 thread.
+// Context is the register set of an amd64 thread: what the signal handler
+// saved when it parked or sampled the thread, or what Capture took. PC, SP,
+// FP and LR have the same names on every architecture; the comments say
+// which register each is here. Where asynchronous suspension is not
+// supported, Context has those four fields only.
 type Context struct {
 	PC, SP, FP uintptr // RIP, RSP, RBP
 	LR         uintptr // always 0: amd64 keeps return addresses on the stack
@@ -15,38 +17,9 @@ type Context struct {
 	Flags                  uint64
 }
 
-// rawWords is how many words of the kernel's signal frame the handler
-// copies: struct sigcontext's r8 … eflags (18 general registers).
-const rawWords = 18
-
-// mcontextOffset is the offset of uc_mcontext in the kernel's ucontext
-// (uc_flags, uc_link, uc_stack come first); the handler copies from there.
-const mcontextOffset = 40
-
-// decode reads the registers in the order of the kernel's struct
-// sigcontext: r8–r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags.
-func (c *Context) decode(w *[rawWords]uintptr) {
-	raw := (*[rawWords]uint64)(unsafe.Pointer(w))
-	c.R8, c.R9, c.R10, c.R11 = raw[0], raw[1], raw[2], raw[3]
-	c.R12, c.R13, c.R14, c.R15 = raw[4], raw[5], raw[6], raw[7]
-	c.DI, c.SI = raw[8], raw[9]
-	c.FP = uintptr(raw[10])
-	c.BX, c.DX, c.AX, c.CX = raw[11], raw[12], raw[13], raw[14]
-	c.SP, c.PC = uintptr(raw[15]), uintptr(raw[16])
-	c.Flags = raw[17]
-}
-
 // Capture stores the caller's registers in c, with PC the address Capture
 // returns to and SP the caller's stack pointer after the return (Mono's
 // MONO_CONTEXT_GET_CURRENT).
 //
 //go:noescape
 func Capture(c *Context)
-
-// The SYSCALL instruction, 0F 05.
-var syscallInsnBytes = [2]byte{0x0f, 0x05}
-
-const (
-	syscallInsnLen = 2
-	insnAlign      = 1
-)

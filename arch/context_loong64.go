@@ -2,9 +2,11 @@
 
 package arch
 
-import "unsafe"
-
-// Context is the register set of a loong64 thread.
+// Context is the register set of a loong64 thread: what the signal handler
+// saved when it parked or sampled the thread, or what Capture took. PC, SP,
+// FP and LR have the same names on every architecture; the comments say
+// which register each is here. Where asynchronous suspension is not
+// supported, Context has those four fields only.
 type Context struct {
 	PC, SP uintptr
 	FP     uintptr // R22, which is Go's g: Go keeps no frame pointer on loong64
@@ -13,32 +15,8 @@ type Context struct {
 	R [32]uint64 // R0–R31 (R0 is always zero)
 }
 
-// rawWords is how many words of the kernel's signal frame the handler
-// copies: struct sigcontext's sc_pc and sc_regs[32].
-const rawWords = 33
-
-// mcontextOffset is the offset of uc_mcontext in the kernel's ucontext:
-// uc_flags, uc_link, uc_stack (40 bytes), uc_sigmask padded to 128 bytes,
-// alignment to 16 (176).
-const mcontextOffset = 176
-
-// decode reads struct sigcontext: sc_pc, then r0–r31.
-func (c *Context) decode(w *[rawWords]uintptr) {
-	raw := (*[rawWords]uint64)(unsafe.Pointer(w))
-	copy(c.R[:], raw[1:])
-	c.PC, c.LR, c.SP, c.FP = uintptr(raw[0]), uintptr(c.R[1]), uintptr(c.R[3]), uintptr(c.R[22])
-}
-
 // Capture stores the caller's registers in c, with PC the address Capture
 // returns to (Mono's MONO_CONTEXT_GET_CURRENT).
 //
 //go:noescape
 func Capture(c *Context)
-
-// The SYSCALL 0 instruction, 0x002b0000, little-endian.
-var syscallInsnBytes = [4]byte{0x00, 0x00, 0x2b, 0x00}
-
-const (
-	syscallInsnLen = 4
-	insnAlign      = 4
-)

@@ -2,9 +2,11 @@
 
 package arch
 
-import "unsafe"
-
-// Context is the register set of a ppc64le thread.
+// Context is the register set of a ppc64le thread: what the signal handler
+// saved when it parked or sampled the thread, or what Capture took. PC, SP,
+// FP and LR have the same names on every architecture; the comments say
+// which register each is here. Where asynchronous suspension is not
+// supported, Context has those four fields only.
 type Context struct {
 	PC, SP uintptr // NIP, R1
 	FP     uintptr // always 0: ppc64 has no frame-pointer register
@@ -14,33 +16,8 @@ type Context struct {
 	CTR, XER, CR uint64
 }
 
-// rawWords is how many words of the kernel's signal frame the handler
-// copies: gp_regs' gpr[32], nip, msr, orig_gpr3, ctr, link, xer, ccr.
-const rawWords = 39
-
-// mcontextOffset is the offset of uc_mcontext in the kernel's ucontext:
-// uc_flags, uc_link, uc_stack (40 bytes), uc_sigmask (8), 15 unused words.
-const mcontextOffset = 168
-
-// decode reads gp_regs: gpr0–31, nip, msr, orig_gpr3, ctr, link, xer,
-// ccr.
-func (c *Context) decode(w *[rawWords]uintptr) {
-	raw := (*[rawWords]uint64)(unsafe.Pointer(w))
-	copy(c.R[:], raw[:32])
-	c.PC, c.SP, c.LR = uintptr(raw[32]), uintptr(raw[1]), uintptr(raw[36])
-	c.CTR, c.XER, c.CR = raw[35], raw[37], raw[38]
-}
-
 // Capture stores the caller's registers in c, with PC the address Capture
 // returns to (Mono's MONO_CONTEXT_GET_CURRENT).
 //
 //go:noescape
 func Capture(c *Context)
-
-// The SC (SYSCALL) instruction, 0x44000002, little-endian.
-var syscallInsnBytes = [4]byte{0x02, 0x00, 0x00, 0x44}
-
-const (
-	syscallInsnLen = 4
-	insnAlign      = 4
-)

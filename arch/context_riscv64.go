@@ -2,9 +2,11 @@
 
 package arch
 
-import "unsafe"
-
-// Context is the register set of a riscv64 thread.
+// Context is the register set of a riscv64 thread: what the signal handler
+// saved when it parked or sampled the thread, or what Capture took. PC, SP,
+// FP and LR have the same names on every architecture; the comments say
+// which register each is here. Where asynchronous suspension is not
+// supported, Context has those four fields only.
 type Context struct {
 	PC, SP uintptr
 	FP     uintptr // X8 (S0); Go keeps no frame pointer on riscv64
@@ -13,33 +15,8 @@ type Context struct {
 	X [32]uint64 // X0–X31 (X0 is always zero, X27 is Go's g)
 }
 
-// rawWords is how many words of the kernel's signal frame the handler
-// copies: struct user_regs_struct, pc then x1–x31.
-const rawWords = 32
-
-// mcontextOffset is the offset of uc_mcontext in the kernel's ucontext:
-// uc_flags, uc_link, uc_stack (40 bytes), uc_sigmask padded to 128 bytes,
-// alignment to 16 (176).
-const mcontextOffset = 176
-
-// decode reads struct user_regs_struct: pc, then x1 (ra) to x31.
-func (c *Context) decode(w *[rawWords]uintptr) {
-	raw := (*[rawWords]uint64)(unsafe.Pointer(w))
-	c.X = *raw
-	c.X[0] = 0
-	c.PC, c.LR, c.SP, c.FP = uintptr(raw[0]), uintptr(raw[1]), uintptr(raw[2]), uintptr(raw[8])
-}
-
 // Capture stores the caller's registers in c, with PC the address Capture
 // returns to (Mono's MONO_CONTEXT_GET_CURRENT).
 //
 //go:noescape
 func Capture(c *Context)
-
-// The ECALL instruction, 0x00000073, little-endian.
-var syscallInsnBytes = [4]byte{0x73, 0x00, 0x00, 0x00}
-
-const (
-	syscallInsnLen = 4
-	insnAlign      = 2 // compressed instructions are 2 bytes long
-)

@@ -2,9 +2,11 @@
 
 package arch
 
-import "unsafe"
-
-// Context is the register set of an s390x thread.
+// Context is the register set of a s390x thread: what the signal handler
+// saved when it parked or sampled the thread, or what Capture took. PC, SP,
+// FP and LR have the same names on every architecture; the comments say
+// which register each is here. Where asynchronous suspension is not
+// supported, Context has those four fields only.
 type Context struct {
 	PC, SP uintptr // the PSW's address, R15
 	FP     uintptr // always 0: Go keeps no frame pointer on s390x
@@ -14,32 +16,8 @@ type Context struct {
 	PSWMask uint64
 }
 
-// rawWords is how many words of the kernel's signal frame the handler
-// copies: struct sigcontext's psw_mask, psw_addr and gregs[16].
-const rawWords = 18
-
-// mcontextOffset is the offset of uc_mcontext in the kernel's ucontext:
-// uc_flags, uc_link, uc_stack (40 bytes) come first.
-const mcontextOffset = 40
-
-// decode reads struct sigcontext: psw_mask, psw_addr, r0–r15.
-func (c *Context) decode(w *[rawWords]uintptr) {
-	raw := (*[rawWords]uint64)(unsafe.Pointer(w))
-	copy(c.R[:], raw[2:])
-	c.PSWMask = raw[0]
-	c.PC, c.SP, c.LR = uintptr(raw[1]), uintptr(c.R[15]), uintptr(c.R[14])
-}
-
 // Capture stores the caller's registers in c, with PC the address Capture
 // returns to (Mono's MONO_CONTEXT_GET_CURRENT).
 //
 //go:noescape
 func Capture(c *Context)
-
-// The SVC 0 instruction (Go's SYSCALL; the number is in R1), 0x0a00.
-var syscallInsnBytes = [2]byte{0x0a, 0x00}
-
-const (
-	syscallInsnLen = 2
-	insnAlign      = 2
-)

@@ -1,36 +1,32 @@
 package arch
 
-import (
-	"errors"
-	"time"
-)
+import "errors"
 
-// ErrHandlerReplaced reports that the handler is no longer the one the
-// kernel runs for the signal: signal.Ignore, signal.Notify's reset or
-// another library replaced it.
-var ErrHandlerReplaced = errors.New("coopsuspend/arch: the signal handler was replaced")
+// The errors the signal handler's users meet, wrapped, through the
+// suspend and monitor packages. They are declared here, not next to the
+// handler, so that a program can test for them with errors.Is.
 
-// ErrUnsupported reports a platform without the signal machinery: the
-// cooperative path works everywhere, asynchronous suspension only where
-// this package has its assembly.
+// ErrUnsupported reports a platform without the signal machinery (see
+// Supported): the cooperative path works everywhere, asynchronous
+// suspension only where coopsuspend has its assembly. A world whose
+// policy needs it, and a monitor with overrun sampling, fail with it.
 var ErrUnsupported = errors.New("coopsuspend/arch: asynchronous suspension is not supported on this platform")
 
-// ErrBusy reports a sample asked while another request (a stop's park)
-// holds the thread's record.
-var ErrBusy = errors.New("coopsuspend/arch: the thread's record is busy with another request")
+// ErrHandlerReplaced reports that the handler is no longer the one the
+// kernel runs for its signal: signal.Ignore, signal.Reset or another
+// library replaced it. Stops, single-thread suspends, interrupts and
+// CheckSignals of a world that uses signals then fail with it instead of
+// waiting for answers that cannot come.
+var ErrHandlerReplaced = errors.New("coopsuspend/arch: the signal handler was replaced")
 
-// ErrTableFull is returned by Register when every slot is taken.
-var ErrTableFull = errors.New("coopsuspend/arch: thread table full")
-
-// ErrRegistered is returned by Register when the calling goroutine has
-// registered its OS thread already: the handler can serve one record per
-// thread.
-var ErrRegistered = errors.New("coopsuspend/arch: this goroutine's OS thread is registered already")
-
-// ErrNoAnswer reports a request the handler never took.
+// ErrNoAnswer reports a request the handler never took: the signal was
+// sent, but no answer came in time (the signal is blocked on the thread,
+// or the handler was replaced between two checks). The stop that asked
+// fails and rolls back.
 var ErrNoAnswer = errors.New("coopsuspend/arch: the signal handler did not answer")
 
-// AckTimeout bounds how long an initiator waits for the handler to answer
-// a request before it concludes that the handler is not running (it was
-// replaced, or the signal is blocked) and withdraws the request.
-var AckTimeout = time.Second
+// ErrTableFull reports that no more threads can be registered with the
+// handler: the table it searches by thread id is full (Attach under the
+// hybrid and preemptive policies, and a coroutine scheduler with a
+// monitor, register their thread).
+var ErrTableFull = errors.New("coopsuspend/arch: thread table full")

@@ -7,9 +7,14 @@ import (
 	"syscall"
 )
 
-// DefaultSignal is the signal the handler is installed on unless the
-// caller picks another: SIGURG, shared with Go's preemption (the handler
-// chains every delivery to Go's).
+// The signal numbers are syscall's, not golang.org/x/sys/unix's: arch is
+// built for every GOOS, and x/sys/unix does not exist on wasip1 or plan9.
+// unix.Signal is an alias of syscall.Signal, so callers may use either.
+
+// DefaultSignal is the signal the handler runs on unless a world or a
+// monitor picks another (suspend.WithSignal, monitor.WithSignal): SIGURG,
+// shared with Go's preemption (the handler passes every delivery on to
+// Go's).
 const DefaultSignal = syscall.SIGURG
 
 // ValidSignal checks that sig can carry the handler: SIGURG, or a

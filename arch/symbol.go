@@ -8,17 +8,21 @@ import (
 	"strings"
 )
 
-// Frame is a symbolised program counter.
+// Frame is a symbolised program counter: where a sample or a park found
+// a thread (Context.Where), or any pc (Symbolize).
 type Frame struct {
 	PC       uintptr
 	Function string // "" when the pc is in no known function
-	File     string
-	Line     int
+	File     string // the source file of Function at PC
+	Line     int    // the line in File; 0 for code without line information
 	// InlinedInto names the function the compiler inlined Function into,
 	// the one actually executing; "" when Function was not inlined.
 	InlinedInto string
 }
 
+// String is "function (file:line)", with " inlined into outer" for
+// inlined code, or the pc in hex and "(unknown)" when no function covers
+// it.
 func (f Frame) String() string {
 	if f.Function == "" {
 		return fmt.Sprintf("%#x (unknown)", f.PC)
@@ -76,6 +80,7 @@ const (
 	InUnknown
 )
 
+// String names the place in words, for reports.
 func (p Place) String() string {
 	switch p {
 	case InProgram:

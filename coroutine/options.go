@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/coopsuspend/coopsuspend/arch"
+	"github.com/coopsuspend/coopsuspend/internal/asyncsuspend"
 	"github.com/coopsuspend/coopsuspend/monitor"
 	"github.com/coopsuspend/coopsuspend/suspend"
 )
@@ -91,7 +91,7 @@ type config struct {
 	monitor *monitor.Monitor
 	// rec is the record of the thread the coroutine runs on, for the
 	// monitor's samples; set by the scheduler.
-	rec *arch.Record
+	rec *asyncsuspend.Record
 
 	world *suspend.World // schedulers only
 

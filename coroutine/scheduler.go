@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/coopsuspend/coopsuspend/internal/goid"
 	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/coopsuspend/coopsuspend/internal/asyncsuspend"
+	"github.com/coopsuspend/coopsuspend/internal/goid"
 
 	"github.com/coopsuspend/coopsuspend/arch"
 	"github.com/coopsuspend/coopsuspend/safepoint"
@@ -44,7 +46,7 @@ type Scheduler struct {
 	unblock chan *entry
 	live    int
 	seq     uint64
-	rec     *arch.Record // the running thread's, for the monitor's samples
+	rec     *asyncsuspend.Record // the running thread's, for the monitor's samples
 	thread  *suspend.Thread
 	// closeErrs are the refusals of closes that cannot be refused (a
 	// Ready or Suspended coroutine); Run returns them.
@@ -178,8 +180,8 @@ func (s *Scheduler) Run(ctx context.Context) (err error) {
 		// runs on the resumer's thread) on one, with a record.
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		if s.rec = arch.RecordOf(arch.Gettid()); s.rec == nil && arch.Supported() {
-			rec, err := arch.Register(goid.Current())
+		if s.rec = asyncsuspend.RecordOf(asyncsuspend.Gettid()); s.rec == nil && arch.Supported() {
+			rec, err := asyncsuspend.Register(goid.Current())
 			if err != nil {
 				return err
 			}

@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/coopsuspend/coopsuspend/arch"
+	"github.com/coopsuspend/coopsuspend/internal/asyncsuspend"
 )
 
 // Target is a coroutine the monitor can preempt.
@@ -132,7 +133,7 @@ type Monitor struct {
 
 type slot struct {
 	start, deadline time.Time
-	rec             *arch.Record
+	rec             *asyncsuspend.Record
 	// reported: a sample is in flight or the slice's report is made;
 	// missed: the samples of this slice that found the thread outside
 	// the program. Both under the monitor's mu.
@@ -177,7 +178,7 @@ func (m *Monitor) Start() error {
 		return fmt.Errorf("coopsuspend/monitor: slice %v and tick %v must be positive", m.cfg.slice, m.cfg.tick)
 	}
 	if m.cfg.onOverrun != nil {
-		if err := arch.Install(m.cfg.sig); err != nil {
+		if err := asyncsuspend.Install(m.cfg.sig); err != nil {
 			return fmt.Errorf("coopsuspend/monitor: overrun sampling: %w", err)
 		}
 		m.sampled = true
@@ -205,13 +206,13 @@ func (m *Monitor) Stop() {
 	m.mu.Unlock()
 	m.ticks.Wait()
 	if sampled {
-		arch.Uninstall(m.cfg.sig)
+		asyncsuspend.Uninstall(m.cfg.sig)
 	}
 }
 
 // Enter starts t's slice: t is now running, on the thread whose record
 // rec is (nil: the thread cannot be sampled).
-func (m *Monitor) Enter(t Target, rec *arch.Record) {
+func (m *Monitor) Enter(t Target, rec *asyncsuspend.Record) {
 	now := time.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -2,14 +2,16 @@ package monitor_test
 
 import (
 	"fmt"
-	"github.com/coopsuspend/coopsuspend/internal/goid"
-	"github.com/coopsuspend/coopsuspend/internal/testenv"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/coopsuspend/coopsuspend/internal/asyncsuspend"
+	"github.com/coopsuspend/coopsuspend/internal/goid"
+	"github.com/coopsuspend/coopsuspend/internal/testenv"
 
 	"github.com/coopsuspend/coopsuspend/arch"
 	"github.com/coopsuspend/coopsuspend/monitor"
@@ -194,7 +196,7 @@ func overrunSlices(t *testing.T, slices int, loop func(int) int) []monitor.Overr
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		rec, err := arch.Register(goid.Current())
+		rec, err := asyncsuspend.Register(goid.Current())
 		if err != nil {
 			errc <- err
 			return

@@ -5,16 +5,16 @@ package safepoint
 import (
 	"syscall"
 
-	"github.com/coopsuspend/coopsuspend/arch"
+	"github.com/coopsuspend/coopsuspend/internal/asyncsuspend"
 )
 
 // kernelCall is the kernel entry call.enter makes. Without asynchronous
-// suspension there is no special entry, and arch.Syscall6 here is an
-// ordinary function whose prologue may grow the stack after call.enter's
+// suspension there is no special entry, and asyncsuspend.Syscall6 here is
+// an ordinary function whose prologue may grow the stack after call.enter's
 // conversions, so call the standard library's nosplit syscall.Syscall6
 // directly (the record is unused).
 //
 //go:nosplit
-func kernelCall(_ *arch.Record, trap, a1, a2, a3, a4, a5, a6 uintptr) (r1, r2 uintptr, errno syscall.Errno) {
+func kernelCall(_ *asyncsuspend.Record, trap, a1, a2, a3, a4, a5, a6 uintptr) (r1, r2 uintptr, errno syscall.Errno) {
 	return syscall.Syscall6(trap, a1, a2, a3, a4, a5, a6)
 }

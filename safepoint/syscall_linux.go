@@ -6,7 +6,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/coopsuspend/coopsuspend/arch"
+	"github.com/coopsuspend/coopsuspend/internal/asyncsuspend"
 	"github.com/coopsuspend/coopsuspend/suspend"
 )
 
@@ -36,10 +36,11 @@ func (interruptedError) Is(target error) bool { return target == syscall.EINTR }
 //
 // Invariant: a pointer argument stays an unsafe.Pointer (in a call) until
 // call.enter, which is nosplit, converts it and calls kernelCall, which is
-// nosplit and calls the nosplit arch.Syscall6 (or syscall.Syscall6),
-// which calls entersyscall. Nothing on that path can grow the stack, and
-// from entersyscall to exitsyscall the runtime does not shrink it (nor at
-// an asynchronous preemption, the only other stop on the way). Each attempt of the retry loop converts anew. The call stays live
+// nosplit and calls the nosplit asyncsuspend.Syscall6 (or
+// syscall.Syscall6), which calls entersyscall. Nothing on that path can
+// grow the stack, and from entersyscall to exitsyscall the runtime does not
+// shrink it (nor at an asynchronous preemption, the only other stop on the
+// way). Each attempt of the retry loop converts anew. The call stays live
 // (runtime.KeepAlive) until the kernel returns, so a heap buffer it points
 // to cannot be freed during the call either.
 
@@ -53,12 +54,12 @@ type call struct {
 
 // enter makes the system call. It is the only place where a pointer
 // argument becomes a uintptr (see above): it must stay nosplit and call
-// kernelCall (nosplit, arch.Syscall6 or, where asynchronous suspension is
-// unsupported, syscall.Syscall6) directly, with nothing in between that
-// can move the stack.
+// kernelCall (nosplit, asyncsuspend.Syscall6 or, where asynchronous
+// suspension is unsupported, syscall.Syscall6) directly, with nothing in
+// between that can move the stack.
 //
 //go:nosplit
-func (c *call) enter(rec *arch.Record) (r1, r2 uintptr, errno syscall.Errno) {
+func (c *call) enter(rec *asyncsuspend.Record) (r1, r2 uintptr, errno syscall.Errno) {
 	// The conversions overwrite c.word in place (each attempt makes them
 	// anew) rather than a copy: a copy's 48 bytes of frame put the
 	// nosplit chain down to entersyscall over the linker's limit on
@@ -113,7 +114,7 @@ func (c *call) do(t *suspend.Thread, skip int) (r1, r2 uintptr, err error) {
 	th := coreOf(t)
 	rec := th.Rec
 	if rec == nil {
-		rec = arch.Shared
+		rec = asyncsuspend.Shared
 	}
 	var pcs [1]uintptr
 	if runtime.Callers(skip, pcs[:]) == 1 {

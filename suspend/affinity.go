@@ -13,8 +13,8 @@ import (
 // would also take the first one's place in the handler's table. Attach
 // refuses it:
 //
-//   - hybrid and preemptive: always, through arch.Register, which knows
-//     the OS thread the goroutine is locked to;
+//   - hybrid and preemptive: always, through asyncsuspend.Register,
+//     which knows the OS thread the goroutine is locked to;
 //   - coop: in the coopcheck build, through the owners table below. A
 //     normal coop build does not check: it would cost every Attach a
 //     stack trace (internal/goid) for a mistake the checked build finds.

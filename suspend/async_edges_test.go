@@ -15,6 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/coopsuspend/coopsuspend/arch"
+	"github.com/coopsuspend/coopsuspend/internal/asyncsuspend"
 	"github.com/coopsuspend/coopsuspend/internal/testchild"
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
@@ -199,8 +200,9 @@ func startDeafReader(t *testing.T, w *suspend.World, sig syscall.Signal) (th *su
 // TestSuspendThreadHonoursCtxWaitingForHandler: the wait for the signal
 // handler's answer ends with SuspendThread's ctx, not after a fixed time;
 // that is a *StopTimeoutError. A handler that does not answer within
-// arch.AckTimeout while ctx has time left is a failure of another kind:
-// a *StopError, not counted as a timeout. Both leave the thread running.
+// asyncsuspend.AckTimeout while ctx has time left is a failure of another
+// kind: a *StopError, not counted as a timeout. Both leave the thread
+// running.
 func TestSuspendThreadHonoursCtxWaitingForHandler(t *testing.T) {
 	if emu := os.Getenv(testchild.ExecEnv); emu != "" {
 		// Under qemu-user (riscv64, once in a CI run) the deaf reader's
@@ -214,9 +216,9 @@ func TestSuspendThreadHonoursCtxWaitingForHandler(t *testing.T) {
 	th, finish := startDeafReader(t, w, arch.DefaultSignal)
 	defer finish()
 
-	saved := arch.AckTimeout
-	defer func() { arch.AckTimeout = saved }()
-	arch.AckTimeout = time.Hour
+	saved := asyncsuspend.AckTimeout
+	defer func() { asyncsuspend.AckTimeout = saved }()
+	asyncsuspend.AckTimeout = time.Hour
 	within(t, "SuspendThread with a 100ms ctx and a deaf handler", func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
@@ -226,7 +228,7 @@ func TestSuspendThreadHonoursCtxWaitingForHandler(t *testing.T) {
 			t.Errorf("SuspendThread: %v, want a *StopTimeoutError", err)
 		}
 	})
-	arch.AckTimeout = 50 * time.Millisecond
+	asyncsuspend.AckTimeout = 50 * time.Millisecond
 	within(t, "SuspendThread with no deadline and a deaf handler", func() {
 		err := w.SuspendThread(context.Background(), th)
 		var se *suspend.StopError

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coopsuspend/coopsuspend/arch"
+	"github.com/coopsuspend/coopsuspend/internal/asyncsuspend"
 	"github.com/coopsuspend/coopsuspend/internal/testchild"
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
@@ -144,7 +145,7 @@ func TestAsyncStopInWrappedRead(t *testing.T) {
 							t.Fatalf("coop suspended %s asynchronously", info.Name)
 						}
 						if info.Word.State() != threadstate.BlockingAsyncSuspended || info.Context == nil ||
-							!arch.InKernelEntry(info.Context.PC) {
+							!asyncsuspend.InKernelEntry(info.Context.PC) {
 							t.Fatalf("%s: %+v", info.Name, info)
 						}
 						if !strings.Contains(info.Where, "startPipeReader") {

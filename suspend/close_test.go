@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/coopsuspend/coopsuspend/arch"
+	"github.com/coopsuspend/coopsuspend/internal/asyncsuspend"
 	"github.com/coopsuspend/coopsuspend/suspend"
 )
 
@@ -90,17 +91,17 @@ func TestCloseGivesTheSignalBack(t *testing.T) {
 		t.Skipf("no asynchronous suspension on %s/%s: no handler to give back", runtime.GOOS, runtime.GOARCH)
 	}
 	const sig = syscall.Signal(40)
-	require.Error(t, arch.Installed(sig), "signal %d carries the handler before the test", sig)
+	require.Error(t, asyncsuspend.Installed(sig), "signal %d carries the handler before the test", sig)
 	a := newWorld(t, suspend.WithPolicy(suspend.Hybrid), suspend.WithSignal(sig))
 	b := newWorld(t, suspend.WithPolicy(suspend.Preemptive), suspend.WithSignal(sig))
-	require.NoError(t, arch.Installed(sig))
+	require.NoError(t, asyncsuspend.Installed(sig))
 
 	require.NoError(t, a.Close())
 	require.NoError(t, b.CheckSignals(), "closing one world took the handler from another")
 	onThread(t, b, "reader", func(th *suspend.Thread) { assert.NoError(t, th.Detach()) })
 
 	require.NoError(t, b.Close())
-	err := arch.Installed(sig)
+	err := asyncsuspend.Installed(sig)
 	require.Error(t, err, "the last Close left the handler installed")
 	assert.True(t, strings.Contains(err.Error(), "not installed"), "%v", err)
 }

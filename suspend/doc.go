@@ -55,8 +55,9 @@
 // in the first phase; Go code is stopped at its polls, as in the other
 // policies, because a goroutine parked in a signal handler would hold its
 // P and deadlock Go's own garbage collector. Hybrid and Preemptive need
-// package arch's signal handler; where arch has none, their worlds fail
-// at Attach and Stop with an error wrapping arch.ErrUnsupported.
+// coopsuspend's signal handler (arch.Supported); where there is none,
+// their worlds fail at Attach and Stop with an error wrapping
+// arch.ErrUnsupported.
 //
 // # Where the protocol is specified
 //

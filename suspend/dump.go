@@ -5,7 +5,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/coopsuspend/coopsuspend/arch"
+	"github.com/coopsuspend/coopsuspend/internal/asyncsuspend"
 	"github.com/coopsuspend/coopsuspend/threadstate"
 )
 
@@ -67,5 +67,5 @@ func (w *World) dumpString() string {
 // that the goroutine ended without Detach. (A new thread that got the
 // same id hides it: false is not proof of life.)
 func (t *Thread) osThreadGone() bool {
-	return t.c.Tid != 0 && t.Word().State() != threadstate.Detached && !arch.ThreadExists(int(t.c.Tid))
+	return t.c.Tid != 0 && t.Word().State() != threadstate.Detached && !asyncsuspend.ThreadExists(int(t.c.Tid))
 }

@@ -16,7 +16,7 @@ const (
 	// threads inside a system call made through safepoint's syscall
 	// wrappers, whatever their state word says. Everywhere else, and
 	// always for Go code, it is cooperative (docs/go-rules.md rules 1, 2,
-	// 7). It needs package arch's signal handler: on a platform without
+	// 7). It needs coopsuspend's signal handler: on a platform without
 	// one (arch.Supported reports false) it does not fall back to Coop:
 	// NewWorld fails with an error wrapping arch.ErrUnsupported. Hybrid
 	// behaves the same way there.

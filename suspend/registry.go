@@ -3,7 +3,7 @@ package suspend
 import (
 	"weak"
 
-	"github.com/coopsuspend/coopsuspend/arch"
+	"github.com/coopsuspend/coopsuspend/internal/asyncsuspend"
 )
 
 // The registry: which threads a world has, and how it learns that one
@@ -40,7 +40,7 @@ type entry struct {
 	id     uint64
 	tid    int32
 	owner  uint64
-	rec    *arch.Record
+	rec    *asyncsuspend.Record
 }
 
 func newEntry(t *Thread) entry {
@@ -160,7 +160,7 @@ func (w *World) attachedNames() []string {
 	var names []string
 	for i := 0; i < len(w.entries); {
 		e := &w.entries[i]
-		if e.rec != nil && !arch.ThreadExists(int(e.tid)) {
+		if e.rec != nil && !asyncsuspend.ThreadExists(int(e.tid)) {
 			w.mu.Lock()
 			w.removeLocked(i)
 			w.mu.Unlock()

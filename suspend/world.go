@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coopsuspend/coopsuspend/arch"
+	"github.com/coopsuspend/coopsuspend/internal/asyncsuspend"
 	"github.com/coopsuspend/coopsuspend/internal/core"
 	"github.com/coopsuspend/coopsuspend/internal/goid"
 	"github.com/coopsuspend/coopsuspend/internal/seam"
@@ -147,9 +148,9 @@ func NewWorld(opts ...Option) (*World, error) {
 // Close puts Go's handler back.
 func (w *World) installHandler() error {
 	if !arch.Supported() {
-		return fmt.Errorf("policy %v needs asynchronous suspension: %w (use coop)", w.policy, arch.Install(w.sig))
+		return fmt.Errorf("policy %v needs asynchronous suspension: %w (use coop)", w.policy, asyncsuspend.Install(w.sig))
 	}
-	if err := arch.Install(w.sig); err != nil {
+	if err := asyncsuspend.Install(w.sig); err != nil {
 		return fmt.Errorf("policy %v: %w", w.policy, err)
 	}
 	return nil
@@ -189,7 +190,7 @@ func (w *World) Close() error {
 	}
 	w.closed.Store(true)
 	if w.policy.usesSignals() {
-		arch.Uninstall(w.sig)
+		asyncsuspend.Uninstall(w.sig)
 	}
 	return nil
 }
@@ -205,7 +206,7 @@ func (w *World) CheckSignals() error {
 	if !w.policy.usesSignals() {
 		return nil
 	}
-	if err := arch.Installed(w.sig); err != nil {
+	if err := asyncsuspend.Installed(w.sig); err != nil {
 		return fmt.Errorf("coopsuspend: policy %v cannot suspend asynchronously: %w", w.policy, err)
 	}
 	return nil
@@ -251,12 +252,12 @@ func (w *World) Attach(name string) (*Thread, error) {
 	if w.policy.usesSignals() {
 		runtime.LockOSThread()
 		t.locked = true
-		rec, err := arch.Register(t.c.Owner)
+		rec, err := asyncsuspend.Register(t.c.Owner)
 		if err != nil {
 			runtime.UnlockOSThread()
 			t.locked = false
 			forgetOwner(t.c.Owner)
-			if errors.Is(err, arch.ErrRegistered) {
+			if errors.Is(err, asyncsuspend.ErrRegistered) {
 				err = ErrAttached
 			}
 			return nil, fmt.Errorf("coopsuspend: Attach(%q): %w", name, err)

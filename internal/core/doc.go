@@ -9,8 +9,8 @@
 // Who may touch what:
 //
 //   - Thread.Cell: the thread and the initiator, only through threadstate
-//     events. The signal handler (package arch) never writes it: once the
-//     handler has parked a thread, the initiator applies
+//     events. The signal handler (internal/asyncsuspend) never writes it:
+//     once the handler has parked a thread, the initiator applies
 //     FinishAsyncSuspend on its behalf.
 //   - Thread.resume: posted by the initiator when a transition says so
 //     (ResumeInitSelfResume, ResumeInitBlockingResume), received only by

@@ -5,7 +5,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	"github.com/coopsuspend/coopsuspend/arch"
+	"github.com/coopsuspend/coopsuspend/internal/asyncsuspend"
 	"github.com/coopsuspend/coopsuspend/internal/goid"
 	"github.com/coopsuspend/coopsuspend/internal/seam"
 	"github.com/coopsuspend/coopsuspend/threadstate"
@@ -30,7 +30,7 @@ type Thread struct {
 
 	// Rec is the thread's mailbox with the signal handler, registered by
 	// Attach under policies that use signals; nil otherwise.
-	Rec *arch.Record
+	Rec *asyncsuspend.Record
 
 	// SyscallCaller is the return address of the last call into a
 	// wrapped system call (safepoint.Syscall6 and its helpers), for

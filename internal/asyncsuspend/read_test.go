@@ -1,0 +1,117 @@
+//go:build linux && (386 || amd64 || arm.7 || arm64 || loong64 || ppc64le || riscv64 || s390x)
+
+package asyncsuspend
+
+import (
+	"context"
+	"runtime"
+	"syscall"
+	"testing"
+	"unsafe"
+
+	"github.com/coopsuspend/coopsuspend/arch"
+	"github.com/coopsuspend/coopsuspend/internal/goid"
+)
+
+// blockedReader is a locked goroutine blocked in a wrapped read of a pipe.
+type blockedReader struct {
+	rec    *Record
+	r, w   int
+	result chan string
+	// local is the address of a local of the reader's frame, taken just
+	// before its read: the goroutine's stack cannot move while it is in
+	// the system call.
+	local uintptr
+}
+
+func startReader(t *testing.T) *blockedReader {
+	t.Helper()
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	br := &blockedReader{r: p[0], w: p[1], result: make(chan string, 1)}
+	ready := make(chan *Record)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		rec, err := Register(goid.Current())
+		if err != nil {
+			t.Error(err)
+			ready <- nil
+			return
+		}
+		defer rec.Unregister()
+		var marker int
+		br.local = uintptr(unsafe.Pointer(&marker))
+		ready <- rec
+		buf := make([]byte, 64)
+		for {
+			n, _, e := Syscall6(rec, syscall.SYS_READ, uintptr(br.r), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0, 0)
+			if e == syscall.EINTR {
+				continue
+			}
+			if e != 0 {
+				br.result <- "error: " + e.Error()
+				return
+			}
+			br.result <- string(buf[:n])
+			return
+		}
+	}()
+	br.rec = <-ready
+	if br.rec == nil {
+		t.FailNow()
+	}
+	return br
+}
+
+func (br *blockedReader) finish(t *testing.T, msg string) string {
+	t.Helper()
+	syscall.Write(br.w, []byte(msg))
+	got := <-br.result
+	syscall.Close(br.r)
+	syscall.Close(br.w)
+	return got
+}
+
+// TestSuspendInRead parks a thread blocked in a wrapped read, through
+// SIGURG and through a real-time signal installed beside it.
+func TestSuspendInRead(t *testing.T) {
+	const rt = syscall.Signal(41)
+	for _, sig := range []syscall.Signal{arch.DefaultSignal, rt} {
+		if err := Install(sig); err != nil {
+			t.Fatal(err)
+		}
+		defer Uninstall(sig)
+	}
+	br := startReader(t)
+	parks := 0
+	for i := 0; i < 200; i++ {
+		sig := []syscall.Signal{arch.DefaultSignal, rt}[i%2]
+		parked, err := br.rec.SuspendAsync(context.Background(), sig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if parked {
+			parks++
+			c := br.rec.Context()
+			if !InKernelEntry(c.PC) {
+				t.Fatalf("parked at %v, not at the kernel entry %#x", c.Where(), SyscallPC())
+			}
+			if c.SP > br.local || br.local-c.SP > 16<<10 {
+				t.Fatalf("parked with sp %#x, not just below the reader's frame (a local at %#x)", c.SP, br.local)
+			}
+			br.rec.ResumeAsync()
+		}
+	}
+	if got := br.finish(t, "hello"); got != "hello" {
+		t.Fatalf("read returned %q", got)
+	}
+	if parks < 150 {
+		t.Fatalf("only %d of 200 requests parked the reader", parks)
+	}
+	t.Logf("%d of 200 requests parked the reader", parks)
+}
+
+func unsafePointer(p *byte) unsafe.Pointer { return unsafe.Pointer(p) }

@@ -1,0 +1,330 @@
+//go:build linux && (386 || amd64 || arm.7 || arm64 || loong64 || ppc64le || riscv64 || s390x)
+
+package asyncsuspend
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/coopsuspend/coopsuspend/arch"
+)
+
+// Record is one thread's mailbox with the signal handler. The handler
+// finds it by the thread's OS id, so a thread must stay on its OS thread
+// (runtime.LockOSThread) while its record is registered.
+//
+// Who writes what:
+//
+//   - request: the initiator sets Suspend or Sample before signalling; the
+//     handler takes it (CAS to Taken) and sets it back to None.
+//   - ack: the initiator clears it before a request; the handler answers
+//     Parked, Declined, Sampled, and Resumed after a park.
+//   - release: the initiator sets it to let a parked handler go; the
+//     handler clears it on its way out.
+//   - inWrapper: kernelEntry's assembly, set on entry and cleared when the
+//     system call returns.
+//   - interrupt: the initiator (Interrupt) sets it; the wrapper's caller
+//     clears it when the call returns.
+//   - raw: the handler, while the thread is parked or sampled; read by
+//     the initiator after the ack.
+//
+// One request at a time: request and ack are a single mailbox, so asking
+// holds busy, and a park holds it until ResumeAsync. A stop and a
+// monitor's sample of the same thread therefore never mix their answers.
+//
+// The layout of the fields before busy is fixed: the assembly reads them
+// through record.h.
+type Record struct {
+	request   uint32
+	ack       uint32
+	release   uint32
+	inWrapper uint32
+	interrupt uint32
+	tid       int32
+	raw       [rawWords]uintptr
+
+	busy sync.Mutex // Go side only
+
+	// owner is the goroutine that registered the record, and replaced
+	// says a later Register of the same OS thread by another goroutine
+	// took its table slot: the owner had ended while locked to the
+	// thread, the thread died with it, and the kernel gave its id to a
+	// new thread. Both are guarded by tableMu.
+	owner    uint64
+	replaced bool
+}
+
+const (
+	reqNone    = 0
+	reqSuspend = 1
+	reqSample  = 2
+	reqTaken   = 3
+
+	ackNone     = 0
+	ackParked   = 1
+	ackDeclined = 2
+	ackSampled  = 3
+	ackResumed  = 4
+
+	tableSize = 4096
+)
+
+// slot is one entry of the table the handler searches: open addressing by
+// tid, linear probing, stopping at a never-used slot. A freed slot keeps
+// tid tombstone so that chains stay intact.
+//
+// A slot is 16 bytes on every machine, with rec in its last word: at 8
+// on 64-bit machines, at 12 on 32-bit ones.
+type slot struct {
+	tid uint32
+	_   [12 - unsafe.Sizeof(uintptr(0))]byte
+	rec *Record
+}
+
+const tombstone = ^uint32(0)
+
+var (
+	// table is read by the handler (assembly) without locks: a slot's
+	// record is published before its tid.
+	table [tableSize]slot
+
+	tableMu sync.Mutex
+	// free holds unregistered records for reuse. Records are never
+	// freed: a late signal may still be looking at one.
+	free []*Record
+	used int
+)
+
+// Register creates the record of the calling thread, which must be locked
+// to its OS thread, and publishes it to the handler. owner identifies the
+// calling goroutine (internal/goid). If the thread has a record already,
+// Register fails with ErrRegistered when that record is the same
+// goroutine's; a record of another goroutine is stale (a goroutine that
+// is locked to its thread cannot share it, so that one has ended, and
+// the thread with it, and the kernel reused the id): the new record takes
+// its slot and the old one is marked replaced.
+func Register(owner uint64) (*Record, error) {
+	tid := uint32(Gettid())
+	tableMu.Lock()
+	defer tableMu.Unlock()
+	if old := lookup(tid); old != nil {
+		if old.owner == owner {
+			return nil, fmt.Errorf("%w (tid %d)", ErrRegistered, tid)
+		}
+		old.replaced = true
+		used--
+	}
+	if used >= tableSize*3/4 {
+		return nil, fmt.Errorf("%w (%d threads registered)", arch.ErrTableFull, used)
+	}
+	var r *Record
+	if n := len(free); n > 0 {
+		r, free = free[n-1], free[:n-1]
+		r.reset()
+	} else {
+		r = new(Record)
+	}
+	r.tid = int32(tid)
+	r.owner = owner
+	for i := tid % tableSize; ; i = (i + 1) % tableSize {
+		s := &table[i]
+		if t := atomic.LoadUint32(&s.tid); t == 0 || t == tombstone || t == tid {
+			atomic.StorePointer((*unsafe.Pointer)(unsafe.Pointer(&s.rec)), unsafe.Pointer(r))
+			atomic.StoreUint32(&s.tid, tid)
+			break
+		}
+	}
+	used++
+	return r, nil
+}
+
+// Unregister removes the record from the table. Call it on the record's
+// thread, before unlocking it from its OS thread, or from any goroutine
+// once the record's owner has ended; a record whose slot a new thread
+// took (see Register) is only freed.
+func (r *Record) Unregister() {
+	tid := uint32(r.tid)
+	tableMu.Lock()
+	defer tableMu.Unlock()
+	if r.replaced {
+		r.replaced = false
+		free = append(free, r)
+		return
+	}
+	for i, n := tid%tableSize, 0; n < tableSize; i, n = (i+1)%tableSize, n+1 {
+		s := &table[i]
+		t := atomic.LoadUint32(&s.tid)
+		if t == 0 {
+			break
+		}
+		if t == tid && s.rec == r {
+			atomic.StoreUint32(&s.tid, tombstone)
+			used--
+			free = append(free, r)
+			return
+		}
+	}
+	panic(fmt.Sprintf("coopsuspend: record of tid %d is not registered", tid))
+}
+
+// reset clears a reused record (not busy: it was released with its
+// thread).
+func (r *Record) reset() {
+	r.request, r.ack, r.release, r.inWrapper, r.interrupt, r.tid = 0, 0, 0, 0, 0, 0
+	r.owner, r.replaced = 0, false
+	r.raw = [rawWords]uintptr{}
+}
+
+// Tid returns the OS thread id the record belongs to.
+func (r *Record) Tid() int { return int(r.tid) }
+
+// SuspendAsync asks the handler to park the thread if it is inside the
+// kernel entry. It reports true if the thread is parked (its context is
+// saved, and it stays parked until ResumeAsync), false if the handler
+// declined because the thread was elsewhere.
+//
+// It waits for the handler's answer until ctx is done or AckTimeout
+// passes, whichever comes first; then it withdraws the request and
+// returns ctx's cause (wrapped) or arch.ErrNoAnswer.
+func (r *Record) SuspendAsync(ctx context.Context, sig syscall.Signal) (bool, error) {
+	r.busy.Lock()
+	ack, err := r.askBy(ctx, reqSuspend, sig, func() error { return Tgkill(r.Tid(), sig) }, 0)
+	if err != nil || ack != ackParked {
+		r.busy.Unlock()
+		return false, err
+	}
+	return true, nil // busy stays held until ResumeAsync
+}
+
+// ResumeAsync releases a thread SuspendAsync parked and waits until its
+// handler has left the wait, so that a new request cannot meet the old
+// park.
+func (r *Record) ResumeAsync() {
+	atomic.StoreUint32(&r.release, 1)
+	futexWake(&r.release)
+	r.await(context.Background(), func(a uint32) bool { return a == ackResumed }, 0)
+	r.busy.Unlock()
+}
+
+// Sample asks the handler for the thread's current context without
+// parking it. It does not wait for another request on the same record:
+// while a stop has the thread parked it returns ErrBusy at once.
+func (r *Record) Sample(sig syscall.Signal) (arch.Context, error) {
+	if !r.busy.TryLock() {
+		return arch.Context{}, ErrBusy
+	}
+	defer r.busy.Unlock()
+	if _, err := r.ask(reqSample, sig); err != nil {
+		return arch.Context{}, err
+	}
+	return r.Context(), nil
+}
+
+// Context decodes the context the handler saved at the last park or sample.
+// Call it only after SuspendAsync said parked or Sample returned.
+func (r *Record) Context() arch.Context {
+	var c arch.Context
+	decode(&c, &r.raw)
+	return c
+}
+
+// Interrupt makes the thread's wrapped system call in progress return
+// EINTR instead of restarting, or, if the thread is between wrapped calls,
+// its next one. TakeInterrupt tells the wrapper it happened.
+func (r *Record) Interrupt(sig syscall.Signal) error {
+	atomic.StoreUint32(&r.interrupt, 1)
+	return Tgkill(r.Tid(), sig)
+}
+
+// TakeInterrupt reports whether an Interrupt was pending, and clears it.
+// The wrapper calls it on its own thread after each call.
+func (r *Record) TakeInterrupt() bool { return atomic.SwapUint32(&r.interrupt, 0) != 0 }
+
+// ask posts a request, signals the thread and waits for the answer.
+func (r *Record) ask(req uint32, sig syscall.Signal) (uint32, error) {
+	return r.askBy(context.Background(), req, sig, func() error { return Tgkill(r.Tid(), sig) }, 0)
+}
+
+// askBy is ask with the signal sent by send, which may have it delivered
+// up to after later (SampleAfter's timer).
+func (r *Record) askBy(ctx context.Context, req uint32, sig syscall.Signal, send func() error, after time.Duration) (uint32, error) {
+	atomic.StoreUint32(&r.ack, ackNone)
+	atomic.StoreUint32(&r.request, req)
+	if err := send(); err != nil {
+		atomic.StoreUint32(&r.request, reqNone)
+		return 0, err
+	}
+	ack, ok := r.await(ctx, func(a uint32) bool { return a != ackNone }, AckTimeout+after)
+	if ok {
+		return ack, nil
+	}
+	// Withdraw the request unless the handler took it meanwhile; once
+	// taken, it answers without blocking first.
+	if atomic.CompareAndSwapUint32(&r.request, req, reqNone) {
+		if err := ctx.Err(); err != nil {
+			return 0, fmt.Errorf("waiting for the signal handler (tid %d, signal %v): %w", r.tid, sig, context.Cause(ctx))
+		}
+		return 0, fmt.Errorf("%w within %v (tid %d, signal %v): was it replaced, or is the signal blocked?",
+			arch.ErrNoAnswer, AckTimeout, r.tid, sig)
+	}
+	ack, _ = r.await(context.Background(), func(a uint32) bool { return a != ackNone }, 0)
+	return ack, nil
+}
+
+// await waits until done(ack) holds, spinning briefly, then yielding,
+// then sleeping on the futex, for at most timeout (0: no limit) and until
+// ctx is done.
+func (r *Record) await(ctx context.Context, done func(uint32) bool, timeout time.Duration) (uint32, bool) {
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	for i := 0; ; i++ {
+		a := atomic.LoadUint32(&r.ack)
+		if done(a) {
+			return a, true
+		}
+		switch {
+		case i < 50:
+			runtime.Gosched()
+		default:
+			futexWait(&r.ack, a, 100*time.Microsecond)
+		}
+		if (timeout > 0 && time.Now().After(deadline)) || ctx.Err() != nil {
+			a := atomic.LoadUint32(&r.ack)
+			return a, done(a)
+		}
+	}
+}
+
+// InWrapper reports whether the thread is inside the kernel entry now.
+func (r *Record) InWrapper() bool { return atomic.LoadUint32(&r.inWrapper) != 0 }
+
+// Shared is a record for threads that are not registered (worlds without
+// signals): Syscall6 needs one to mark the entry, nobody signals it, and
+// nobody reads what the entry writes there.
+var Shared = new(Record)
+
+// RecordOf returns the record registered for the OS thread tid, or nil.
+func RecordOf(tid int) *Record { return lookup(uint32(tid)) }
+
+// lookup finds tid's record in the table, without locks, as the handler
+// does.
+func lookup(t uint32) *Record {
+	for i, n := t%tableSize, 0; n < tableSize; i, n = (i+1)%tableSize, n+1 {
+		s := &table[i]
+		switch atomic.LoadUint32(&s.tid) {
+		case 0:
+			return nil
+		case t:
+			return (*Record)(atomic.LoadPointer((*unsafe.Pointer)(unsafe.Pointer(&s.rec))))
+		}
+	}
+	return nil
+}
