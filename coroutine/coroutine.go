@@ -10,6 +10,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/coopsuspend/coopsuspend/internal/asyncsuspend"
 	"github.com/coopsuspend/coopsuspend/internal/core"
 	"github.com/coopsuspend/coopsuspend/monitor"
 	"github.com/coopsuspend/coopsuspend/safepoint"
@@ -71,12 +72,27 @@ type shared[P, Y any] struct {
 	blockingPanic *callPanic
 	rethrown      *callPanic
 
-	// target is the coroutine itself, for the monitor (a Suspender knows
-	// only shared).
-	target monitor.Target
+	// target is what the monitor sees of the coroutine, made once so
+	// that Enter and Leave (Resume's, and a Suspender's, which knows
+	// only shared) name the same slice.
+	target *monitored
 
 	listenerPanics atomic.Int64
 }
+
+// monitored is a coroutine as its monitor sees it. The monitor samples
+// an overrun on the thread that called Enter, which it looks up by OS
+// thread id, a system call on every slice; a scheduler knows its thread's
+// record already and hands it over here instead (cfg.rec, the record of
+// the thread that resumes the coroutine and so runs it). A coroutine of
+// New leaves it nil, and the monitor looks.
+type monitored struct {
+	monitor.Target
+	cfg *config
+}
+
+// ThreadRecord implements asyncsuspend.OnThread.
+func (m *monitored) ThreadRecord() *asyncsuspend.Record { return m.cfg.rec }
 
 // action is how the body last switched back to Resume.
 type action uint8
@@ -128,7 +144,7 @@ func newCoroutine[P, Y, R any](fn func(s *Suspender[P, Y], p P) R, where scope, 
 		c.cfg.name = "coroutine-" + strconv.FormatUint(nextID.Add(1), 10)
 	}
 	c.status = Ready
-	c.target = c
+	c.target = &monitored{Target: c, cfg: &c.cfg}
 	c.plain = len(c.cfg.listeners) == 0 && c.cfg.thread == nil && c.cfg.monitor == nil
 	return c
 }
@@ -272,12 +288,12 @@ func (c *Coroutine[P, Y, R]) resumeSlow(p P) (State[Y, R], error) {
 		// A new slice starts with no request pending: one that came
 		// after the last slice ended is stale.
 		c.preempt.Store(false)
-		m.Enter(c, c.cfg.rec)
+		m.Enter(c.target)
 	}
 	c.next()
 	c.adoptThread()
 	if m := c.cfg.monitor; m != nil {
-		m.Leave(c)
+		m.Leave(c.target)
 	}
 	return c.settle()
 }

@@ -89,8 +89,8 @@ type config struct {
 	offload bool
 
 	monitor *monitor.Monitor
-	// rec is the record of the thread the coroutine runs on, for the
-	// monitor's samples; set by the scheduler.
+	// rec is the record of the thread the coroutine runs on, set by a
+	// scheduler that registered its thread for the monitor's samples.
 	rec *asyncsuspend.Record
 
 	world *suspend.World // schedulers only
@@ -102,7 +102,11 @@ type config struct {
 // WithMonitor puts the coroutine (or every coroutine of a scheduler)
 // under a monitor's time slices: entering Running starts a slice, leaving
 // it ends the slice, and an expired slice makes the next Poll suspend.
-// A scheduler starts the monitor when it runs.
+// A scheduler starts the monitor when it runs. With monitor.WithOverrun,
+// an overrun is sampled on the coroutine's thread when that thread is
+// registered with the signal handler: a scheduler registers its own; a
+// coroutine of New is sampled when it is resumed from a thread attached
+// to a hybrid or preemptive world.
 func WithMonitor(m *monitor.Monitor) Option {
 	return Option{"WithMonitor", forNew | forScheduler, func(c *config) { c.monitor = m }}
 }

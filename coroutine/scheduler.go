@@ -46,7 +46,7 @@ type Scheduler struct {
 	unblock chan *entry
 	live    int
 	seq     uint64
-	rec     *asyncsuspend.Record // the running thread's, for the monitor's samples
+	rec     *asyncsuspend.Record // the thread's, for the monitor (see monitored)
 	thread  *suspend.Thread
 	// closeErrs are the refusals of closes that cannot be refused (a
 	// Ready or Suspended coroutine); Run returns them.
@@ -177,7 +177,9 @@ func (s *Scheduler) Run(ctx context.Context) (err error) {
 		}
 		// Samples of an overrunning coroutine need the OS thread it runs
 		// on: keep the scheduler (and so its coroutines, which iter.Pull
-		// runs on the resumer's thread) on one, with a record.
+		// runs on the resumer's thread) on one, registered with the
+		// signal handler. A thread attached to a hybrid or preemptive
+		// world is registered already.
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		if s.rec = asyncsuspend.RecordOf(asyncsuspend.Gettid()); s.rec == nil && arch.Supported() {

@@ -153,7 +153,7 @@ func (s *Suspender[P, Y]) blocking(fn func()) {
 		// meantime is stale (Leave and this store are ordered by the
 		// monitor's lock, so no tick of the old slice lands after it).
 		sh.preempt.Store(false)
-		m.Enter(sh.target, sh.cfg.rec)
+		m.Enter(sh.target)
 	}
 }
 

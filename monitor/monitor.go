@@ -8,26 +8,31 @@
 // blocking call is not Running, so it is never asked.
 //
 // Go code cannot be suspended anywhere but at a safepoint
-// (docs/go-rules.md rules 1 and 8). A loop without one cannot be preempted by any library;
-// the monitor finds it instead: once a coroutine overruns its slice by
-// more than the overrun margin, the monitor samples its thread through
-// the arch signal handler (a sample request: the thread is not parked)
-// and reports who, for how long, and where, so that the runtime's author
-// can add the poll.
+// (docs/go-rules.md rules 1 and 8). A loop without one cannot be
+// preempted by any library; the monitor finds it instead: once a
+// coroutine overruns its slice by more than the overrun margin, the
+// monitor samples its thread through coopsuspend's signal handler (a
+// sample request: the thread is not parked) and reports who, for how
+// long, and where, so that the runtime's author can add the poll. The
+// thread is the one that called Enter, and it can be sampled only if it
+// is registered with the handler, which needs it locked to its OS
+// thread: a thread attached to a hybrid or preemptive suspend.World, or
+// a coroutine.Scheduler's (which registers its thread when it has a
+// monitor).
 //
 // A sample is a register context of the thread, and the thread is not
 // always running the coroutine's code when the signal lands: with the
 // monitor and the coroutine competing for one P, the coroutine's thread
-// sleeps in Go's scheduler while the monitor runs; a call to time.Now
-// runs in the vDSO; under the race detector every memory access runs
+// sleeps in Go's scheduler while the monitor runs; a call to time.Now runs
+// in the vDSO; under the race detector every memory access runs
 // ThreadSanitizer. The monitor therefore classifies each sample
 // (arch.Frame.Place) and reports only one that is in the program's own
-// code. A sample that is not is set aside and the thread sampled again
-// at the next ticks, each time through a kernel timer that signals the
-// thread a little after the monitor has given its P away (Record.
-// SampleAfter). After samplesPerReport misses the report says that the
-// position is unknown and where the samples found the thread instead. A
-// frame of the runtime is never reported as the coroutine's position.
+// code. A sample that is not is set aside and the thread sampled again at
+// the next ticks, each time through a kernel timer that signals the thread
+// a little after the monitor has given its P away. After samplesPerReport
+// misses the report says that the position is unknown and where the samples
+// found the thread instead. A frame of the runtime is never reported as the
+// coroutine's position.
 //
 // The monitor runs no goroutine of its own: a timer fires once per tick
 // while at least one coroutine runs, and nothing is scheduled when none
@@ -210,10 +215,29 @@ func (m *Monitor) Stop() {
 	}
 }
 
-// Enter starts t's slice: t is now running, on the thread whose record
-// rec is (nil: the thread cannot be sampled).
-func (m *Monitor) Enter(t Target, rec *asyncsuspend.Record) {
+// Enter starts t's slice: t is now running, on the calling goroutine's
+// thread. Call it on that goroutine, or on one that shares its locked OS
+// thread (a coroutine resumed from it, as coroutine.Coroutine.Resume
+// does). With WithOverrun, an overrun of the slice is sampled on that
+// thread if it is registered with the signal handler (see the package
+// comment); on any other thread t is still asked to yield, but an
+// overrun goes unreported.
+func (m *Monitor) Enter(t Target) {
 	now := time.Now()
+	// The thread is found now, on it, by its OS id: the tick that
+	// samples runs elsewhere. The look-up costs a system call (gettid),
+	// paid only when there is something to sample for, and not at all
+	// for a target that knows its thread's record (a scheduler's
+	// coroutine: the scheduler runs it on its own registered thread).
+	var rec *asyncsuspend.Record
+	if m.cfg.onOverrun != nil {
+		if o, ok := t.(asyncsuspend.OnThread); ok {
+			rec = o.ThreadRecord()
+		}
+		if rec == nil {
+			rec = asyncsuspend.RecordOf(asyncsuspend.Gettid())
+		}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.state != started {

@@ -37,7 +37,7 @@ func TestRequestsUntilLeave(t *testing.T) {
 	defer m.Stop()
 	tg := &target{name: "spinner"}
 	entered := time.Now()
-	m.Enter(tg, nil)
+	m.Enter(tg)
 	time.Sleep(10 * time.Millisecond)
 	if n := tg.requests.Load(); n != 0 && time.Since(entered) < slice {
 		t.Fatalf("%d requests before the slice ended", n)
@@ -74,7 +74,7 @@ func TestStopLeavesNothing(t *testing.T) {
 	tgs := make([]*target, 8)
 	for i := range tgs {
 		tgs[i] = &target{name: "t"}
-		m.Enter(tgs[i], nil)
+		m.Enter(tgs[i])
 	}
 	time.Sleep(5 * time.Millisecond)
 	m.Stop()
@@ -92,7 +92,7 @@ func TestStopLeavesNothing(t *testing.T) {
 	if err := m.Start(); err == nil {
 		t.Error("a stopped monitor restarted")
 	}
-	m.Enter(&target{}, nil) // ignored
+	m.Enter(&target{}) // ignored
 	deadline := time.Now().Add(5 * time.Second)
 	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
@@ -106,7 +106,7 @@ func TestStopLeavesNothing(t *testing.T) {
 func TestNotStartedDoesNothing(t *testing.T) {
 	m := monitor.New(monitor.WithSlice(time.Millisecond), monitor.WithTick(time.Millisecond))
 	tg := &target{}
-	m.Enter(tg, nil)
+	m.Enter(tg)
 	time.Sleep(5 * time.Millisecond)
 	if tg.requests.Load() != 0 || m.Running() != 0 {
 		t.Error("a monitor that was not started acted")
@@ -208,7 +208,7 @@ func overrunSlices(t *testing.T, slices int, loop func(int) int) []monitor.Overr
 			// here would be a place the samples could find.
 			var expired atomic.Bool
 			timeout := time.AfterFunc(5*time.Second, func() { expired.Store(true) })
-			m.Enter(tg, rec)
+			m.Enter(tg)
 			n := len(reports)
 			for len(reports) == n && !expired.Load() {
 				guestSink.Add(int64(loop(1 << 16)))
@@ -301,5 +301,84 @@ func TestOverrunNamesTheGuest(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestOverrunSampledOnRegisteredThreads: Enter finds the thread to sample
+// on the calling goroutine's OS thread, and only a thread registered with
+// the signal handler can be sampled. On an unregistered thread an overrun
+// slice is still asked to yield, but nothing is reported; the same slice
+// on a registered thread (the control) is. The guest sleeps instead of
+// spinning: the monitor cannot tell the two apart, and every sample of a
+// sleeping thread lands in the runtime, so the report comes after
+// samplesPerReport misses and says the position is unknown.
+func TestOverrunSampledOnRegisteredThreads(t *testing.T) {
+	if !arch.Supported() {
+		t.Skipf("no sampling on %s/%s", runtime.GOOS, runtime.GOARCH)
+	}
+	for _, registered := range []bool{false, true} {
+		t.Run(fmt.Sprintf("registered=%v", registered), func(t *testing.T) {
+			reports := make(chan monitor.Overrun, 1)
+			m := monitor.New(monitor.WithSlice(2*time.Millisecond), monitor.WithTick(time.Millisecond),
+				monitor.WithOverrun(2*time.Millisecond, func(o monitor.Overrun) {
+					select {
+					case reports <- o:
+					default:
+					}
+				}))
+			if err := m.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer m.Stop()
+			tg := &target{name: "sleeper"}
+			tids := make(chan int, 1)
+			errc := make(chan error, 1)
+			go func() {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				if registered {
+					rec, err := asyncsuspend.Register(goid.Current())
+					if err != nil {
+						errc <- err
+						return
+					}
+					defer rec.Unregister()
+				}
+				tids <- asyncsuspend.Gettid()
+				m.Enter(tg)
+				if registered {
+					select {
+					case o := <-reports:
+						reports <- o
+					case <-time.After(5 * time.Second):
+					}
+				} else {
+					// 100 ticks past the margin: a registered thread is
+					// reported within about 10.
+					time.Sleep(100 * time.Millisecond)
+				}
+				m.Leave(tg)
+				errc <- nil
+			}()
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+			if tg.requests.Load() == 0 {
+				t.Error("the overrunning slice was never asked to yield")
+			}
+			tid := <-tids
+			select {
+			case o := <-reports:
+				if !registered {
+					t.Errorf("an unregistered thread was sampled: %v", o)
+				} else if o.Tid != tid || o.Name != tg.name {
+					t.Errorf("the report names %q on thread %d, want %q on %d: %v", o.Name, o.Tid, tg.name, tid, o)
+				}
+			default:
+				if registered {
+					t.Error("no report for the registered thread's overrun within 5 s")
+				}
+			}
+		})
 	}
 }
