@@ -19,7 +19,11 @@ func vdsoBase(t *testing.T) uintptr {
 	if err != nil {
 		t.Skipf("no auxiliary vector to find the vDSO: %v", err)
 	}
-	defer f.Close()
+	defer func() {
+		if err := f.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
 	r := bufio.NewReader(f)
 	for {
 		// Each entry is two words of the machine's size.

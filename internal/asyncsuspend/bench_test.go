@@ -7,11 +7,11 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/coopsuspend/coopsuspend/arch"
+	"golang.org/x/sys/unix"
 )
 
 // BenchmarkSuspendAsync measures an asynchronous suspend of a thread
@@ -26,8 +26,8 @@ func BenchmarkSuspendAsync(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer Uninstall(arch.DefaultSignal)
-	br := startReader(&testing.T{})
-	defer br.finish(&testing.T{}, "done")
+	br := startReader(b)
+	defer br.finish(b, "done")
 	var suspended time.Duration
 	declined := 0
 	b.ResetTimer()
@@ -54,7 +54,7 @@ func BenchmarkSuspendAsync(b *testing.B) {
 // a channel receive.
 func BenchmarkNotifyDelivery(b *testing.B) {
 	c := make(chan os.Signal, 1)
-	signal.Notify(c, syscall.SIGUSR1)
+	signal.Notify(c, unix.SIGUSR1)
 	defer signal.Stop(c)
 	tids := make(chan int)
 	quit := make(chan struct{})
@@ -68,7 +68,7 @@ func BenchmarkNotifyDelivery(b *testing.B) {
 	defer close(quit)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := Tgkill(tid, syscall.SIGUSR1); err != nil {
+		if err := Tgkill(tid, unix.SIGUSR1); err != nil {
 			b.Fatal(err)
 		}
 		<-c

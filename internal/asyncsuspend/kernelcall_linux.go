@@ -16,16 +16,19 @@ const (
 )
 
 // futexWait sleeps while *addr == val, at most d, through the runtime's
-// syscall path (the caller gives up its P meanwhile).
+// syscall path (the caller gives up its P meanwhile). Its errors are not
+// failures: ETIMEDOUT, EAGAIN (the word changed first) and EINTR all
+// mean "look at the word again", which every caller does in a loop.
 func futexWait(addr *uint32, val uint32, d time.Duration) {
 	ts := unix.NsecToTimespec(int64(d))
-	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWaitPrivate, uintptr(val),
+	_, _, _ = unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWaitPrivate, uintptr(val),
 		uintptr(unsafe.Pointer(&ts)), 0, 0)
 }
 
-// futexWake wakes every waiter on addr.
+// futexWake wakes every waiter on addr. FUTEX_WAKE fails only for an
+// invalid address, and addr is a live Go pointer.
 func futexWake(addr *uint32) {
-	unix.RawSyscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWakePrivate, 1<<30, 0, 0, 0)
+	_, _, _ = unix.RawSyscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWakePrivate, 1<<30, 0, 0, 0)
 }
 
 //go:linkname entersyscall runtime.entersyscall

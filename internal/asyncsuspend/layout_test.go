@@ -23,7 +23,10 @@ func TestRecordLayout(t *testing.T) {
 	}
 	defs := map[string]int64{}
 	for _, m := range regexp.MustCompile(`(?m)^#define\s+(\w+)\s+(\d+)\s*$`).FindAllStringSubmatch(string(src), -1) {
-		v, _ := strconv.ParseInt(m[2], 10, 64)
+		v, err := strconv.ParseInt(m[2], 10, 64)
+		if err != nil {
+			t.Fatalf("record.h: #define %s %s: %v", m[1], m[2], err)
+		}
 		defs[m[1]] = v
 	}
 	var r Record
@@ -76,7 +79,11 @@ func TestUcontextOffset(t *testing.T) {
 	if m == nil {
 		t.Fatalf("%s does not define %s", file, ucontextDefine)
 	}
-	if got, _ := strconv.Atoi(string(m[1])); got != mcontextOffset {
+	got, err := strconv.Atoi(string(m[1]))
+	if err != nil {
+		t.Fatalf("%s: %s %s: %v", file, ucontextDefine, m[1], err)
+	}
+	if got != mcontextOffset {
 		t.Errorf("%s copies from offset %d of the ucontext, the Go side says %d", file, got, mcontextOffset)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coopsuspend/coopsuspend/arch"
 	"github.com/coopsuspend/coopsuspend/internal/goid"
+	"golang.org/x/sys/unix"
 )
 
 // blockedReader is a locked goroutine blocked in a wrapped read of a pipe.
@@ -24,10 +25,10 @@ type blockedReader struct {
 	local uintptr
 }
 
-func startReader(t *testing.T) *blockedReader {
+func startReader(t testing.TB) *blockedReader {
 	t.Helper()
 	var p [2]int
-	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
 		t.Fatal(err)
 	}
 	br := &blockedReader{r: p[0], w: p[1], result: make(chan string, 1)}
@@ -47,8 +48,8 @@ func startReader(t *testing.T) *blockedReader {
 		ready <- rec
 		buf := make([]byte, 64)
 		for {
-			n, _, e := Syscall6(rec, syscall.SYS_READ, uintptr(br.r), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0, 0)
-			if e == syscall.EINTR {
+			n, _, e := Syscall6(rec, unix.SYS_READ, uintptr(br.r), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0, 0)
+			if e == unix.EINTR {
 				continue
 			}
 			if e != 0 {
@@ -66,12 +67,18 @@ func startReader(t *testing.T) *blockedReader {
 	return br
 }
 
-func (br *blockedReader) finish(t *testing.T, msg string) string {
+func (br *blockedReader) finish(t testing.TB, msg string) string {
 	t.Helper()
-	syscall.Write(br.w, []byte(msg))
+	if _, err := unix.Write(br.w, []byte(msg)); err != nil {
+		// The reader would wait forever: give up on it.
+		t.Fatalf("writing to the reader's pipe: %v", err)
+	}
 	got := <-br.result
-	syscall.Close(br.r)
-	syscall.Close(br.w)
+	for _, fd := range []int{br.r, br.w} {
+		if err := unix.Close(fd); err != nil {
+			t.Errorf("closing the reader's pipe: %v", err)
+		}
+	}
 	return got
 }
 

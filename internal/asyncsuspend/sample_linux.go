@@ -101,6 +101,9 @@ func (t threadTimer) arm(d time.Duration) error {
 	return nil
 }
 
+// delete deletes the timer. timer_delete fails only for an id that is not
+// a timer of this process, and t's was made by newThreadTimer and is
+// deleted once.
 func (t threadTimer) delete() {
-	unix.RawSyscall(unix.SYS_TIMER_DELETE, uintptr(t.id), 0, 0)
+	_, _, _ = unix.RawSyscall(unix.SYS_TIMER_DELETE, uintptr(t.id), 0, 0)
 }

@@ -89,7 +89,9 @@ func Uninstall(sig syscall.Signal) {
 		return
 	}
 	if installedLocked(sig) == nil {
-		rtSigaction(sig, &in.prev, nil)
+		// It cannot fail: the kernel read the same signal's action with
+		// the same call just now, and in.prev is what it gave at Install.
+		_ = rtSigaction(sig, &in.prev, nil)
 	}
 	delete(install.sigs, sig)
 }

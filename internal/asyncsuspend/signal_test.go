@@ -217,11 +217,16 @@ func TestInterrupt(t *testing.T) {
 	}
 	defer Uninstall(arch.DefaultSignal)
 	var p [2]int
-	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
 		t.Fatal(err)
 	}
-	defer syscall.Close(p[0])
-	defer syscall.Close(p[1])
+	defer func() {
+		for _, fd := range p {
+			if err := unix.Close(fd); err != nil {
+				t.Errorf("closing the pipe: %v", err)
+			}
+		}
+	}()
 	type result struct {
 		errno       syscall.Errno
 		interrupted bool
@@ -239,7 +244,7 @@ func TestInterrupt(t *testing.T) {
 		defer rec.Unregister()
 		recs <- rec
 		var buf [8]byte
-		_, _, e := Syscall6(rec, syscall.SYS_READ, uintptr(p[0]), uintptr(unsafePointer(&buf[0])), 8, 0, 0, 0)
+		_, _, e := Syscall6(rec, unix.SYS_READ, uintptr(p[0]), uintptr(unsafePointer(&buf[0])), 8, 0, 0, 0)
 		results <- result{e, rec.TakeInterrupt()}
 	}()
 	rec := <-recs
@@ -257,7 +262,7 @@ func TestInterrupt(t *testing.T) {
 		}
 		select {
 		case r := <-results:
-			if r.errno != syscall.EINTR || !r.interrupted {
+			if r.errno != unix.EINTR || !r.interrupted {
 				t.Fatalf("interrupted read returned errno %v, interrupted %v", r.errno, r.interrupted)
 			}
 			return
