@@ -294,6 +294,70 @@ func TestOverrunIsReported(t *testing.T) {
 	}
 }
 
+// TestOverrunOfNewCoroutineOnAttachedThread: a coroutine of New (no
+// scheduler hands the monitor its thread's record) is sampled on the
+// thread that resumes it, when that thread is registered with the signal
+// handler: here a goroutine attached to a hybrid world, whose Attach
+// registers it. The report names the loop and that thread.
+func TestOverrunOfNewCoroutineOnAttachedThread(t *testing.T) {
+	w := suspendtest.NewWorld(t, suspend.WithPolicy(suspend.Hybrid))
+	reports := make(chan monitor.Overrun, 1)
+	m := monitor.New(monitor.WithSlice(5*time.Millisecond), monitor.WithTick(time.Millisecond),
+		monitor.WithOverrun(10*time.Millisecond, func(o monitor.Overrun) {
+			select {
+			case reports <- o:
+			default:
+			}
+		}))
+	if err := m.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	var stop atomic.Bool
+	c := coroutine.New(func(_ *coroutine.Suspender[struct{}, struct{}], _ struct{}) struct{} {
+		deadline := time.Now().Add(3 * time.Second)
+		for !stop.Load() && time.Now().Before(deadline) {
+			spinSink += spinWithoutPoll(1 << 22)
+		}
+		return struct{}{}
+	}, coroutine.WithMonitor(m), coroutine.WithName("loner"))
+	type resumed struct {
+		tid int
+		err error
+	}
+	done := make(chan resumed, 1)
+	go func() {
+		th, err := w.Attach("resumer")
+		if err != nil {
+			done <- resumed{err: err}
+			return
+		}
+		_, err = c.Resume(struct{}{})
+		done <- resumed{th.Tid(), errors.Join(err, th.Detach())}
+	}()
+	var o monitor.Overrun
+	select {
+	case o = <-reports:
+	case <-time.After(3 * time.Second):
+		t.Error("no overrun reported within 3s")
+	}
+	stop.Store(true)
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if t.Failed() {
+		return
+	}
+	t.Log(o)
+	if !strings.HasSuffix(o.Name, "loner") || o.Tid != r.tid {
+		t.Errorf("report %+v, want coroutine \"loner\" on the resumer's thread %d", o, r.tid)
+	}
+	if o.Known() && !strings.Contains(o.Where.Function+" "+o.Where.InlinedInto, "coroutine_test.") {
+		t.Errorf("sampled at %v, not in the spinning test code", o.Where)
+	}
+}
+
 var spinSink int
 
 //go:noinline
