@@ -17,7 +17,7 @@ import (
 // wrapped system calls through SimHandler.Syscall, and the initiator's
 // questions to its record (recInWrapper, recSuspendAsync,
 // recResumeAsync) are answered by the simulation, through the seam,
-// instead of by arch's record and a real signal.
+// instead of by the real record (internal/asyncsuspend) and a signal.
 //
 // What is simulated is the handler's contract with the initiator, not
 // the signal: the record's in-wrapper mark; a request that the handler
