@@ -17,6 +17,7 @@ import (
 	"unsafe"
 
 	"github.com/coopsuspend/coopsuspend/arch"
+	"github.com/coopsuspend/coopsuspend/internal/testchild"
 	"github.com/coopsuspend/coopsuspend/suspend"
 	"github.com/coopsuspend/coopsuspend/threadstate"
 )
@@ -34,9 +35,9 @@ import (
 // A read into a stale address leaves the live buffer untouched, which the
 // tests see. A stale read by the kernel (write, the timespecs, ppoll's
 // descriptors) finds the old copy, identical until the memory is reused;
-// the growth hook therefore poisons the old stack (0xff bytes: descriptor
-// -1, a negative timespec, bytes nobody wrote) once it has seen it move,
-// as a reuse would.
+// the growth test therefore runs with GODEBUG=efence=1, under which the
+// runtime unmaps every stack it frees, and any stale access by the kernel
+// fails with EFAULT.
 
 var stackPolicies = []suspend.Policy{suspend.Coop, suspend.Hybrid, suspend.Preemptive}
 
@@ -229,39 +230,39 @@ func stackOps(t *testing.T) []stackOp {
 }
 
 // grower is the test hook that moves the stack: it uses more stack than
-// the goroutine has, and once it has seen its own frame move it poisons
-// the old stack from its frame up to top, the goroutine's outermost frame.
+// the goroutine has, so that the runtime copies the stack to a larger one
+// and frees the old one.
 //
-// Poisoning writes to memory the runtime has freed, which is sound only
-// because nothing can have reused it yet: the hook runs on the goroutine
-// that just freed it, with the collector off, and top and the hook's frame
-// were on the same stack (nothing moved it between: it was grown in
-// advance, and with the collector off nothing shrinks it).
+// A wrapper that kept a stale address would then hand the kernel memory
+// that was freed. The test runs in a child process with GODEBUG=efence=1,
+// under which the runtime unmaps a freed stack (sysFault), so the kernel
+// fails such an access with EFAULT instead of reading or writing whatever
+// reused the memory. (An earlier version wrote a poison pattern over the
+// freed stack itself: with the collector off, the runtime returns a freed
+// large stack to the heap at once, and the poison corrupted heap objects
+// under -race.)
 type grower struct {
-	top      uintptr // address of a local of the goroutine's outermost frame, 0: no poisoning
-	span     uintptr // the most the live stack can span between the hook and top
-	growBy   int     // bytes of stack the hook uses
-	moved    int     // hooks that saw the stack move
-	poisoned int     // of those, hooks that poisoned the old stack
+	growBy int // bytes of stack the hook uses
+	moved  int // hooks that saw the stack move
 }
 
 func (g *grower) hook() {
 	var probe byte
 	before := uintptr(unsafe.Pointer(&probe))
 	burn(g.growBy)
-	after := uintptr(unsafe.Pointer(&probe))
-	if before == after {
-		return
+	if after := uintptr(unsafe.Pointer(&probe)); after != before {
+		g.moved++
 	}
-	g.moved++
-	if g.top == 0 || g.top <= before || g.top-before > g.span {
-		return
+}
+
+// efence is the GODEBUG setting TestStackGrowthBeforeEntry's child runs
+// with, beside the parent's own.
+func efence() []string {
+	v := "efence=1"
+	if old := os.Getenv("GODEBUG"); old != "" {
+		v = old + "," + v
 	}
-	g.poisoned++
-	p := *(*unsafe.Pointer)(unsafe.Pointer(&before)) // the old, freed stack
-	for i := uintptr(0); i < g.top-before; i++ {
-		*(*byte)(unsafe.Add(p, i)) = 0xff
-	}
+	return []string{"GODEBUG=" + v}
 }
 
 // setHook installs h for the rest of the test.
@@ -285,55 +286,77 @@ func depths() []int {
 
 // TestStackGrowthBeforeEntry forces the stack to grow (and move) after
 // each wrapper has taken its arguments' addresses and just before the
-// kernel entry, and poisons the old stack: at every depth, under every
-// policy, reads must land in the caller's buffer and writes, ppoll and
-// nanosleep must see what the caller put on its stack.
+// kernel entry, in a child process whose freed stacks are unmapped
+// (GODEBUG=efence=1): at every depth, under every policy, reads must land
+// in the caller's buffer and writes, ppoll and nanosleep must see what the
+// caller put on its stack, never the old stack's address.
 func TestStackGrowthBeforeEntry(t *testing.T) {
-	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	const preGrow = 96 << 10
-	for _, p := range stackPolicies {
-		t.Run(p.String(), func(t *testing.T) {
-			w := newStackWorld(t, p)
-			for _, op := range stackOps(t) {
-				t.Run(op.name, func(t *testing.T) {
-					g := &grower{span: preGrow, growBy: 2 * (preGrow + 32<<10)}
-					setHook(t, g.hook)
-					var bad []string
-					calls := 0
-					for _, d := range depths() {
-						if op.prepare != nil {
-							if err := op.prepare(d); err != nil {
-								t.Fatal(err)
+	testchild.RunWithEnv(t, efence(), func(t *testing.T) {
+		if !strings.Contains(os.Getenv("GODEBUG"), "efence=1") {
+			t.Fatal("not running with GODEBUG=efence=1: a stale address would not fault")
+		}
+		t.Run("a stale address faults", staleAddressFaults)
+		const preGrow = 96 << 10
+		for _, p := range stackPolicies {
+			t.Run(p.String(), func(t *testing.T) {
+				w := newStackWorld(t, p)
+				for _, op := range stackOps(t) {
+					t.Run(op.name, func(t *testing.T) {
+						g := &grower{growBy: 2 * (preGrow + 32<<10)}
+						setHook(t, g.hook)
+						var bad []string
+						calls := 0
+						for _, d := range depths() {
+							if op.prepare != nil {
+								if err := op.prepare(d); err != nil {
+									t.Fatal(err)
+								}
+							}
+							var msg string
+							onThread(t, w, "stackmove", func(th *suspend.Thread) {
+								// Grow the stack in advance, so that nothing
+								// moves it before the hook does.
+								burn(preGrow)
+								descend(d, func() { msg = op.run(th, d) })
+							})
+							calls++
+							if msg == "" && op.finish != nil {
+								msg = op.finish(d)
+							}
+							if msg != "" {
+								bad = append(bad, fmt.Sprintf("depth %d: %s", d, msg))
 							}
 						}
-						var msg string
-						onThread(t, w, "stackmove", func(th *suspend.Thread) {
-							// Grow the stack in advance, so that nothing
-							// moves it before the hook does.
-							burn(preGrow)
-							var top byte
-							g.top = uintptr(unsafe.Pointer(&top))
-							descend(d, func() { msg = op.run(th, d) })
-							g.top = 0
-						})
-						calls++
-						if msg == "" && op.finish != nil {
-							msg = op.finish(d)
+						if g.moved < calls {
+							t.Errorf("the hook moved the stack in %d of %d calls: the test proves little", g.moved, calls)
 						}
-						if msg != "" {
-							bad = append(bad, fmt.Sprintf("depth %d: %s", d, msg))
+						if len(bad) > 0 {
+							t.Errorf("%d of %d depths went wrong under %v:\n%s", len(bad), calls, p, firstLines(bad, 10))
 						}
-					}
-					if g.moved < calls || g.poisoned < calls {
-						t.Errorf("the hook moved the stack in %d and poisoned it in %d of %d calls: the test proves little",
-							g.moved, g.poisoned, calls)
-					}
-					if len(bad) > 0 {
-						t.Errorf("%d of %d depths went wrong under %v:\n%s", len(bad), calls, p, firstLines(bad, 10))
-					}
-				})
-			}
-		})
+					})
+				}
+			})
+		}
+	})
+}
+
+// staleAddressFaults shows that the test can fail: a read given the
+// address of a buffer on a stack that has since moved gets EFAULT.
+func staleAddressFaults(t *testing.T) {
+	r, w := pipe(t)
+	if _, err := syscall.Write(w, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	var buf [8]byte
+	stale := uintptr(unsafe.Pointer(&buf[0])) // the mistake the wrappers must not make
+	g := &grower{growBy: 256 << 10}
+	g.hook()
+	if g.moved != 1 {
+		t.Fatal("the stack did not move")
+	}
+	_, _, errno := syscall.Syscall(syscall.SYS_READ, uintptr(r), stale, uintptr(len(buf)))
+	if errno != syscall.EFAULT {
+		t.Fatalf("a read into the stack's old address returned errno %v, want EFAULT", errno)
 	}
 }
 
@@ -341,7 +364,7 @@ func TestStackGrowthBeforeEntry(t *testing.T) {
 // goroutine, with no hook: at some depths the wrapper's own calls
 // (runtime.Callers, the state transitions) cross the stack's end and move
 // it, as in the original report. Only a stale kernel write shows without
-// poisoning, so this checks the reads and PollFds.
+// efence, so this checks the reads and PollFds.
 func TestStackGrowthNatural(t *testing.T) {
 	for _, p := range stackPolicies {
 		t.Run(p.String(), func(t *testing.T) {
@@ -384,7 +407,7 @@ func TestStackGrowthNatural(t *testing.T) {
 // parked: the collector shrinks the thread's large, mostly unused stack,
 // moving it under the wrapper. Reads and ppoll's revents must land in the
 // caller's buffers; the stale reads of write and nanosleep cannot be seen
-// here without poisoning (the growth test covers them), but they run too.
+// here without efence (the growth test covers them), but they run too.
 func TestStackShrinkWhileParked(t *testing.T) {
 	if strings.Contains(os.Getenv("GODEBUG"), "gcshrinkstackoff=1") {
 		t.Skip("GODEBUG=gcshrinkstackoff=1: the collector does not shrink stacks")

@@ -42,6 +42,14 @@ const ExecEnv = "COOPSUSPEND_TESTCHILD_EXEC"
 // goroutine dump before the parent's own timeout kills it unseen.
 func Run(t *testing.T, body func(t *testing.T)) {
 	t.Helper()
+	RunWithEnv(t, nil, body)
+}
+
+// RunWithEnv is Run with env (KEY=value entries) added to the child's
+// environment, for settings a process reads once, at its start, such as
+// GODEBUG's runtime options.
+func RunWithEnv(t *testing.T, env []string, body func(t *testing.T)) {
+	t.Helper()
 	if name, ok := os.LookupEnv(envVar); ok {
 		if !related(name, t.Name()) {
 			t.Fatalf("testchild: this child process was started for %s; %s is not part of it", name, t.Name())
@@ -49,7 +57,7 @@ func Run(t *testing.T, body func(t *testing.T)) {
 		body(t)
 		return
 	}
-	out, err := start(t, t.Name())
+	out, err := start(t, t.Name(), env)
 	if errors.Is(err, syscall.ENOEXEC) {
 		t.Skipf("cannot start the test binary again here (%v); under an emulator, set %s to it", err, ExecEnv)
 	}
@@ -72,7 +80,7 @@ func related(a, b string) bool {
 
 // start runs the test binary for the test named name alone, with -test.v
 // so that its verdict line can be found, and returns its combined output.
-func start(t *testing.T, name string) ([]byte, error) {
+func start(t *testing.T, name string, env []string) ([]byte, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("testchild: cannot find the test binary to run %s in a child process: %w", name, err)
@@ -92,7 +100,7 @@ func start(t *testing.T, name string) ([]byte, error) {
 	}
 	argv := append(strings.Fields(os.Getenv(ExecEnv)), exe)
 	cmd := exec.Command(argv[0], append(argv[1:], args...)...)
-	cmd.Env = append(os.Environ(), envVar+"="+name)
+	cmd.Env = append(append(os.Environ(), env...), envVar+"="+name)
 	return cmd.CombinedOutput()
 }
 
