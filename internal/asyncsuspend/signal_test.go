@@ -5,6 +5,8 @@ package asyncsuspend
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"os/signal"
 	"runtime"
 	"runtime/debug"
@@ -203,10 +205,43 @@ func TestGCWithSpinners(t *testing.T) {
 	select {
 	case <-done:
 	case <-time.After(60 * time.Second):
+		t.Logf("the threads, with the signals each blocks (SIGURG is bit 23):\n%s", threadStates())
+		buf := make([]byte, 1<<20)
+		t.Logf("the goroutines:\n%s", buf[:runtime.Stack(buf, true)])
 		t.Fatal("10 collections with 4 spinners did not finish in 60s: Go's preemption is not chained")
 	}
 	quit.Store(true)
 	wg.Wait()
+}
+
+// threadStates lists the process's threads from /proc: state, blocked
+// signals, and where the kernel has them waiting, for a failure that
+// looks like a thread no signal reaches.
+func threadStates() string {
+	var b strings.Builder
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return err.Error()
+	}
+	for _, task := range tasks {
+		dir := "/proc/self/task/" + task.Name()
+		status, err := os.ReadFile(dir + "/status")
+		if err != nil {
+			fmt.Fprintf(&b, "%s: %v\n", task.Name(), err)
+			continue
+		}
+		fields := []string{task.Name()}
+		for _, line := range strings.Split(string(status), "\n") {
+			if strings.HasPrefix(line, "State:") || strings.HasPrefix(line, "SigBlk:") || strings.HasPrefix(line, "voluntary_ctxt_switches:") {
+				fields = append(fields, strings.Join(strings.Fields(line), " "))
+			}
+		}
+		if wchan, err := os.ReadFile(dir + "/wchan"); err == nil {
+			fields = append(fields, "wchan "+string(wchan))
+		}
+		fmt.Fprintln(&b, strings.Join(fields, "; "))
+	}
+	return b.String()
 }
 
 // TestInterrupt: Interrupt makes a wrapped read return EINTR, and the
