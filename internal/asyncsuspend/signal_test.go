@@ -187,6 +187,12 @@ func TestGCWithSpinners(t *testing.T) {
 	defer Uninstall(arch.DefaultSignal)
 	var quit atomic.Bool
 	var wg sync.WaitGroup
+	// The spinners end however the test ends: left spinning after a
+	// failure, they kept the next tests from ever running with one P.
+	defer func() {
+		quit.Store(true)
+		wg.Wait()
+	}()
 	for range 4 {
 		wg.Add(1)
 		go func() {
@@ -210,8 +216,6 @@ func TestGCWithSpinners(t *testing.T) {
 		t.Logf("the goroutines:\n%s", buf[:runtime.Stack(buf, true)])
 		t.Fatal("10 collections with 4 spinners did not finish in 60s: Go's preemption is not chained")
 	}
-	quit.Store(true)
-	wg.Wait()
 }
 
 // threadStates lists the process's threads from /proc: state, blocked
