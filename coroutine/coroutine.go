@@ -50,11 +50,10 @@ type shared[P, Y any] struct {
 	// costs as much as the rest of it.
 	status Status
 
-	param      P
-	out        action
-	outYield   Y
-	outDelayed bool // outWake is set (Delay)
-	outWake    time.Time
+	param    P
+	out      action
+	outYield Y
+	outWake  time.Time
 
 	yield   func(struct{}) bool
 	preempt atomic.Bool
@@ -98,7 +97,8 @@ func (m *monitored) ThreadRecord() *asyncsuspend.Record { return m.cfg.rec }
 type action uint8
 
 const (
-	actYield action = iota
+	actYield   action = iota // suspended, resumable at once
+	actDelayed               // suspended until outWake (Delay)
 	actSyscall
 	actCancel
 	actDone
@@ -237,13 +237,13 @@ func (c *Coroutine[P, Y, R]) ListenerPanics() int64 { return c.listenerPanics.Lo
 // *TransitionError and nothing changes.
 func (c *Coroutine[P, Y, R]) Resume(p P) (State[Y, R], error) {
 	// The fast path: a plain yield resumed, with nothing to tell anyone.
-	// Suspended and not by a Delay: its WakeAt is zero (a Delay's
-	// outDelayed stays set until the next switch out).
-	if c.status == Suspended && !c.outDelayed && c.plain {
+	// Suspended and not by a Delay: its WakeAt is zero (out keeps the
+	// last switch's action until the next one).
+	if c.status == Suspended && c.out == actYield && c.plain {
 		c.param = p
 		c.status = Running
 		c.next()
-		if c.out == actYield && !c.outDelayed {
+		if c.out == actYield {
 			c.state.Yield = c.outYield
 			c.status = Suspended
 			// What result would return, built in place: a Suspended
@@ -319,9 +319,9 @@ func (c *Coroutine[P, Y, R]) result() State[Y, R] {
 func (c *Coroutine[P, Y, R]) settle() (State[Y, R], error) {
 	c.state.WakeAt, c.state.Syscall = time.Time{}, NotInSyscall
 	switch c.out {
-	case actYield:
+	case actYield, actDelayed:
 		c.state.Yield = c.outYield
-		if c.outDelayed {
+		if c.out == actDelayed {
 			c.state.WakeAt = c.outWake
 		}
 		c.setStatus(Running, Suspended)

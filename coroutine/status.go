@@ -33,6 +33,9 @@ func (s Status) Finished() bool { return s >= Cancelled }
 // State is what Resume reports.
 type State[Y, R any] struct {
 	Status Status
+	// Syscall is where a coroutine in status Syscall is with its blocking
+	// call. (Beside Status, so that the two bytes share a word.)
+	Syscall SyscallState
 	// Yield is the value the body suspended with (Suspended).
 	Yield Y
 	// WakeAt is when a Suspended coroutine asked to be resumed (Delay);
@@ -43,9 +46,6 @@ type State[Y, R any] struct {
 	// Err is the failure (Failed): a *PanicError, or, for a coroutine a
 	// Scheduler refused to run, an error wrapping ErrForeignThread.
 	Err error
-	// Syscall is where a coroutine in status Syscall is with its blocking
-	// call.
-	Syscall SyscallState
 }
 
 // SyscallState is the inner state of a coroutine in status Syscall.

@@ -46,7 +46,7 @@ func (s *Suspender[P, Y]) Yield(y Y) P {
 	if sh.status != Running {
 		panic(s.misuse("Yield", sh.status, Suspended))
 	}
-	sh.out, sh.outYield, sh.outDelayed = actYield, y, false
+	sh.out, sh.outYield = actYield, y
 	ok := sh.yield(struct{}{})
 	sh.adoptThread()
 	if !ok {
@@ -161,8 +161,10 @@ func (s *Suspender[P, Y]) blocking(fn func()) {
 func (s *Suspender[P, Y]) Name() string { return s.sh.cfg.name }
 
 func (s *Suspender[P, Y]) suspend(y Y, wake time.Time) P {
-	s.sh.out, s.sh.outYield = actYield, y
-	s.sh.outDelayed, s.sh.outWake = !wake.IsZero(), wake
+	s.sh.out, s.sh.outYield, s.sh.outWake = actYield, y, wake
+	if !wake.IsZero() {
+		s.sh.out = actDelayed
+	}
 	return s.switchOut()
 }
 
