@@ -113,11 +113,7 @@ func TestAbandonedOSThreadIsNamed(t *testing.T) {
 		}
 	}
 	waitUntil(t, "the quitter's OS thread exits", func() bool {
-		var b strings.Builder
-		if err := w.Dump(&b); err != nil {
-			panic(err) // a strings.Builder does not fail
-		}
-		return strings.Contains(b.String(), "its OS thread has exited")
+		return strings.Contains(dump(w), "its OS thread has exited")
 	})
 	_, err := w.Stop(context.Background())
 	var ste *suspend.StopTimeoutError

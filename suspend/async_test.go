@@ -157,11 +157,7 @@ func TestAsyncStopInWrappedRead(t *testing.T) {
 					}
 				}
 				if c == 0 {
-					var b strings.Builder
-					if err := w.Dump(&b); err != nil {
-						panic(err) // a strings.Builder does not fail
-					}
-					t.Logf("dump while stopped:\n%s", b.String())
+					t.Logf("dump while stopped:\n%s", dump(w))
 				}
 				if err := s.Restart(); err != nil {
 					t.Fatal(err)

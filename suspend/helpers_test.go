@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -117,4 +118,13 @@ func stopWorld(t testing.TB, w *suspend.World, opts ...suspend.StopOption) *susp
 		t.Fatal(err)
 	}
 	return s
+}
+
+// dump returns w's dump.
+func dump(w *suspend.World) string {
+	var b strings.Builder
+	if err := w.Dump(&b); err != nil {
+		panic(err) // a strings.Builder does not fail
+	}
+	return b.String()
 }

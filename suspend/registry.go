@@ -124,10 +124,16 @@ func (w *World) recycleTargets(buf []target) {
 // sweep removes the entries whose thread was collected; the caller holds
 // the suspend lock.
 func (w *World) sweep() {
+	w.sweepWhere(func(e *entry) bool { return e.thread.Value() == nil })
+}
+
+// sweepWhere removes the entries that ended reports ended, counting each
+// as abandoned; the caller holds the suspend lock.
+func (w *World) sweepWhere(ended func(*entry) bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for i := 0; i < len(w.entries); {
-		if w.entries[i].thread.Value() == nil {
+		if ended(&w.entries[i]) {
 			w.removeLocked(i)
 			w.stats.abandoned()
 			continue
@@ -156,19 +162,12 @@ func (w *World) registeredLocked(t *Thread) bool {
 // hybrid and preemptive policies a thread whose OS thread has exited has
 // ended too (see forget).
 func (w *World) attachedNames() []string {
-	w.sweep()
-	var names []string
-	for i := 0; i < len(w.entries); {
-		e := &w.entries[i]
-		if e.rec != nil && !asyncsuspend.ThreadExists(int(e.tid)) {
-			w.mu.Lock()
-			w.removeLocked(i)
-			w.mu.Unlock()
-			w.stats.abandoned()
-			continue
-		}
-		names = append(names, e.name)
-		i++
+	w.sweepWhere(func(e *entry) bool {
+		return e.thread.Value() == nil || e.rec != nil && !asyncsuspend.ThreadExists(int(e.tid))
+	})
+	names := make([]string, 0, len(w.entries))
+	for i := range w.entries {
+		names = append(names, w.entries[i].name)
 	}
 	return names
 }

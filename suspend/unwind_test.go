@@ -172,12 +172,8 @@ func exercise(t *testing.T, w *suspend.World, at *injected) {
 func checkUsable(t *testing.T, w *suspend.World, ps *pollers, when string) {
 	t.Helper()
 	within(t, "Dump "+when, func() {
-		var b strings.Builder
-		if err := w.Dump(&b); err != nil {
-			panic(err) // a strings.Builder does not fail
-		}
-		if !strings.Contains(b.String(), "poller-0") {
-			t.Errorf("Dump %s: %s", when, b.String())
+		if d := dump(w); !strings.Contains(d, "poller-0") {
+			t.Errorf("Dump %s: %s", when, d)
 		}
 	})
 	if err := suspend.Balanced(w); err != nil {
@@ -252,12 +248,8 @@ func TestAbandonedThreadsAreSwept(t *testing.T) {
 				}
 				time.Sleep(time.Millisecond)
 			}
-			var b strings.Builder
-			if err := w.Dump(&b); err != nil {
-				panic(err) // a strings.Builder does not fail
-			}
-			if c := strings.Count(b.String(), "quitter-"); c != n {
-				t.Fatalf("the dump shows %d of the %d quitters before a GC:\n%s", c, n, b.String())
+			if d := dump(w); strings.Count(d, "quitter-") != n {
+				t.Fatalf("the dump shows %d of the %d quitters before a GC:\n%s", strings.Count(d, "quitter-"), n, d)
 			}
 			// Two cycles: the first finds the threads unreachable, the
 			// weak pointers read nil from then on. Under qemu-user one
@@ -269,11 +261,8 @@ func TestAbandonedThreadsAreSwept(t *testing.T) {
 			for cycles < 10 {
 				runtime.GC()
 				cycles++
-				b.Reset()
-				if err := w.Dump(&b); err != nil {
-					t.Fatal(err)
-				}
-				live := strings.Count(b.String(), "quitter-") - strings.Count(b.String(), "goroutine ended without Detach; removed at the next stop")
+				d := dump(w)
+				live := strings.Count(d, "quitter-") - strings.Count(d, "goroutine ended without Detach; removed at the next stop")
 				if cycles >= 2 && live == 0 {
 					break
 				}
@@ -292,12 +281,8 @@ func TestAbandonedThreadsAreSwept(t *testing.T) {
 			if st.Abandoned != n || st.TimedOut != 0 {
 				t.Errorf("stats %+v, want %d abandoned and no timeout", st, n)
 			}
-			b.Reset()
-			if err := w.Dump(&b); err != nil {
-				panic(err) // a strings.Builder does not fail
-			}
-			if strings.Contains(b.String(), "quitter-") {
-				t.Errorf("the dump still shows quitters after the sweep:\n%s", b.String())
+			if d := dump(w); strings.Contains(d, "quitter-") {
+				t.Errorf("the dump still shows quitters after the sweep:\n%s", d)
 			}
 		})
 	}

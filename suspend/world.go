@@ -174,11 +174,7 @@ func (w *World) Close() error {
 		return fmt.Errorf("coopsuspend: Close: %w", ErrClosed)
 	}
 	if !w.lock.TryPut() {
-		holder := "another call"
-		if h := w.holder.Load(); h != nil {
-			holder = fmt.Sprintf("%s, for %v", h.what, time.Since(h.since).Round(time.Microsecond))
-		}
-		return fmt.Errorf("coopsuspend: Close: %w: the world is held by %s", ErrInUse, holder)
+		return fmt.Errorf("coopsuspend: Close: %w: the world is held by %s", ErrInUse, w.holderString("another call"))
 	}
 	w.held(nil, "Close")
 	defer w.release()
@@ -336,10 +332,7 @@ func (w *World) acquire(ctx context.Context, self *Thread, op string) error {
 		w.held(self, op)
 		return nil
 	}
-	holder := "nobody any more"
-	if h := w.holder.Load(); h != nil {
-		holder = fmt.Sprintf("%s, for %v", h.what, time.Since(h.since).Round(time.Microsecond))
-	}
+	holder := w.holderString("nobody any more")
 	w.stats.timedOut()
 	return &StopTimeoutError{Dump: w.dumpString(),
 		Err: fmt.Errorf("%s: waiting for another initiator (%s): %w", op, holder, context.Cause(ctx))}
@@ -364,6 +357,16 @@ func (w *World) acquireOpen(ctx context.Context, self *Thread, op string) error 
 type lockHolder struct {
 	what  string
 	since time.Time
+}
+
+// holderString describes the suspend lock's holder and for how long it
+// has held the lock, or returns none when nobody is recorded.
+func (w *World) holderString(none string) string {
+	h := w.holder.Load()
+	if h == nil {
+		return none
+	}
+	return fmt.Sprintf("%s, for %v", h.what, time.Since(h.since).Round(time.Microsecond))
 }
 
 func (w *World) held(self *Thread, op string) {

@@ -230,18 +230,6 @@ func (h *harness) awaitAck(wk *worker) {
 	}
 }
 
-func dump(w *suspend.World) string {
-	var b bytesBuffer
-	if err := w.Dump(&b); err != nil {
-		panic(err) // a strings.Builder does not fail
-	}
-	return string(b)
-}
-
-type bytesBuffer []byte
-
-func (b *bytesBuffer) Write(p []byte) (int, error) { *b = append(*b, p...); return len(p), nil }
-
 // settle collects the acknowledgements of commands that could not finish
 // while their workers were held, once they are free.
 func (h *harness) settle() {
