@@ -106,12 +106,6 @@ func (pr *pipeReader) close(t *testing.T) {
 	}
 }
 
-// waitInSyscall waits until the reader's word says it is in a blocking
-// region, which it enters just before the system call.
-func waitBlocking(t *testing.T, th *suspend.Thread) {
-	waitUntil(t, th.Name()+" is blocking", func() bool { return th.Word().State() == threadstate.Blocking })
-}
-
 // TestAsyncStopInWrappedRead: under hybrid and preemptive, a thread blocked
 // in a wrapped read is suspended in the kernel (BLOCKING_ASYNC_SUSPENDED),
 // Threads() says where, Restart releases it, and the read returns the

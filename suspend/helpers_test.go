@@ -14,6 +14,7 @@ import (
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
 	"github.com/coopsuspend/coopsuspend/suspendtest"
+	"github.com/coopsuspend/coopsuspend/threadstate"
 )
 
 var policies = []suspend.Policy{suspend.Coop, suspend.Hybrid, suspend.Preemptive}
@@ -127,4 +128,10 @@ func dump(w *suspend.World) string {
 		panic(err) // a strings.Builder does not fail
 	}
 	return b.String()
+}
+
+// waitBlocking waits until th's word says it is in a blocking region
+// (a reader enters one just before its system call).
+func waitBlocking(t *testing.T, th *suspend.Thread) {
+	waitUntil(t, th.Name()+" is blocking", func() bool { return th.Word().State() == threadstate.Blocking })
 }
