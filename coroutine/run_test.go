@@ -264,10 +264,10 @@ func TestSubmitWithThreadIsRefused(t *testing.T) {
 			close(other)
 			return
 		}
-		other <- th
 		// Stay in a blocking region, so that nothing waits for this
-		// thread to poll.
-		safepoint.Blocking(th, func() { <-detach })
+		// thread to poll; hand the thread over only once inside it, so
+		// the check at the end sees the state this goroutine left it in.
+		safepoint.Blocking(th, func() { other <- th; <-detach })
 		if err := th.Detach(); err != nil {
 			t.Error(err)
 		}
