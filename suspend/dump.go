@@ -3,7 +3,7 @@ package suspend
 import (
 	"fmt"
 	"io"
-	"strings"
+	"strconv"
 
 	"github.com/coopsuspend/coopsuspend/internal/asyncsuspend"
 	"github.com/coopsuspend/coopsuspend/threadstate"
@@ -23,42 +23,56 @@ func (w *World) Dump(out io.Writer) error {
 }
 
 func (w *World) dumpString() string {
-	var b strings.Builder
 	if w.lock == nil {
-		b.WriteString(errZeroWorld.Error() + "\n")
-		return b.String()
+		return errZeroWorld.Error() + "\n"
 	}
-	b.WriteString(threadstate.CueCard())
 	w.mu.RLock()
 	entries := append([]entry(nil), w.entries...)
 	w.mu.RUnlock()
 	init := w.initiator.Load()
-	fmt.Fprintf(&b, "world: policy %v, %d thread(s)\n", w.policy, len(entries))
+	// One buffer for the whole dump, sized for a typical line, so that a
+	// dump of 50,000 threads costs a few allocations per thread at most
+	// (a thread in a system call adds its location), not one per field.
+	cue := threadstate.CueCard()
+	b := make([]byte, 0, len(cue)+64+len(entries)*96)
+	b = append(b, cue...)
+	b = fmt.Appendf(b, "world: policy %v, %d thread(s)\n", w.policy, len(entries))
 	for i := range entries {
-		e := &entries[i]
-		fmt.Fprintf(&b, "  thread %q id %d", e.name, e.id)
-		if e.tid != 0 {
-			fmt.Fprintf(&b, " tid %d", e.tid)
-		}
-		t := e.thread.Value()
-		if t == nil {
-			b.WriteString("  ABANDONED: its goroutine ended without Detach; removed at the next stop\n")
-			continue
-		}
-		wd := t.Word()
-		fmt.Fprintf(&b, " state %v  parks %d", wd, t.Stats().Parks)
-		if t == init {
-			b.WriteString("  [INITIATOR]")
-		}
-		if t.osThreadGone() {
-			b.WriteString("  ABANDONED: its OS thread has exited, so its goroutine ended without Detach")
-		}
-		if where := t.where(t.asyncContext(wd)); where != "" {
-			b.WriteString("  " + where)
-		}
-		b.WriteByte('\n')
+		b = appendEntry(b, &entries[i], init)
 	}
-	return b.String()
+	return string(b)
+}
+
+// appendEntry appends e's line of the dump to b.
+func appendEntry(b []byte, e *entry, init *Thread) []byte {
+	b = append(b, "  thread "...)
+	b = strconv.AppendQuote(b, e.name)
+	b = append(b, " id "...)
+	b = strconv.AppendUint(b, e.id, 10)
+	if e.tid != 0 {
+		b = append(b, " tid "...)
+		b = strconv.AppendInt(b, int64(e.tid), 10)
+	}
+	t := e.thread.Value()
+	if t == nil {
+		return append(b, "  ABANDONED: its goroutine ended without Detach; removed at the next stop\n"...)
+	}
+	wd := t.Word()
+	b = append(b, " state "...)
+	b, _ = wd.AppendText(b)
+	b = append(b, "  parks "...)
+	b = strconv.AppendInt(b, t.Stats().Parks, 10)
+	if t == init {
+		b = append(b, "  [INITIATOR]"...)
+	}
+	if t.osThreadGone() {
+		b = append(b, "  ABANDONED: its OS thread has exited, so its goroutine ended without Detach"...)
+	}
+	if where := t.where(t.asyncContext(wd)); where != "" {
+		b = append(b, "  "...)
+		b = append(b, where...)
+	}
+	return append(b, '\n')
 }
 
 // osThreadGone reports whether t was locked to an OS thread that no

@@ -3,6 +3,7 @@ package suspend_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"runtime"
 	"slices"
 	"sync"
@@ -108,6 +109,89 @@ func BenchmarkStopScaling(b *testing.B) {
 			b.ReportMetric(float64(p50.Nanoseconds()), "p50-ns")
 			b.ReportMetric(float64(p90.Nanoseconds()), "p90-ns")
 			b.ReportMetric(float64(p50.Nanoseconds())/float64(n), "p50-ns/thread")
+		})
+	}
+}
+
+// scales are the thread counts the registry benchmarks run at: a cost
+// per operation that grows with them is a bug (issue: O(N) copying).
+var scales = []int{0, 1000, 10000, 50000}
+
+// BenchmarkAttachDetachScaling attaches and detaches one goroutine in a
+// coop world that already has n idle threads: both are a registry insert
+// or remove under the suspend lock, and must cost the same at every n.
+func BenchmarkAttachDetachScaling(b *testing.B) {
+	for _, n := range scales {
+		b.Run(fmt.Sprintf("threads=%d", n), func(b *testing.B) {
+			w := newWorld(b, suspend.WithPolicy(suspend.Coop))
+			id := startIdlers(b, w, n)
+			defer id.stop()
+			runtime.GC()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				th, err := w.Attach("churn")
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := th.Detach(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkDumpScaling writes the dump of a coop world with n idle
+// threads (the message of a timed-out stop): linear in n, and it
+// reports the cost and the bytes allocated per thread.
+func BenchmarkDumpScaling(b *testing.B) {
+	for _, n := range scales[1:] {
+		b.Run(fmt.Sprintf("threads=%d", n), func(b *testing.B) {
+			w := newWorld(b, suspend.WithPolicy(suspend.Coop))
+			id := startIdlers(b, w, n)
+			defer id.stop()
+			runtime.GC()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if err := w.Dump(io.Discard); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			perOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			b.ReportMetric(perOp/float64(n), "ns/thread")
+		})
+	}
+}
+
+// BenchmarkStatsScaling reads World.Stats of a coop world with n idle
+// threads that has been stopped a few thousand times: the statistics
+// keep a window of the last stops, not one entry per thread or per stop,
+// so the read costs the same at every n.
+func BenchmarkStatsScaling(b *testing.B) {
+	for _, n := range scales {
+		b.Run(fmt.Sprintf("threads=%d", n), func(b *testing.B) {
+			w := newWorld(b, suspend.WithPolicy(suspend.Coop))
+			id := startIdlers(b, w, n)
+			defer id.stop()
+			stops := 5000
+			if n > 1000 {
+				stops = 200 // enough to fill part of the window, in seconds
+			}
+			for range stops {
+				if err := stopWorld(b, w).Restart(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if st := w.Stats(); st.Stops < int64(stops) {
+					b.Fatalf("Stats: %d stops, want at least %d", st.Stops, stops)
+				}
+			}
 		})
 	}
 }

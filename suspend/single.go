@@ -54,6 +54,7 @@ func (w *World) SuspendThread(ctx context.Context, t *Thread, opts ...StopOption
 	}
 	testHook("SuspendThread", "waited")
 	t.holds++
+	w.holds++
 	w.checkBalanced()
 	r.end()
 	return nil
@@ -83,6 +84,7 @@ func (w *World) ResumeThread(t *Thread, opts ...StopOption) error {
 	w.checkBalanced()
 	res := w.resume(t)
 	t.holds--
+	w.holds--
 	if res == threadstate.ResumeError {
 		panic(internalError(t, fmt.Errorf("a thread held by SuspendThread was not suspended")))
 	}

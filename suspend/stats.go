@@ -66,11 +66,15 @@ func (r *ring) add(d time.Duration) {
 	r.next = (r.next + 1) % statsWindow
 }
 
-func (r *ring) distribution() Distribution {
-	if len(r.buf) == 0 {
+// samples returns a copy of the ring's samples, in no particular order;
+// the caller holds the recorder's mu.
+func (r *ring) samples() []time.Duration { return slices.Clone(r.buf) }
+
+// distributionOf summarises samples, which it sorts.
+func distributionOf(s []time.Duration) Distribution {
+	if len(s) == 0 {
 		return Distribution{}
 	}
-	s := slices.Clone(r.buf)
 	slices.Sort(s)
 	pct := func(p int) time.Duration { return s[(len(s)-1)*p/100] }
 	return Distribution{Samples: len(s), P50: pct(50), P99: pct(99), Max: s[len(s)-1]}
@@ -120,9 +124,15 @@ func (s *statsRecorder) abandoned() {
 	s.mu.Unlock()
 }
 
+// snapshot copies the counters and samples under mu and sorts outside
+// it: Stop and Restart take mu to record, and a reader must not hold a
+// stop up for the sorting of two windows (about 100 µs).
 func (s *statsRecorder) snapshot() Stats {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return Stats{Stops: s.stops, TimedOut: s.timeouts, Failed: s.failures, Abandoned: s.abandons,
-		TimeToSafepoint: s.ttsp.distribution(), Pause: s.pause.distribution(), Slowest: s.recentSlowest()}
+	st := Stats{Stops: s.stops, TimedOut: s.timeouts, Failed: s.failures, Abandoned: s.abandons,
+		Slowest: s.recentSlowest()}
+	ttsp, pause := s.ttsp.samples(), s.pause.samples()
+	s.mu.Unlock()
+	st.TimeToSafepoint, st.Pause = distributionOf(ttsp), distributionOf(pause)
+	return st
 }

@@ -53,6 +53,13 @@ type World struct {
 	// next; owned by the suspend lock's holder (registry.go).
 	targetBuf []target
 
+	// holds is the sum of every thread's holds (SuspendThread calls not
+	// yet matched by ResumeThread), including threads that have left the
+	// registry since; guarded by the suspend lock. Outside a stop a
+	// thread's suspend count is its holds, so while this is 0 no count
+	// can be at its limit and a stop skips checking them (checkLimit).
+	holds int
+
 	// wakeFrom rotates the order in which Restart resumes threads
 	// (initiator only): the threads resumed first run first, and a fixed
 	// order starved the last ones under frequent stops.

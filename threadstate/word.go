@@ -76,7 +76,14 @@ func (w Word) WellFormed() bool {
 // "ASYNC_SUSPEND_REQUESTED n=1 nosafepoints (0x185)". A word with reserved
 // bits set says "malformed".
 func (w Word) String() string {
-	b := make([]byte, 0, 48)
+	b, _ := w.AppendText(make([]byte, 0, 48))
+	return string(b)
+}
+
+// AppendText appends String's text to b (encoding.TextAppender), for
+// dumps of many threads that should not allocate a string per word. It
+// never fails.
+func (w Word) AppendText(b []byte) ([]byte, error) {
 	b = append(b, w.State().String()...)
 	if n := w.Count(); n != 0 {
 		b = append(b, " n="...)
@@ -90,5 +97,5 @@ func (w Word) String() string {
 	}
 	b = append(b, " (0x"...)
 	b = strconv.AppendUint(b, uint64(w), 16)
-	return string(append(b, ')'))
+	return append(b, ')'), nil
 }

@@ -1,6 +1,7 @@
 package threadstate_test
 
 import (
+	"encoding"
 	"fmt"
 	"testing"
 
@@ -59,7 +60,12 @@ func TestWordString(t *testing.T) {
 		if got := tc.w.String(); got != tc.want {
 			t.Errorf("%#x: got %q, want %q", uint32(tc.w), got, tc.want)
 		}
+		// AppendText appends the same text, keeping what b held.
+		if got, err := tc.w.AppendText([]byte("word: ")); err != nil || string(got) != "word: "+tc.want {
+			t.Errorf("%#x: AppendText gave %q, %v; want %q", uint32(tc.w), got, err, "word: "+tc.want)
+		}
 	}
+	var _ encoding.TextAppender = ts.Word(0)
 }
 
 func TestNames(t *testing.T) {
