@@ -2,6 +2,7 @@ package starsuspend_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/coopsuspend/coopsuspend/contrib/starlark/starsuspend"
+	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
 	"github.com/coopsuspend/coopsuspend/suspendtest"
 )
@@ -80,11 +82,20 @@ func BenchmarkSpin(b *testing.B) {
 	}
 }
 
-// BenchmarkSpinRatio runs plain starlark, the bare hook and the adapter
-// at K=1 and K=64 in turn, one 10,000-iteration call each per round, so
-// that all see the same machine (this one is shared and noisy), and
-// reports the median ratios over the rounds: hook/plain, K=1/plain,
-// K=1/hook (the adapter's own share at K=1) and K=64/plain.
+// BenchmarkSpinRatio runs the variants of the CPU-bound loop in turn, one
+// 10,000-iteration call each per round, so that all see the same machine
+// (this one is shared and noisy), and reports the median ratios over the
+// rounds:
+//
+//   - hook/plain: a bare OnMaxSteps hook run every step, which only moves
+//     the limit one step on (the price of K=1 before any polling).
+//   - poll/plain: the bare hook plus an inlined safepoint.Poll, and
+//     nothing else: the floor for any adapter that polls every step.
+//   - K1/plain, K16/plain, K64/plain: the adapter at K=1, 16 and 64.
+//   - K1/hook and K1/poll: the adapter's own share at K=1, above the bare
+//     hook and above the floor.
+//
+// Compare in one run:
 //
 //	cd contrib/starlark && go test -run '^$' -bench SpinRatio -benchtime 400x ./starsuspend
 func BenchmarkSpinRatio(b *testing.B) {
@@ -101,19 +112,22 @@ func BenchmarkSpinRatio(b *testing.B) {
 	hook.SetMaxExecutionSteps(1)
 	hookSpin := spinFunc(b, hook)
 
-	// Each adapter guest is a goroutine of its own (a goroutine is one
-	// thread): it runs one call per request and answers with the time.
+	// Each variant attached to the world runs on a goroutine of its own
+	// (a goroutine is one thread): attach wraps its run in the attachment,
+	// and it runs one call per request and answers with the time.
 	w := suspendtest.NewWorld(b, suspend.WithPolicy(suspend.Coop))
 	type guest struct {
 		run  chan struct{}
 		took chan time.Duration
 		done chan error
 	}
-	start := func(k uint64) *guest {
+	var guests []*guest
+	start := func(attach func(st *starlark.Thread, run func() error) error) *guest {
 		g := &guest{run: make(chan struct{}), took: make(chan time.Duration), done: make(chan error, 1)}
+		guests = append(guests, g)
 		go func() {
 			st := &starlark.Thread{}
-			g.done <- starsuspend.Run(w, st, fmt.Sprint("K=", k), func(*starsuspend.Guest) error {
+			g.done <- attach(st, func() error {
 				spin := spinFunc(b, st)
 				for range g.run {
 					d, err := call(st, spin)
@@ -123,38 +137,62 @@ func BenchmarkSpinRatio(b *testing.B) {
 					g.took <- d
 				}
 				return nil
-			}, starsuspend.WithPollEvery(k))
+			})
 		}()
 		return g
 	}
-	k1, k64 := start(1), start(64)
+	adapter := func(k uint64) *guest {
+		return start(func(st *starlark.Thread, run func() error) error {
+			return starsuspend.Run(w, st, fmt.Sprint("K=", k), func(*starsuspend.Guest) error { return run() }, starsuspend.WithPollEvery(k))
+		})
+	}
+	poll := start(func(st *starlark.Thread, run func() error) error {
+		th, err := w.Attach("hook+poll")
+		if err != nil {
+			return err
+		}
+		st.OnMaxSteps = func(st *starlark.Thread) {
+			safepoint.Poll(th)
+			st.SetMaxExecutionSteps(st.Steps + 1)
+		}
+		st.SetMaxExecutionSteps(1)
+		return errors.Join(run(), th.Detach())
+	})
+	k1, k16, k64 := adapter(1), adapter(16), adapter(64)
 	defer func() {
-		for _, g := range []*guest{k1, k64} {
+		for _, g := range guests {
 			close(g.run)
 			if err := <-g.done; err != nil {
 				b.Error(err)
 			}
 		}
 	}()
-	var hookVsPlain, k1VsPlain, k1VsHook, k64VsPlain []float64
+	took := func(g *guest) time.Duration {
+		g.run <- struct{}{}
+		return <-g.took
+	}
+	var hookVsPlain, pollVsPlain, k1VsPlain, k1VsHook, k1VsPoll, k16VsPlain, k64VsPlain []float64
 	for b.Loop() {
 		p, err1 := call(plain, plainSpin)
 		h, err2 := call(hook, hookSpin)
 		if err1 != nil || err2 != nil {
 			b.Fatal(err1, err2)
 		}
-		k1.run <- struct{}{}
-		a1 := <-k1.took
-		k64.run <- struct{}{}
-		a64 := <-k64.took
+		hp, a1, a16, a64 := took(poll), took(k1), took(k16), took(k64)
 		hookVsPlain = append(hookVsPlain, float64(h)/float64(p))
+		pollVsPlain = append(pollVsPlain, float64(hp)/float64(p))
 		k1VsPlain = append(k1VsPlain, float64(a1)/float64(p))
 		k1VsHook = append(k1VsHook, float64(a1)/float64(h))
+		k1VsPoll = append(k1VsPoll, float64(a1)/float64(hp))
+		k16VsPlain = append(k16VsPlain, float64(a16)/float64(p))
 		k64VsPlain = append(k64VsPlain, float64(a64)/float64(p))
 	}
 	b.ReportMetric(median(hookVsPlain), "hook/plain")
+	b.ReportMetric(median(pollVsPlain), "poll/plain")
 	b.ReportMetric(median(k1VsPlain), "K1/plain")
 	b.ReportMetric(median(k1VsHook), "K1/hook")
+	b.ReportMetric(median(k1VsPoll), "K1/poll")
+	b.ReportMetric(median(k16VsPlain), "K16/plain")
 	b.ReportMetric(median(k64VsPlain), "K64/plain")
 }
 
