@@ -24,6 +24,18 @@
 // the embedder's OnMaxSteps runs, or the thread is cancelled with "too
 // many steps" as starlark does by default.
 //
+// # The cost of polling
+//
+// Each poll is a call of the hook by starlark's interpreter, which then
+// reloads what it kept in registers. At K=1 that happens every step: on
+// a CPU-bound loop the adapter costs about 1.4× plain starlark, and no
+// adapter can do much better, since starlark's hook call alone costs
+// 1.2–1.3× and the same hook with nothing but a safepoint.Poll 1.3–1.4×
+// (BenchmarkSpinRatio measures all three in one process; figures in
+// docs/benchmarks.md). The adapter's own share, the embedder's limit
+// folded into one comparison, is within a few percent of that floor.
+// K=1 is for tests that must stop at every step.
+//
 // # Builtins
 //
 // Go code called from starlark runs on the guest's goroutine, and is one

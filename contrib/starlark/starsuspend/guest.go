@@ -46,13 +46,22 @@ func WithPollEvery(k uint64) Option {
 
 // Guest is a starlark.Thread attached to a world as a guest thread.
 //
-// Fields written by the guest's goroutine only (limit, onMax, blockDepth,
-// cbDepth) are read by others only while the guest is stopped, after the
+// Fields written by the guest's goroutine only (slowAt, limit, onMax,
+// inBlocking, callbacks) are read by others only while the guest is stopped, after the
 // stop has ordered them.
 type Guest struct {
+	// The hook's fast path reads th, every and slowAt, and nothing else
+	// of the guest.
 	th    *suspend.Thread
-	st    *starlark.Thread
 	every uint64
+	// slowAt is the first step at which the hook leaves its fast path
+	// (poll, move the limit K steps on) for onMaxStepsSlow: the
+	// embedder's limit, or 0 (every step) while starlark code must not
+	// run. schedule keeps it, so that the fast path decides with one
+	// comparison what would otherwise take four loads and two branches.
+	slowAt uint64
+
+	st *starlark.Thread
 
 	// limit is the embedder's own step limit (unlimited when none), and
 	// onMax the embedder's OnMaxSteps (nil: starlark's default, a
@@ -99,7 +108,7 @@ func Attach(w *suspend.World, st *starlark.Thread, name string, opts ...Option) 
 	}
 	g := &Guest{th: th, st: st, every: cfg.every, limit: unlimited, onMax: st.OnMaxSteps}
 	st.SetLocal(localKey, g)
-	st.OnMaxSteps = g.onMaxSteps
+	st.OnMaxSteps = g.hook()
 	g.schedule()
 	register(w, g)
 	return g, nil
@@ -188,12 +197,16 @@ func ThreadOf(st *starlark.Thread) *suspend.Thread {
 // schedule sets starlark's limit to the next step the hook must see: the
 // next poll, or the embedder's limit if that comes first. Inside a
 // Blocking builtin (and outside its callbacks) it is the very next step,
-// so that guest code run there is caught at once.
+// so that guest code run there is caught at once. It also sets slowAt,
+// the hook's fast-path bound, from the same state: call it after every
+// change of limit, inBlocking or callbacks.
 func (g *Guest) schedule() {
 	if g.inBlocking > g.callbacks {
+		g.slowAt = 0
 		g.st.SetMaxExecutionSteps(1) // every step ≥ 1 reaches the hook
 		return
 	}
+	g.slowAt = g.limit
 	next := g.st.Steps + g.every
 	if next < g.st.Steps { // overflow
 		next = unlimited
@@ -201,30 +214,53 @@ func (g *Guest) schedule() {
 	g.st.SetMaxExecutionSteps(min(next, g.limit))
 }
 
-// onMaxSteps is the hook starlark calls when its step count reaches the
-// limit schedule set.
-func (g *Guest) onMaxSteps(st *starlark.Thread) {
+// hook returns the OnMaxSteps hook starlark calls when its step count
+// reaches the limit schedule set; at K=1 that is every step. It is a
+// closure rather than the method value g.onMaxSteps, whose wrapper would
+// make two calls per step, as the fast path (no Blocking builtin in
+// progress, the embedder's limit not reached) is too big to inline into
+// it. The fast path polls and moves the limit on, and needs no spill
+// around its calls: everything else is in onMaxStepsSlow.
+//
+// hook is not inlined because the copy of a closure made by inlining its
+// function is compiled without inlining the closure's own calls
+// (golang/go#81380): SetMaxExecutionSteps and Poll would be calls too.
+//
+//go:noinline
+func (g *Guest) hook() func(*starlark.Thread) {
+	return func(st *starlark.Thread) {
+		steps := st.Steps
+		if steps >= g.slowAt {
+			g.onMaxStepsSlow(st)
+			return
+		}
+		// steps < slowAt, so this is min(steps+every, limit) without
+		// overflow: schedule's common case. It is set before the poll,
+		// which leaves nothing live across the poll's call; nobody reads
+		// the limit of a parked guest.
+		st.SetMaxExecutionSteps(steps + min(g.slowAt-steps, g.every))
+		safepoint.Poll(g.th)
+	}
+}
+
+// onMaxStepsSlow is the hook at the embedder's limit or inside a Blocking
+// builtin, out of line so that the hook's fast path stays small.
+//
+//go:noinline
+func (g *Guest) onMaxStepsSlow(st *starlark.Thread) {
 	if g.inBlocking > g.callbacks {
 		st.Cancel(fmt.Sprintf("starsuspend: guest %q ran starlark code inside a Blocking builtin, where a stop does not wait for it; call back through starsuspend.Call", g.th.Name()))
 		return
 	}
 	safepoint.Poll(g.th)
-	steps := st.Steps
-	if steps >= g.limit {
+	if st.Steps >= g.limit {
 		if g.onMax != nil {
 			g.onMax(st)
 		} else {
 			st.Cancel("too many steps")
 		}
-		g.schedule() // the embedder's hook may have moved the limit
-		return
 	}
-	// schedule's common case, written out: at K=1 this runs every step.
-	next := steps + g.every
-	if next < steps { // overflow
-		next = unlimited
-	}
-	st.SetMaxExecutionSteps(min(next, g.limit))
+	g.schedule() // the embedder's hook may have moved the limit
 }
 
 // stopped reports whether the guest is held by a stop or a suspend and

@@ -3,6 +3,9 @@ package starsuspend_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +38,9 @@ func execSrc(st *starlark.Thread, src string, n int, predeclared starlark.String
 
 // TestStepLimitKept: the embedder's step limit cancels at the same step
 // with and without the adapter, and the embedder's OnMaxSteps runs at the
-// same steps and may extend the limit.
+// same steps and may extend the limit, at every K: K=1 (the hook's own
+// closure), K that divides the limits or not, K equal to a limit, and K
+// so large that the next poll overflows.
 func TestStepLimitKept(t *testing.T) {
 	w := suspendtest.NewWorld(t, suspend.WithPolicy(suspend.Coop))
 
@@ -43,67 +48,63 @@ func TestStepLimitKept(t *testing.T) {
 	plain := &starlark.Thread{}
 	plain.SetMaxExecutionSteps(5000)
 	_, perr := execSrc(plain, loop, 100000, nil)
-	adapted := &starlark.Thread{}
-	err := starsuspend.Run(w, adapted, "limited", func(g *starsuspend.Guest) error {
-		g.SetMaxExecutionSteps(5000)
-		_, err := execSrc(adapted, loop, 100000, nil)
-		return err
-	}, starsuspend.WithPollEvery(7))
-	if perr == nil || err == nil || perr.Error() != err.Error() || plain.Steps != adapted.Steps {
-		t.Fatalf("plain: %v after %d steps; adapted: %v after %d steps", perr, plain.Steps, err, adapted.Steps)
-	}
 
-	// The embedder's OnMaxSteps: called at the limit, extends it twice,
-	// then cancels.
-	run := func(st *starlark.Thread, setLimit func(uint64)) []uint64 {
-		var at []uint64
-		st.OnMaxSteps = func(st *starlark.Thread) {
-			at = append(at, st.Steps)
-			if len(at) < 3 {
-				setLimit(st.Steps + 1000)
+	// The embedder's OnMaxSteps: called at the limit, extends it twice
+	// (through setLimit), then cancels. It records the steps it ran at.
+	budget := func(at *[]uint64, setLimit func(st *starlark.Thread, max uint64)) func(*starlark.Thread) {
+		return func(st *starlark.Thread) {
+			*at = append(*at, st.Steps)
+			if len(*at) < 3 {
+				setLimit(st, st.Steps+1000)
 			} else {
 				st.Cancel("budget")
 			}
 		}
-		setLimit(3000)
-		if _, err := execSrc(st, loop, 100000, nil); err == nil || !strings.Contains(err.Error(), "budget") {
-			t.Errorf("run ended with %v, want the embedder's cancellation", err)
-		}
-		return at
 	}
-	plain = &starlark.Thread{}
-	want := run(plain, plain.SetMaxExecutionSteps)
-	var got []uint64
-	adapted = &starlark.Thread{}
-	var at []uint64
-	adapted.OnMaxSteps = func(st *starlark.Thread) {
-		at = append(at, st.Steps)
-		if len(at) < 3 {
-			starsuspend.GuestOf(st).SetMaxExecutionSteps(st.Steps + 1000)
-		} else {
-			st.Cancel("budget")
-		}
+	var want []uint64
+	budgeted := &starlark.Thread{}
+	budgeted.OnMaxSteps = budget(&want, (*starlark.Thread).SetMaxExecutionSteps)
+	budgeted.SetMaxExecutionSteps(3000)
+	if _, err := execSrc(budgeted, loop, 100000, nil); err == nil || !strings.Contains(err.Error(), "budget") {
+		t.Fatalf("run without the adapter ended with %v, want the embedder's cancellation", err)
 	}
-	err = starsuspend.Run(w, adapted, "budgeted", func(g *starsuspend.Guest) error {
-		g.SetMaxExecutionSteps(3000)
-		_, err := execSrc(adapted, loop, 100000, nil)
-		return err
-	}, starsuspend.WithPollEvery(64))
-	got = at
-	if err == nil || !strings.Contains(err.Error(), "budget") {
-		t.Errorf("adapted run ended with %v", err)
+	if len(want) != 3 {
+		t.Fatalf("OnMaxSteps at steps %v without the adapter, want 3 calls", want)
 	}
-	if len(got) != len(want) || len(got) != 3 {
-		t.Fatalf("OnMaxSteps at steps %v with the adapter, %v without", got, want)
-	}
-	for i := range got {
-		if got[i] != want[i] {
-			t.Fatalf("OnMaxSteps at steps %v with the adapter, %v without", got, want)
-		}
-	}
-	// Detach gave the thread back its OnMaxSteps and limit.
-	if starsuspend.GuestOf(adapted) != nil {
-		t.Error("GuestOf after Detach is not nil")
+
+	for _, k := range []uint64{1, 2, 7, 64, 1000, 5000, math.MaxUint64} {
+		t.Run(fmt.Sprint("K=", k), func(t *testing.T) {
+			adapted := &starlark.Thread{}
+			err := starsuspend.Run(w, adapted, "limited", func(g *starsuspend.Guest) error {
+				g.SetMaxExecutionSteps(5000)
+				_, err := execSrc(adapted, loop, 100000, nil)
+				return err
+			}, starsuspend.WithPollEvery(k))
+			if perr == nil || err == nil || perr.Error() != err.Error() || plain.Steps != adapted.Steps {
+				t.Fatalf("plain: %v after %d steps; adapted: %v after %d steps", perr, plain.Steps, err, adapted.Steps)
+			}
+
+			adapted = &starlark.Thread{}
+			var got []uint64
+			adapted.OnMaxSteps = budget(&got, func(st *starlark.Thread, max uint64) {
+				starsuspend.GuestOf(st).SetMaxExecutionSteps(max)
+			})
+			err = starsuspend.Run(w, adapted, "budgeted", func(g *starsuspend.Guest) error {
+				g.SetMaxExecutionSteps(3000)
+				_, err := execSrc(adapted, loop, 100000, nil)
+				return err
+			}, starsuspend.WithPollEvery(k))
+			if err == nil || !strings.Contains(err.Error(), "budget") {
+				t.Errorf("adapted run ended with %v, want the embedder's cancellation", err)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("OnMaxSteps at steps %v with the adapter, %v without", got, want)
+			}
+			// Detach gave the thread back its OnMaxSteps and limit.
+			if starsuspend.GuestOf(adapted) != nil {
+				t.Error("GuestOf after Detach is not nil")
+			}
+		})
 	}
 }
 
