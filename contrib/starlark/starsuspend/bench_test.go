@@ -37,9 +37,11 @@ func spinFunc(b *testing.B, st *starlark.Thread) starlark.Value {
 // BenchmarkSpin runs a CPU-bound starlark loop of 10,000 iterations per
 // op: plain starlark; starlark whose OnMaxSteps hook runs every step and
 // does nothing but move the limit (the cost of the hook alone); and the
-// adapter polling every K steps. Compare in one run:
+// adapter polling every K steps. On a shared machine the drift between
+// sub-benchmarks is larger than the differences: compare ratios with
+// BenchmarkSpinRatio and BenchmarkSpinSweep instead.
 //
-//	cd contrib/starlark && go test -run '^$' -bench Spin -count 6 ./starsuspend
+//	cd contrib/starlark && go test -run '^$' -bench 'Spin$' -count 6 ./starsuspend
 func BenchmarkSpin(b *testing.B) {
 	args := starlark.Tuple{starlark.MakeInt(10_000)}
 	b.Run("plain", func(b *testing.B) {
@@ -194,6 +196,71 @@ func BenchmarkSpinRatio(b *testing.B) {
 	b.ReportMetric(median(k1VsPoll), "K1/poll")
 	b.ReportMetric(median(k16VsPlain), "K16/plain")
 	b.ReportMetric(median(k64VsPlain), "K64/plain")
+}
+
+// BenchmarkSpinSweep runs plain starlark and the adapter at K = 1, 2, 4,
+// …, 256 in turn, one 10,000-iteration call each per round, and reports
+// each K's median ratio to plain over the rounds: the curve the default
+// K is chosen from.
+//
+//	cd contrib/starlark && go test -run '^$' -bench SpinSweep -benchtime 300x ./starsuspend
+func BenchmarkSpinSweep(b *testing.B) {
+	args := starlark.Tuple{starlark.MakeInt(10_000)}
+	w := suspendtest.NewWorld(b, suspend.WithPolicy(suspend.Coop))
+	ks := []uint64{0, 1, 2, 4, 8, 16, 32, 64, 128, 256} // 0: plain, unattached
+	type guest struct {
+		run   chan struct{}
+		took  chan time.Duration
+		done  chan error
+		ratio []float64
+	}
+	var guests []*guest
+	for _, k := range ks {
+		g := &guest{run: make(chan struct{}), took: make(chan time.Duration), done: make(chan error, 1)}
+		guests = append(guests, g)
+		// One goroutine per variant, as in BenchmarkSpinRatio.
+		go func() {
+			st := &starlark.Thread{}
+			run := func() error {
+				spin := spinFunc(b, st)
+				for range g.run {
+					start := time.Now()
+					if _, err := starlark.Call(st, spin, args, nil); err != nil {
+						return err
+					}
+					g.took <- time.Since(start)
+				}
+				return nil
+			}
+			if k == 0 {
+				g.done <- run()
+				return
+			}
+			g.done <- starsuspend.Run(w, st, fmt.Sprint("K=", k), func(*starsuspend.Guest) error { return run() }, starsuspend.WithPollEvery(k))
+		}()
+	}
+	defer func() {
+		for _, g := range guests {
+			close(g.run)
+			if err := <-g.done; err != nil {
+				b.Error(err)
+			}
+		}
+	}()
+	for b.Loop() {
+		var plain time.Duration
+		for i, g := range guests {
+			g.run <- struct{}{}
+			d := <-g.took
+			if i == 0 {
+				plain = d
+			}
+			g.ratio = append(g.ratio, float64(d)/float64(plain))
+		}
+	}
+	for i, g := range guests[1:] {
+		b.ReportMetric(median(g.ratio), fmt.Sprintf("K%d/plain", ks[i+1]))
+	}
 }
 
 func median(xs []float64) float64 {

@@ -14,10 +14,13 @@ import (
 )
 
 // DefaultPollEvery is the number of interpreter steps between two polls
-// when WithPollEvery is not given. At 16 the adapter costs a few percent
-// over plain starlark on a CPU-bound loop and a stop waits for at most
-// 16 steps of each guest (see docs/benchmarks.md).
-const DefaultPollEvery = 16
+// when WithPollEvery is not given. From K=16 up each poll costs about two
+// steps of plain starlark on a CPU-bound loop, so the overhead is about
+// 2/K: 13 % at 16, 3 % at 64, measured in one process by
+// BenchmarkSpinSweep (docs/benchmarks.md). At 64 a stop waits for at
+// most 64 steps of each guest, well under a microsecond of starlark code
+// and far less than a stop waits for the Go scheduler on a busy machine.
+const DefaultPollEvery = 64
 
 // localKey is the starlark thread-local under which a Guest is found.
 const localKey = "github.com/coopsuspend/coopsuspend/contrib/starlark.Guest"

@@ -8,7 +8,7 @@
 //
 //	go -C contrib/starlark run ./cmd/stardebug
 //
-// Flags: -guests 3 -n 200000 -every 16 -policy coop|hybrid|preemptive.
+// Flags: -guests 3 -n 200000 -every 64 -policy coop|hybrid|preemptive.
 package main
 
 import (
