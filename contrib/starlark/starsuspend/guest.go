@@ -50,8 +50,8 @@ func WithPollEvery(k uint64) Option {
 // Guest is a starlark.Thread attached to a world as a guest thread.
 //
 // Fields written by the guest's goroutine only (slowAt, limit, onMax,
-// inBlocking, callbacks) are read by others only while the guest is stopped, after the
-// stop has ordered them.
+// inBlocking, callbacks) are read by others only while the guest is
+// stopped, after the stop has ordered them.
 type Guest struct {
 	// The hook's fast path reads th, every and slowAt, and nothing else
 	// of the guest.
@@ -219,11 +219,11 @@ func (g *Guest) schedule() {
 
 // hook returns the OnMaxSteps hook starlark calls when its step count
 // reaches the limit schedule set; at K=1 that is every step. It is a
-// closure rather than the method value g.onMaxSteps, whose wrapper would
-// make two calls per step, as the fast path (no Blocking builtin in
-// progress, the embedder's limit not reached) is too big to inline into
-// it. The fast path polls and moves the limit on, and needs no spill
-// around its calls: everything else is in onMaxStepsSlow.
+// closure rather than a method value, whose -fm wrapper would make two
+// calls per step: the fast path (no Blocking builtin in progress, the
+// embedder's limit not reached) is too big to inline into the wrapper.
+// The fast path moves the limit on and polls, and needs no spill around
+// its calls: everything else is in onMaxStepsSlow.
 //
 // hook is not inlined because the copy of a closure made by inlining its
 // function is compiled without inlining the closure's own calls
