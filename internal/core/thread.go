@@ -40,7 +40,7 @@ type Thread struct {
 	// resume is the thread's resume semaphore. Capacity one: the state
 	// machine allows one post per park, and the post may come before the
 	// thread blocks on it.
-	resume seam.Token
+	resume seam.Sema
 
 	// Owner is the goroutine that attached (internal/goid), read by the
 	// coopcheck build's affinity checks; 0 when nobody needs it (coop in
@@ -62,7 +62,7 @@ type Thread struct {
 // Init prepares a zero Thread, in the Starting state, for attaching.
 func (t *Thread) Init(name string, id uint64, n *Notifier) {
 	t.Name, t.ID, t.Notifier = name, id, n
-	t.resume = seam.NewToken("resume")
+	t.resume.Init("resume")
 }
 
 // PollClear makes the safepoint's fast path one load and one compare of
@@ -89,7 +89,7 @@ func (t *Thread) Counts() (parks, slowPolls int64) {
 // semaphore. The initiator calls it when RequestResume says
 // ResumeInitSelfResume or ResumeInitBlockingResume.
 func (t *Thread) PostResume() {
-	if !t.resume.TryPut() {
+	if !t.resume.TryPost() {
 		panic(fmt.Sprintf("coopsuspend: internal error: thread %q resumed twice for one park", t.Name))
 	}
 }

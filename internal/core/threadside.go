@@ -47,7 +47,7 @@ func (t *Thread) fail(err error) {
 // park: two clock reads per park made a stop of 64 threads take 1.8x as
 // long on the development VM (docs/benchmarks.md).
 func (t *Thread) park() {
-	t.resume.Take()
+	t.resume.Wait()
 	t.stats.parks.Add(1)
 }
 

@@ -5,9 +5,10 @@
 // path is private to one goroutine or guarded by one of these.
 //
 // In a normal build the door is not there: Uint32, Int64 and RWMutex
-// are aliases of the sync/atomic and sync types, and Token is a channel
-// of capacity one whose methods are the channel operations the code used
-// to write inline. Point compiles to nothing. The benchmarks of Poll,
+// are aliases of the sync/atomic and sync types, Token is a channel of
+// capacity one whose methods are the channel operations the code used to
+// write inline, and Sema (a thread's resume semaphore) is such a channel,
+// made when the thread first parks or is first posted. Point compiles to nothing. The benchmarks of Poll,
 // Cell.Apply and Stop/Restart (docs/benchmarks.md, "The seam") show it,
 // and safepoint's TestPollInlines keeps Poll's fast path one inlined
 // load.

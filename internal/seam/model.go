@@ -167,5 +167,31 @@ func (t *token) TakeCtx(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// Sema is a resume semaphore (see direct.go): a Token made by whichever
+// side first needs it. Under the explorer the publishing
+// compare-and-swap is a scheduling point, so both orders of a first park
+// and a first post are explored.
+type Sema struct {
+	p    atomic.Pointer[token]
+	what string
+}
+
+func (s *Sema) Init(what string) { s.what = what }
+
+func (s *Sema) token() Token {
+	point()
+	if t := s.p.Load(); t != nil {
+		return t
+	}
+	t := NewToken(s.what)
+	if s.p.CompareAndSwap(nil, t) {
+		return t
+	}
+	return s.p.Load()
+}
+
+func (s *Sema) TryPost() bool { return s.token().TryPut() }
+func (s *Sema) Wait()         { s.token().Take() }
+
 // Point is a scheduling point without an operation.
 func Point() { point() }
