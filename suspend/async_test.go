@@ -178,7 +178,9 @@ func TestAsyncStopInWrappedRead(t *testing.T) {
 func TestSuspendThreadInWrappedRead(t *testing.T) {
 	w := newWorld(t, suspend.WithPolicy(suspend.Hybrid))
 	pr := startPipeReader(t, w, "reader")
-	waitBlocking(t, pr.th)
+	// In its read: in its region but not yet in the wrapper, a suspend
+	// counts it as stopped there (BLOCKING_SUSPEND_REQUESTED).
+	waitInWrapper(t, w, pr.th)
 	ctx := context.Background()
 	if err := w.SuspendThread(ctx, pr.th); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package suspend_test
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"strconv"
 	"strings"
@@ -134,4 +135,21 @@ func dump(w *suspend.World) string {
 // (a reader enters one just before its system call).
 func waitBlocking(t *testing.T, th *suspend.Thread) {
 	waitUntil(t, th.Name()+" is blocking", func() bool { return th.Word().State() == threadstate.Blocking })
+}
+
+// waitInWrapper waits until th is inside a wrapped system call, as its
+// line of the world's dump says: past the blocking region's entry, where
+// an asynchronous suspend signals it rather than counting it as stopped
+// in its region.
+func waitInWrapper(t *testing.T, w *suspend.World, th *suspend.Thread) {
+	t.Helper()
+	prefix := fmt.Sprintf("  thread %q id %d ", th.Name(), th.ID())
+	waitUntil(t, th.Name()+" is in a wrapped system call", func() bool {
+		for line := range strings.Lines(dump(w)) {
+			if strings.HasPrefix(line, prefix) {
+				return strings.Contains(line, "in a wrapped system call")
+			}
+		}
+		return false
+	})
 }
