@@ -59,7 +59,11 @@ func BenchmarkRoundTripIterPull(b *testing.B) {
 // BenchmarkRoundTripRatio measures the coroutine's round trip against
 // iter.Pull's in alternating chunks, so that both see the same machine
 // (this one is shared and noisy), and reports the median ratio over the
-// chunks ("x-iter.Pull"): the number issue 11 sets at most 1.2.
+// chunks ("x-iter.Pull"): the number issue 11 sets at most 1.2. It also
+// reports, from the same chunks, the floor of any Resume with this
+// signature that is not inlined ("x-floor"): iter.Pull with next() called
+// through one function that is not, and that returns a State and an error
+// as Resume does (stateThrough; see BenchmarkRoundTripDepth).
 func BenchmarkRoundTripRatio(b *testing.B) {
 	const chunk = 2000
 	c := coroutine.New(func(s *coroutine.Suspender[int, int], p int) int {
@@ -78,7 +82,13 @@ func BenchmarkRoundTripRatio(b *testing.B) {
 		}
 	})
 	defer stop()
-	var ratios, coNs, pullNs []float64
+	var in1 int
+	next1, stop1 := iter.Pull(func(yield func(int) bool) {
+		for yield(in1 + 1) {
+		}
+	})
+	defer stop1()
+	var ratios, floors, coNs, pullNs []float64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
@@ -95,13 +105,113 @@ func BenchmarkRoundTripRatio(b *testing.B) {
 			}
 		}
 		t2 := time.Now()
+		for j := 0; j < chunk; j++ {
+			in1 = j
+			if st, _ := stateThrough(next1); st.Yield != j+1 {
+				b.Fatal(st)
+			}
+		}
+		t3 := time.Now()
 		co, pull := float64(t1.Sub(t0))/chunk, float64(t2.Sub(t1))/chunk
 		coNs, pullNs, ratios = append(coNs, co), append(pullNs, pull), append(ratios, co/pull)
+		floors = append(floors, float64(t3.Sub(t2))/chunk/pull)
 	}
 	b.ReportMetric(median(ratios), "x-iter.Pull")
+	b.ReportMetric(median(floors), "x-floor")
 	b.ReportMetric(median(coNs), "ns/coroutine-trip")
 	b.ReportMetric(median(pullNs), "ns/pull-trip")
 }
+
+// BenchmarkRoundTripDepth measures what one call between the caller and
+// the switch costs: a raw iter.Pull round trip against the same with
+// next() called through one function that is not inlined (what any
+// Resume too big to inline adds), and through one such function on each
+// side (the body calls yield through one too). Chunks alternate as in
+// BenchmarkRoundTripRatio. Each switch comes back through returns that
+// the CPU's return-address predictor, filled by the other goroutine's
+// calls, mispredicts; every extra frame is one more of them. The
+// one-level ratio is the floor of a Resume that is not inlined.
+func BenchmarkRoundTripDepth(b *testing.B) {
+	const chunk = 2000
+	var in int
+	next, stop := iter.Pull(func(yield func(int) bool) {
+		for yield(in + 1) {
+		}
+	})
+	defer stop()
+	var in1 int
+	next1, stop1 := iter.Pull(func(yield func(int) bool) {
+		for yield(in1 + 1) {
+		}
+	})
+	defer stop1()
+	var in2 int
+	next2, stop2 := iter.Pull(func(yield func(int) bool) {
+		for yieldThrough(yield, in2+1) {
+		}
+	})
+	defer stop2()
+	var in3 int
+	next3, stop3 := iter.Pull(func(yield func(int) bool) {
+		for yield(in3 + 1) {
+		}
+	})
+	defer stop3()
+	var one, two, state []float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		for j := 0; j < chunk; j++ {
+			in = j
+			if v, _ := next(); v != j+1 {
+				b.Fatal(v)
+			}
+		}
+		t1 := time.Now()
+		for j := 0; j < chunk; j++ {
+			in1 = j
+			if v, _ := nextThrough(next1); v != j+1 {
+				b.Fatal(v)
+			}
+		}
+		t2 := time.Now()
+		for j := 0; j < chunk; j++ {
+			in2 = j
+			if v, _ := nextThrough(next2); v != j+1 {
+				b.Fatal(v)
+			}
+		}
+		t3 := time.Now()
+		for j := 0; j < chunk; j++ {
+			in3 = j
+			if st, _ := stateThrough(next3); st.Yield != j+1 {
+				b.Fatal(st)
+			}
+		}
+		t4 := time.Now()
+		pull := float64(t1.Sub(t0))
+		one, two = append(one, float64(t2.Sub(t1))/pull), append(two, float64(t3.Sub(t2))/pull)
+		state = append(state, float64(t4.Sub(t3))/pull)
+	}
+	b.ReportMetric(median(one), "x-one-level")
+	b.ReportMetric(median(two), "x-two-levels")
+	b.ReportMetric(median(state), "x-one-level-state")
+}
+
+//go:noinline
+func nextThrough(next func() (int, bool)) (int, bool) { return next() }
+
+// stateThrough is nextThrough returning what Resume returns: a State (64
+// bytes, on the stack) and an error.
+//
+//go:noinline
+func stateThrough(next func() (int, bool)) (coroutine.State[int, int], error) {
+	v, _ := next()
+	return coroutine.State[int, int]{Status: coroutine.Suspended, Yield: v}, nil
+}
+
+//go:noinline
+func yieldThrough(yield func(int) bool, v int) bool { return yield(v) }
 
 func median(xs []float64) float64 {
 	s := slices.Clone(xs)
