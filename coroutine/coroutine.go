@@ -35,13 +35,18 @@ type Coroutine[P, Y, R any] struct {
 	// plain: no listeners, thread or monitor, so a resumed yield needs
 	// only the switch (Resume's fast path).
 	plain bool
-	next  func() (struct{}, bool)
+	next  func() (handoff[Y], bool)
 	stop  func()
+	// susp is the body's Suspender, kept here rather than allocated
+	// when the body starts: the body allocates yieldIn's refusal
+	// instead, and a coroutine costs no more allocations than before.
+	susp Suspender[P, Y]
 }
 
 // shared is what the body's Suspender and the coroutine both touch. The
-// body writes the out fields before it switches back; Resume writes param
-// before it switches in. The switch orders the accesses.
+// body writes outWake (and, as it ends, out) before it switches back;
+// Resume writes param before it switches in, and files out after. The
+// switch orders the accesses.
 type shared[P, Y any] struct {
 	cfg config
 	// status is written by whichever side runs (the resumer or the body,
@@ -50,12 +55,22 @@ type shared[P, Y any] struct {
 	// costs as much as the rest of it.
 	status Status
 
-	param    P
-	out      action
-	outYield Y
-	outWake  time.Time
+	param P
+	// out is how the body last switched back, filed by Resume's side
+	// from the handoff (the body's defer sets the final one itself).
+	out     action
+	outWake time.Time
 
-	yield   func(struct{}) bool
+	// yield is iter.Pull's: the switch back to the resumer. yieldIn is
+	// what Yield calls, by status: yield when Running, and otherwise a
+	// function that panics with Yield's *TransitionError before anything
+	// changed. A table rather than a test and a panic in Yield, which
+	// must stay small enough to be inlined into the body (see Yield).
+	// Both are written once, by the body as it starts, before fn has
+	// its Suspender; a Suspender reaches any other goroutine only
+	// through fn, so after that.
+	yield   func(handoff[Y]) bool
+	yieldIn [Failed + 1]func(handoff[Y]) bool
 	preempt atomic.Bool
 	cancel  atomic.Bool
 
@@ -93,11 +108,20 @@ type monitored struct {
 // ThreadRecord implements asyncsuspend.OnThread.
 func (m *monitored) ThreadRecord() *asyncsuspend.Record { return m.cfg.rec }
 
+// handoff is what the body passes back at a switch: how it switched,
+// and the value it suspended with (actYield, actDelayed). It travels as
+// iter.Pull's value, not through shared, so that Yield stores nothing
+// before its switch: a refused Yield must change nothing (see yieldIn).
+type handoff[Y any] struct {
+	act action
+	y   Y
+}
+
 // action is how the body last switched back to Resume.
 type action uint8
 
 const (
-	actYield   action = iota // suspended, resumable at once
+	actYield   action = iota // suspended, resumable at once; the zero action, which Yield leaves unset
 	actDelayed               // suspended until outWake (Delay)
 	actSyscall
 	actCancel
@@ -150,9 +174,16 @@ func newCoroutine[P, Y, R any](fn func(s *Suspender[P, Y], p P) R, where scope, 
 }
 
 // body is the iterator that iter.Pull runs as the coroutine's goroutine.
-func (c *Coroutine[P, Y, R]) body(yield func(struct{}) bool) {
+func (c *Coroutine[P, Y, R]) body(yield func(handoff[Y]) bool) {
 	c.adoptThread()
+	s := &c.susp
+	s.sh = &c.shared
 	c.yield = yield
+	refused := func(handoff[Y]) bool { panic(s.misuse("Yield", s.sh.status, Suspended)) }
+	for st := range c.yieldIn {
+		c.yieldIn[st] = refused
+	}
+	c.yieldIn[Running] = yield
 	defer func() {
 		if r := recover(); r != nil {
 			if _, ok := r.(closedSignal); ok {
@@ -169,7 +200,6 @@ func (c *Coroutine[P, Y, R]) body(yield func(struct{}) bool) {
 			c.state.Err = &PanicError{Name: c.cfg.name, Value: r, Stack: stack}
 		}
 	}()
-	s := &Suspender[P, Y]{sh: &c.shared}
 	r := c.fn(s, c.param)
 	c.state.Result = r
 	c.out = actDone
@@ -242,16 +272,16 @@ func (c *Coroutine[P, Y, R]) Resume(p P) (State[Y, R], error) {
 	if c.status == Suspended && c.out == actYield && c.plain {
 		c.param = p
 		c.status = Running
-		c.next()
-		if c.out == actYield {
-			c.state.Yield = c.outYield
+		h, ok := c.next()
+		if ok && h.act == actYield {
+			c.state.Yield = h.y
 			c.status = Suspended
 			// What result would return, built in place: a Suspended
 			// coroutine has no WakeAt here (checked above), no Result,
 			// no Err and no system call.
-			return State[Y, R]{Status: Suspended, Yield: c.outYield}, nil
+			return State[Y, R]{Status: Suspended, Yield: h.y}, nil
 		}
-		return c.settle()
+		return c.settle(h, ok)
 	}
 	return c.resumeSlow(p)
 }
@@ -290,12 +320,12 @@ func (c *Coroutine[P, Y, R]) resumeSlow(p P) (State[Y, R], error) {
 		c.preempt.Store(false)
 		m.Enter(c.target)
 	}
-	c.next()
+	h, ok := c.next()
 	c.adoptThread()
 	if m := c.cfg.monitor; m != nil {
 		m.Leave(c.target)
 	}
-	return c.settle()
+	return c.settle(h, ok)
 }
 
 // adoptThread tells the coopcheck build's affinity checks that the
@@ -315,12 +345,16 @@ func (c *Coroutine[P, Y, R]) result() State[Y, R] {
 	return s
 }
 
-// settle files the way the body switched back.
-func (c *Coroutine[P, Y, R]) settle() (State[Y, R], error) {
+// settle files the way the body switched back: h, or, when the body
+// returned (!ok), the out its defer set.
+func (c *Coroutine[P, Y, R]) settle(h handoff[Y], ok bool) (State[Y, R], error) {
+	if ok {
+		c.out = h.act
+	}
 	c.state.WakeAt, c.state.Syscall = time.Time{}, NotInSyscall
 	switch c.out {
 	case actYield, actDelayed:
-		c.state.Yield = c.outYield
+		c.state.Yield = h.y
 		if c.out == actDelayed {
 			c.state.WakeAt = c.outWake
 		}

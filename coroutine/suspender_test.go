@@ -91,6 +91,41 @@ func TestSuspenderOfAnotherCoroutine(t *testing.T) {
 	}
 }
 
+// TestRefusedYieldChangesNothing: Yield refuses by status before it
+// stores anything, so a refused Yield neither turns a Delay into a plain
+// yield (which Resume's fast path would resume before its WakeAt) nor
+// replaces the value the coroutine suspended with; inside a blocking
+// call it names the call.
+func TestRefusedYieldChangesNothing(t *testing.T) {
+	var kept *coroutine.Suspender[int, int]
+	var inCall any
+	c := coroutine.New(func(s *coroutine.Suspender[int, int], p int) int {
+		kept = s
+		s.Blocking(func() { inCall = catch(func() { s.Yield(3) }) })
+		return s.Delay(5, time.Hour)
+	}, coroutine.WithName("late"))
+	defer func() {
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	if st, err := c.Resume(0); err != nil || st.Status != coroutine.Suspended || st.Yield != 5 {
+		t.Fatalf("%+v, %v", st, err)
+	}
+	if te, ok := inCall.(*coroutine.TransitionError); !ok || te.From != coroutine.Syscall || !strings.Contains(te.Reason, "Yield inside its blocking call") {
+		t.Errorf("Yield inside its blocking call: recovered %T %v", inCall, inCall)
+	}
+	te, ok := catch(func() { kept.Yield(9) }).(*coroutine.TransitionError)
+	if !ok || te.Name != "late" || te.From != coroutine.Suspended || te.To != coroutine.Suspended ||
+		!strings.Contains(te.Reason, "Yield outside its running body") {
+		t.Fatalf("Yield while Suspended: %v", te)
+	}
+	st, err := c.Resume(1)
+	if err == nil || st.Status != coroutine.Suspended || st.Yield != 5 || st.WakeAt.IsZero() {
+		t.Errorf("resumed an hour early after the refused Yield: %+v, %v", st, err)
+	}
+}
+
 // TestStandaloneBlockingLeavesItsSlice: a coroutine under a monitor but
 // without a scheduler runs its blocking calls in place. While it does, it
 // is not Running: its slice ends (the monitor counts it no longer) and a
