@@ -60,6 +60,11 @@ type World struct {
 	// can be at its limit and a stop skips checking them (checkLimit).
 	holds int
 
+	// hot lists the positions, in the last stop's targets, of the
+	// threads it found running (at most maxHot): the next stop requests
+	// them first (requestAll). Owned by the suspend lock's holder.
+	hot []int32
+
 	// wakeFrom rotates the order in which Restart resumes threads
 	// (initiator only): the threads resumed first run first, and a fixed
 	// order starved the last ones under frequent stops.
