@@ -41,10 +41,7 @@ func BenchmarkRoundTripCoroutine(b *testing.B) {
 
 func BenchmarkRoundTripIterPull(b *testing.B) {
 	var in int
-	next, stop := iter.Pull(func(yield func(int) bool) {
-		for yield(in + 1) {
-		}
-	})
+	next, stop := pullCounter(&in)
 	defer stop()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -77,16 +74,10 @@ func BenchmarkRoundTripRatio(b *testing.B) {
 		}
 	}()
 	var in int
-	next, stop := iter.Pull(func(yield func(int) bool) {
-		for yield(in + 1) {
-		}
-	})
+	next, stop := pullCounter(&in)
 	defer stop()
 	var in1 int
-	next1, stop1 := iter.Pull(func(yield func(int) bool) {
-		for yield(in1 + 1) {
-		}
-	})
+	next1, stop1 := pullCounter(&in1)
 	defer stop1()
 	var ratios, floors, coNs, pullNs []float64
 	b.ResetTimer()
@@ -134,16 +125,10 @@ func BenchmarkRoundTripRatio(b *testing.B) {
 func BenchmarkRoundTripDepth(b *testing.B) {
 	const chunk = 2000
 	var in int
-	next, stop := iter.Pull(func(yield func(int) bool) {
-		for yield(in + 1) {
-		}
-	})
+	next, stop := pullCounter(&in)
 	defer stop()
 	var in1 int
-	next1, stop1 := iter.Pull(func(yield func(int) bool) {
-		for yield(in1 + 1) {
-		}
-	})
+	next1, stop1 := pullCounter(&in1)
 	defer stop1()
 	var in2 int
 	next2, stop2 := iter.Pull(func(yield func(int) bool) {
@@ -152,10 +137,7 @@ func BenchmarkRoundTripDepth(b *testing.B) {
 	})
 	defer stop2()
 	var in3 int
-	next3, stop3 := iter.Pull(func(yield func(int) bool) {
-		for yield(in3 + 1) {
-		}
-	})
+	next3, stop3 := pullCounter(&in3)
 	defer stop3()
 	var one, two, state []float64
 	b.ResetTimer()
@@ -331,4 +313,13 @@ func BenchmarkSchedulerYield(b *testing.B) {
 	if err := s.Run(ctx); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// pullCounter is the raw iter.Pull the round-trip benchmarks compare
+// with: each next() yields *in + 1.
+func pullCounter(in *int) (next func() (int, bool), stop func()) {
+	return iter.Pull(func(yield func(int) bool) {
+		for yield(*in + 1) {
+		}
+	})
 }

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/coopsuspend/coopsuspend/internal/testenv"
 )
 
 // TestYieldInlines compiles the package with the compiler's inlining
@@ -14,11 +16,7 @@ import (
 // (BenchmarkRoundTripDepth). A change that pushes Yield over the
 // inliner's budget fails here rather than only in a benchmark.
 func TestYieldInlines(t *testing.T) {
-	goCmd, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to compile with (cross-built test binary)")
-	}
-	out, err := exec.Command(goCmd, "build", "-gcflags=-m=2", ".").CombinedOutput()
+	out, err := exec.Command(testenv.GoTool(t), "build", "-gcflags=-m=2", ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

@@ -5,32 +5,25 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/coopsuspend/coopsuspend/internal/testenv"
 	"github.com/coopsuspend/coopsuspend/suspend"
 	"github.com/coopsuspend/coopsuspend/threadstate"
 )
 
 // goTool finds the go command (go test puts its own first on PATH), or
 // skips: cross-built test binaries run under qemu have none.
-func goTool(t *testing.T) string {
-	p, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to compile with (cross-built test binary)")
-	}
-	return p
-}
-
 // TestPollInlines compiles this package with the compiler's inlining
 // report and requires Poll to be inlinable, and compiles a caller to check
 // that the call is really inlined there.
 func TestPollInlines(t *testing.T) {
-	out, err := exec.Command(goTool(t), "build", "-gcflags=-m", ".").CombinedOutput()
+	out, err := exec.Command(testenv.GoTool(t), "build", "-gcflags=-m", ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	if !strings.Contains(string(out), "can inline Poll") {
 		t.Fatalf("Poll is not inlinable:\n%s", grep(string(out), "Poll"))
 	}
-	out, err = exec.Command(goTool(t), "build", "-gcflags=-m", "./internal/pollcaller").CombinedOutput()
+	out, err = exec.Command(testenv.GoTool(t), "build", "-gcflags=-m", "./internal/pollcaller").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

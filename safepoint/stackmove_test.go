@@ -18,6 +18,7 @@ import (
 
 	"github.com/coopsuspend/coopsuspend/arch"
 	"github.com/coopsuspend/coopsuspend/internal/testchild"
+	"github.com/coopsuspend/coopsuspend/internal/testenv"
 	"github.com/coopsuspend/coopsuspend/suspend"
 	"github.com/coopsuspend/coopsuspend/threadstate"
 )
@@ -502,7 +503,7 @@ func firstLines(lines []string, n int) string {
 // moved to the heap, where the stack's moves cannot leave the kernel a stale
 // address (without the directive the buffer stays on the stack).
 func TestSyscall6UintptrEscapes(t *testing.T) {
-	out, err := exec.Command(goTool(t), "build", "-gcflags=-m", ".").CombinedOutput()
+	out, err := exec.Command(testenv.GoTool(t), "build", "-gcflags=-m", ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -511,7 +512,7 @@ func TestSyscall6UintptrEscapes(t *testing.T) {
 			t.Errorf("Syscall6's %s is not marked as an escaping uintptr:\n%s", a, grep(string(out), "uintptr"))
 		}
 	}
-	out, err = exec.Command(goTool(t), "build", "-gcflags=-m", "./internal/rawcaller").CombinedOutput()
+	out, err = exec.Command(testenv.GoTool(t), "build", "-gcflags=-m", "./internal/rawcaller").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

@@ -117,18 +117,24 @@ func BenchmarkStopScaling(b *testing.B) {
 // per operation that grows with them is a bug (issue: O(N) copying).
 var scales = []int{0, 1000, 10000, 50000}
 
+// idleWorld returns a coop world with n idle threads, which stay until
+// the benchmark ends, with the setup's garbage collected and allocations
+// reported.
+func idleWorld(b *testing.B, n int) *suspend.World {
+	w := newWorld(b, suspend.WithPolicy(suspend.Coop))
+	b.Cleanup(startIdlers(b, w, n).stop) // before the world's own cleanup
+	runtime.GC()
+	b.ReportAllocs()
+	return w
+}
+
 // BenchmarkAttachDetachScaling attaches and detaches one goroutine in a
 // coop world that already has n idle threads: both are a registry insert
 // or remove under the suspend lock, and must cost the same at every n.
 func BenchmarkAttachDetachScaling(b *testing.B) {
 	for _, n := range scales {
 		b.Run(fmt.Sprintf("threads=%d", n), func(b *testing.B) {
-			w := newWorld(b, suspend.WithPolicy(suspend.Coop))
-			id := startIdlers(b, w, n)
-			defer id.stop()
-			runtime.GC()
-			b.ReportAllocs()
-			b.ResetTimer()
+			w := idleWorld(b, n)
 			for b.Loop() {
 				th, err := w.Attach("churn")
 				if err != nil {
@@ -148,12 +154,7 @@ func BenchmarkAttachDetachScaling(b *testing.B) {
 func BenchmarkDumpScaling(b *testing.B) {
 	for _, n := range scales[1:] {
 		b.Run(fmt.Sprintf("threads=%d", n), func(b *testing.B) {
-			w := newWorld(b, suspend.WithPolicy(suspend.Coop))
-			id := startIdlers(b, w, n)
-			defer id.stop()
-			runtime.GC()
-			b.ReportAllocs()
-			b.ResetTimer()
+			w := idleWorld(b, n)
 			for b.Loop() {
 				if err := w.Dump(io.Discard); err != nil {
 					b.Fatal(err)
@@ -173,9 +174,7 @@ func BenchmarkDumpScaling(b *testing.B) {
 func BenchmarkStatsScaling(b *testing.B) {
 	for _, n := range scales {
 		b.Run(fmt.Sprintf("threads=%d", n), func(b *testing.B) {
-			w := newWorld(b, suspend.WithPolicy(suspend.Coop))
-			id := startIdlers(b, w, n)
-			defer id.stop()
+			w := idleWorld(b, n)
 			stops := 5000
 			if n > 1000 {
 				stops = 200 // enough to fill part of the window, in seconds
@@ -185,9 +184,7 @@ func BenchmarkStatsScaling(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
+			for b.Loop() { // b.Loop starts the timer afresh
 				if st := w.Stats(); st.Stops < int64(stops) {
 					b.Fatalf("Stats: %d stops, want at least %d", st.Stops, stops)
 				}
