@@ -30,6 +30,7 @@ func BenchmarkSuspendAsync(b *testing.B) {
 	defer br.finish(b, "done")
 	var suspended time.Duration
 	declined := 0
+	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()

@@ -63,16 +63,29 @@ func TestSampleAfter(t *testing.T) {
 }
 
 // BenchmarkSample compares an immediate sample of a spinning thread with
-// one delivered by SampleAfter's timer (its delay included: 50 µs).
+// one delivered by SampleAfter's timer (its delay included: 50 µs), and
+// times a sample of a thread blocked in a wrapped read, which takes no
+// CPU from the sampler.
 func BenchmarkSample(b *testing.B) {
 	if err := Install(arch.DefaultSignal); err != nil {
 		b.Fatal(err)
 	}
 	defer Uninstall(arch.DefaultSignal)
+	b.Run("blocked", func(b *testing.B) {
+		br := startReader(b)
+		defer br.finish(b, "done")
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := br.rec.Sample(arch.DefaultSignal); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	rec, stop := startSpinner(b)
 	defer stop()
 	for _, delay := range []time.Duration{0, 50 * time.Microsecond} {
 		b.Run(fmt.Sprintf("delay=%v", delay), func(b *testing.B) {
+			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := rec.SampleAfter(arch.DefaultSignal, delay); err != nil {
 					b.Fatal(err)
