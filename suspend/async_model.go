@@ -30,7 +30,8 @@ import (
 // made, so it is delivered at every point of the thread's call the
 // scheduler can put that step at. Not simulated: the delivery delay, a
 // handler that does not answer (ErrNoAnswer), Interrupt, the saved
-// registers (Context reads the real, empty record).
+// registers (the real record holds no park's buffer, so Context reports
+// none).
 
 // SimHandler is one thread's simulated signal handler.
 type SimHandler struct {

@@ -67,7 +67,9 @@ type ThreadInfo struct {
 	InSafeRegion bool
 	// Async: the thread is parked in its signal handler inside a wrapped
 	// system call (BlockingAsyncSuspended, hybrid and preemptive).
-	// Context holds the registers the handler saved; nil otherwise.
+	// Context holds the registers the handler saved; nil otherwise, and
+	// nil too when the thread's resume had begun as the info was taken
+	// (a Dump that races a Restart).
 	Async   bool
 	Context *arch.Context
 	// Where says where the thread is stopped, when that is known: the
@@ -605,19 +607,25 @@ func infoOf(t *Thread) ThreadInfo {
 		Word:         wd,
 		Parked:       wd.State().IsParked(),
 		InSafeRegion: wd.State() == threadstate.BlockingSuspendRequested,
-		Async:        ctx != nil,
+		Async:        wd.State() == threadstate.BlockingAsyncSuspended,
 		Context:      ctx,
 		Where:        t.where(ctx),
 	}
 }
 
 // asyncContext returns the registers the signal handler saved when the
-// word says the thread is parked there, else nil.
+// word says the thread is parked there, else nil. It is nil too when the
+// park is ending: the word was read before a concurrent resume (a Dump
+// racing Restart or ResumeThread), and the record no longer holds the
+// registers.
 func (t *Thread) asyncContext(wd threadstate.Word) *arch.Context {
 	if wd.State() != threadstate.BlockingAsyncSuspended {
 		return nil
 	}
-	ctx := t.c.Rec.Context()
+	ctx, ok := t.c.Rec.Context()
+	if !ok {
+		return nil
+	}
 	return &ctx
 }
 

@@ -198,12 +198,15 @@ TEXT ack<>(SB), NOSPLIT|NOFRAME, $0-0
 	RET
 
 // copyContext copies the interrupted registers from the ucontext (BP)
-// into the record's raw area (DI). Clobbers AX, CX.
+// into the register buffer of the record (DI). Call it only with the
+// request taken: the initiator attached that buffer for it, and keeps it
+// attached until the answer (record.go, Record). Clobbers AX, CX, DX.
 TEXT copyContext<>(SB), NOSPLIT|NOFRAME, $0-0
+	MOVL REC_BUF(DI), DX
 	MOVL $0, CX
 loop:
 	MOVL UC_MCONTEXT(BP)(CX*4), AX
-	MOVL AX, REC_RAW(DI)(CX*4)
+	MOVL AX, 0(DX)(CX*4)
 	INCL CX
 	CMPL CX, $RAW_WORDS
 	JLT loop

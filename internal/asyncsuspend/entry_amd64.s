@@ -196,12 +196,15 @@ TEXT ack<>(SB), NOSPLIT|NOFRAME, $0-0
 	RET
 
 // copyContext copies the interrupted registers from the ucontext (R14)
-// into the record's raw area (R15). Clobbers AX, CX.
+// into the register buffer of the record (R15). Call it only with the
+// request taken: the initiator attached that buffer for it, and keeps it
+// attached until the answer (record.go, Record). Clobbers AX, CX, DX.
 TEXT copyContext<>(SB), NOSPLIT|NOFRAME, $0-0
+	MOVQ REC_BUF(R15), DX
 	MOVQ $0, CX
 loop:
 	MOVQ UC_MCONTEXT(R14)(CX*8), AX
-	MOVQ AX, REC_RAW(R15)(CX*8)
+	MOVQ AX, 0(DX)(CX*8)
 	INCQ CX
 	CMPQ CX, $RAW_WORDS
 	JLT loop

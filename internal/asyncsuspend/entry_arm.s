@@ -176,9 +176,11 @@ decline:
 	B chain
 
 save:
-	// Save the interrupted registers for a sample or a park.
+	// Save the interrupted registers for a sample or a park, into the
+	// buffer the initiator attached for the request just taken (TAKE's
+	// DMB orders this load after the take).
 	ADD $UC_R0, R6, R0
-	ADD $REC_RAW, R8, R1
+	MOVW REC_BUF(R8), R1
 	MOVW $RAW_WORDS, R2
 copy:
 	MOVW.P 4(R0), R3

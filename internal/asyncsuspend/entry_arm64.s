@@ -154,9 +154,11 @@ decline:
 	B chain
 
 save:
-	// Save the interrupted registers for a sample or a park.
+	// Save the interrupted registers for a sample or a park, into the
+	// buffer the initiator attached for the request just taken (the
+	// acquire of the LDAXRW orders this load after the take).
 	ADD $UC_REGS, R11, R13
-	ADD $REC_RAW, R12, R14
+	MOVD REC_BUF(R12), R14
 	MOVD $RAW_WORDS, R15
 copy:
 	MOVD.P 8(R13), R16

@@ -158,14 +158,17 @@ decline:
 	JMP chain
 
 save:
-	// Save the interrupted registers for a sample or a park.
+	// Save the interrupted registers for a sample or a park, into the
+	// buffer the initiator attached for the request just taken (TAKE's
+	// closing DBAR orders this load after the take).
+	MOVV REC_BUF(R26), R9
 	MOVV $0, R5
 copy:
 	SLLV $3, R5, R6
 	ADDV R25, R6, R7
 	MOVV UC_PC(R7), R8
-	ADDV R26, R6, R7
-	MOVV R8, REC_RAW(R7)
+	ADDV R9, R6, R7
+	MOVV R8, 0(R7)
 	ADDV $1, R5, R5
 	MOVV $RAW_WORDS, R6
 	BLT R5, R6, copy

@@ -189,14 +189,17 @@ decline:
 	BR chain
 
 save:
-	// Save the interrupted registers for a sample or a park.
+	// Save the interrupted registers for a sample or a park, into the
+	// buffer the initiator attached for the request just taken (TAKE's
+	// closing LWSYNC orders this load after the take).
+	MOVD REC_BUF(R19), R10
 	MOVD $0, R6
 copy:
 	SLD $3, R6, R7
 	ADD R18, R7, R8
 	MOVD UC_GPRS(R8), R9
-	ADD R19, R7, R8
-	MOVD R9, REC_RAW(R8)
+	ADD R10, R7, R8
+	MOVD R9, 0(R8)
 	ADD $1, R6
 	CMP R6, $RAW_WORDS
 	BLT copy

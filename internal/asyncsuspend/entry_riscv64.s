@@ -154,14 +154,17 @@ decline:
 	JMP chain
 
 save:
-	// Save the interrupted registers for a sample or a park.
+	// Save the interrupted registers for a sample or a park, into the
+	// buffer the initiator attached for the request just taken (the
+	// LR's acquire orders this load after the take).
+	MOV REC_BUF(T3), A5
 	MOV $0, A1
 copy:
 	SLL $3, A1, A2
 	ADD T2, A2, A3
 	MOV UC_REGS(A3), A4
-	ADD T3, A2, A3
-	MOV A4, REC_RAW(A3)
+	ADD A5, A2, A3
+	MOV A4, 0(A3)
 	ADD $1, A1, A1
 	MOV $RAW_WORDS, A2
 	BLT A1, A2, copy

@@ -155,9 +155,11 @@ decline:
 	BR chain
 
 save:
-	// Save the interrupted registers for a sample or a park.
+	// Save the interrupted registers for a sample or a park, into the
+	// buffer the initiator attached for the request just taken (CS
+	// serialises, so this load comes after the take).
 	MOVD $UC_MCONTEXT(R8), R3
-	MOVD $REC_RAW(R9), R4
+	MOVD REC_BUF(R9), R4
 	MOVD $RAW_WORDS, R2
 copy:
 	MOVD 0(R3), R1

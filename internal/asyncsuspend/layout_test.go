@@ -37,7 +37,7 @@ func TestRecordLayout(t *testing.T) {
 		"REC_RELEASE":        int64(unsafe.Offsetof(r.release)),
 		"REC_INWRAPPER":      int64(unsafe.Offsetof(r.inWrapper)),
 		"REC_INTERRUPT":      int64(unsafe.Offsetof(r.interrupt)),
-		"REC_RAW":            int64(unsafe.Offsetof(r.raw)),
+		"REC_BUF":            int64(unsafe.Offsetof(r.buf)),
 		"REQ_NONE":           reqNone,
 		"REQ_SUSPEND":        reqSuspend,
 		"REQ_SAMPLE":         reqSample,
@@ -138,4 +138,44 @@ func TestSigactionLayout(t *testing.T) {
 	if act.handler == 0 || act.flags&(saSiginfo|saOnstack) != saSiginfo|saOnstack || act.mask|^mask != ^uint64(0) {
 		t.Errorf("SIGURG's action as read: %+v; Go installs a handler with SA_SIGINFO|SA_ONSTACK and the mask %#x", act, mask)
 	}
+}
+
+// maxRecordBytes bounds the heap a record takes on every architecture.
+// Records are never freed (a late signal may still look one up), so an
+// OS thread that was ever attached keeps its record: it must stay small,
+// and the registers the handler saves live in a buffer attached for a
+// request only (Record, regsPool).
+const maxRecordBytes = 64
+
+// TestRecordSize checks the record's size and the heap a record really
+// takes (its size class), and reports the register buffer's, which a
+// request in flight borrows.
+func TestRecordSize(t *testing.T) {
+	if n := unsafe.Sizeof(Record{}); n > maxRecordBytes {
+		t.Errorf("a Record is %d bytes, over %d", n, maxRecordBytes)
+	}
+	rec := heapPer(t, func() any { return new(Record) })
+	buf := heapPer(t, func() any { return new([rawWords]uintptr) })
+	t.Logf("%s: a record takes %d bytes of heap (%d declared); a register buffer %d (%d words)",
+		runtime.GOARCH, rec, unsafe.Sizeof(Record{}), buf, rawWords)
+	if rec > maxRecordBytes {
+		t.Errorf("a record takes %d bytes of heap, over %d", rec, maxRecordBytes)
+	}
+}
+
+// heapPer returns the heap one object made by alloc takes, measured over
+// many kept alive at once.
+func heapPer(t *testing.T, alloc func() any) uint64 {
+	t.Helper()
+	const n = 4096
+	keep := make([]any, n)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range keep {
+		keep[i] = alloc()
+	}
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(keep)
+	return (after.TotalAlloc - before.TotalAlloc) / n
 }

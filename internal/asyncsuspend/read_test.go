@@ -102,7 +102,10 @@ func TestSuspendInRead(t *testing.T) {
 		}
 		if parked {
 			parks++
-			c := br.rec.Context()
+			c, ok := br.rec.Context()
+			if !ok {
+				t.Fatal("a parked thread has no context")
+			}
 			if !InKernelEntry(c.PC) {
 				t.Fatalf("parked at %v, not at the kernel entry %#x", c.Where(), SyscallPC())
 			}

@@ -31,8 +31,34 @@ import (
 //     system call returns.
 //   - interrupt: the initiator (Interrupt) sets it; the wrapper's caller
 //     clears it when the call returns.
-//   - raw: the handler, while the thread is parked or sampled; read by
-//     the initiator after the ack.
+//   - buf: the initiator, holding busy: it attaches a register buffer
+//     before it posts a request and detaches it once the handler can no
+//     longer write it. The handler only reads the pointer, and writes the
+//     interrupted registers into the buffer it points to.
+//   - view: the initiator; it says a park's registers may be read
+//     (Context) and counts the readers.
+//
+// Why the registers are not in the record: records are never freed (a
+// late signal's handler may still look one up, see free), so whatever a
+// record holds, each OS thread that was ever attached keeps. Only a
+// request in flight needs the registers, a sample until it is decoded
+// and a park until its release; a buffer from regsPool is attached for
+// that time only, and the record stays at one small size class on every
+// architecture (TestRecordSize).
+//
+// When a buffer may go back to the pool: the handler loads buf only after
+// its compare-and-swap has taken the request, and the initiator detaches
+// the buffer only after that request can no longer be taken or has been
+// answered: askBy withdrew it (its own CAS from the request to None won,
+// so no handler will ever take it), or the handler acknowledged Declined
+// (it wrote nothing), Sampled (it wrote everything before the ack), or
+// Resumed after a park (it wrote everything before Parked). A late signal
+// (one whose request was withdrawn, or Go's own SIGURG) finds the request
+// None and leaves without loading buf; if the initiator has meanwhile
+// posted a new request, the late signal answers that one, in that
+// request's buffer, as the signal asked for would have. So a returned
+// buffer is never written by a handler, and the one a handler writes is
+// always the one attached to the request it took.
 //
 // One request at a time: request and ack are a single mailbox, so asking
 // holds busy, and a park holds it until ResumeAsync. A stop and a
@@ -47,9 +73,16 @@ type Record struct {
 	inWrapper uint32
 	interrupt uint32
 	tid       int32
-	raw       [rawWords]uintptr
+	buf       atomic.Pointer[[rawWords]uintptr]
 
 	busy sync.Mutex // Go side only
+
+	// view is viewParked while a park's buffer may be read, plus
+	// viewReader for each Context reading it. Context does not hold busy
+	// (the park does), so it races ResumeAsync, which clears viewParked
+	// and waits for the readers to leave before it detaches the buffer:
+	// a reader never sees a buffer that another record's request has.
+	view uint32
 
 	// owner is the goroutine that registered the record, and replaced
 	// says a later Register of the same OS thread by another goroutine
@@ -59,6 +92,23 @@ type Record struct {
 	owner    uint64
 	replaced bool
 }
+
+const (
+	viewParked = 1
+	viewReader = 2
+)
+
+// regsPool holds the register buffers of requests no longer in flight.
+// A sync.Pool rather than a free list of the package's own: a stop parks
+// every thread that is in a wrapped system call at once, so the buffers
+// in flight peak at the number of attached threads, and a free list would
+// keep that peak for good, the per-thread cost this pool exists to
+// remove. The pool keeps them across one collection (its victim cache)
+// and then lets them go, and between collections it hands them out from
+// per-P caches without a lock. The buffers hold no pointers (the
+// registers are words to the collector), so an idle one costs the
+// collector nothing to scan.
+var regsPool = sync.Pool{New: func() any { return new([rawWords]uintptr) }}
 
 const (
 	reqNone    = 0
@@ -174,11 +224,10 @@ func (r *Record) Unregister() {
 }
 
 // reset clears a reused record (not busy: it was released with its
-// thread).
+// thread, and no request was in flight, so it has no buffer).
 func (r *Record) reset() {
 	r.request, r.ack, r.release, r.inWrapper, r.interrupt, r.tid = 0, 0, 0, 0, 0, 0
-	r.owner, r.replaced = 0, false
-	r.raw = [rawWords]uintptr{}
+	r.view, r.owner, r.replaced = 0, 0, false
 }
 
 // Tid returns the OS thread id the record belongs to.
@@ -196,19 +245,31 @@ func (r *Record) SuspendAsync(ctx context.Context, sig syscall.Signal) (bool, er
 	r.busy.Lock()
 	ack, err := r.askBy(ctx, reqSuspend, sig, func() error { return Tgkill(r.Tid(), sig) }, 0)
 	if err != nil || ack != ackParked {
+		regsPool.Put(r.detach())
 		r.busy.Unlock()
 		return false, err
 	}
-	return true, nil // busy stays held until ResumeAsync
+	// busy and the buffer stay until ResumeAsync; Context may read it.
+	atomic.StoreUint32(&r.view, viewParked)
+	return true, nil
 }
 
 // ResumeAsync releases a thread SuspendAsync parked and waits until its
 // handler has left the wait, so that a new request cannot meet the old
-// park.
+// park; then it returns the park's buffer to the pool.
 func (r *Record) ResumeAsync() {
+	// From here on Context reports nothing: the park is ending.
+	atomic.AndUint32(&r.view, ^uint32(viewParked))
 	atomic.StoreUint32(&r.release, 1)
 	futexWake(&r.release)
 	r.await(context.Background(), func(a uint32) bool { return a == ackResumed }, 0)
+	// A Context that came in before the flag was cleared decodes for
+	// tens of nanoseconds; it must be done before the buffer can be
+	// another request's.
+	for atomic.LoadUint32(&r.view) != 0 {
+		runtime.Gosched()
+	}
+	regsPool.Put(r.detach())
 	r.busy.Unlock()
 }
 
@@ -220,19 +281,56 @@ func (r *Record) Sample(sig syscall.Signal) (arch.Context, error) {
 		return arch.Context{}, ErrBusy
 	}
 	defer r.busy.Unlock()
-	if _, err := r.ask(reqSample, sig); err != nil {
-		return arch.Context{}, err
-	}
-	return r.Context(), nil
+	_, err := r.ask(reqSample, sig)
+	return r.sampled(err)
 }
 
-// Context decodes the context the handler saved at the last park or sample.
-// Call it only after SuspendAsync said parked or Sample returned.
-func (r *Record) Context() arch.Context {
+// sampled decodes a sample's registers, if err is nil, and returns its
+// buffer to the pool. The handler is done with the buffer: it answered,
+// or askBy withdrew the request before any handler took it.
+func (r *Record) sampled(err error) (arch.Context, error) {
+	buf := r.detach()
+	defer regsPool.Put(buf)
+	if err != nil {
+		return arch.Context{}, err
+	}
 	var c arch.Context
-	decode(&c, &r.raw)
-	return c
+	decode(&c, buf)
+	return c, nil
 }
+
+// Context decodes the registers the handler saved when it parked the
+// thread (SuspendAsync said parked, and ResumeAsync has not begun). It
+// reports false when no park holds them: the thread was never parked
+// through this record, or its resume has begun. It may be called from
+// any goroutine while the park's owner resumes the thread.
+func (r *Record) Context() (arch.Context, bool) {
+	for {
+		v := atomic.LoadUint32(&r.view)
+		if v&viewParked == 0 {
+			return arch.Context{}, false
+		}
+		if atomic.CompareAndSwapUint32(&r.view, v, v+viewReader) {
+			break
+		}
+	}
+	var c arch.Context
+	decode(&c, r.buf.Load())
+	atomic.AddUint32(&r.view, ^uint32(viewReader-1))
+	return c, true
+}
+
+// attach gives the record a register buffer for the request about to be
+// posted (busy held, no request in flight).
+func (r *Record) attach() {
+	if r.buf.Swap(regsPool.Get().(*[rawWords]uintptr)) != nil {
+		panic("coopsuspend: a record's register buffer attached twice")
+	}
+}
+
+// detach takes the record's register buffer back, once the handler can
+// no longer write it (see Record).
+func (r *Record) detach() *[rawWords]uintptr { return r.buf.Swap(nil) }
 
 // Interrupt makes the thread's wrapped system call in progress return
 // EINTR instead of restarting, or, if the thread is between wrapped calls,
@@ -252,13 +350,25 @@ func (r *Record) ask(req uint32, sig syscall.Signal) (uint32, error) {
 }
 
 // askBy is ask with the signal sent by send, which may have it delivered
-// up to after later (SampleAfter's timer).
+// up to after later (SampleAfter's timer). It attaches a register buffer
+// before it posts the request, and returns only once no handler can write
+// it but a park's: the request was withdrawn before any handler took it,
+// or the handler answered. The caller detaches the buffer (at once, or
+// after the park).
 func (r *Record) askBy(ctx context.Context, req uint32, sig syscall.Signal, send func() error, after time.Duration) (uint32, error) {
+	r.attach()
 	atomic.StoreUint32(&r.ack, ackNone)
 	atomic.StoreUint32(&r.request, req)
 	if err := send(); err != nil {
-		atomic.StoreUint32(&r.request, reqNone)
-		return 0, err
+		// Withdraw the request unless a signal still pending from an
+		// earlier request took it meanwhile: then its handler answers
+		// (and may be writing the buffer, or have parked the thread),
+		// and the answer stands.
+		if atomic.CompareAndSwapUint32(&r.request, req, reqNone) {
+			return 0, err
+		}
+		ack, _ := r.await(context.Background(), func(a uint32) bool { return a != ackNone }, 0)
+		return ack, nil
 	}
 	ack, ok := r.await(ctx, func(a uint32) bool { return a != ackNone }, AckTimeout+after)
 	if ok {

@@ -47,10 +47,8 @@ func (r *Record) SampleAfter(sig syscall.Signal, delay time.Duration) (arch.Cont
 	// signal it already raised is harmless: it answers whatever request
 	// is posted when it arrives, with the context of that moment.
 	defer tm.delete()
-	if _, err := r.askBy(context.Background(), reqSample, sig, func() error { return tm.arm(delay) }, delay); err != nil {
-		return arch.Context{}, err
-	}
-	return r.Context(), nil
+	_, err = r.askBy(context.Background(), reqSample, sig, func() error { return tm.arm(delay) }, delay)
+	return r.sampled(err)
 }
 
 // The kernel's struct sigevent (include/uapi/asm-generic/siginfo.h):

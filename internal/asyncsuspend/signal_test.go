@@ -148,7 +148,7 @@ func TestDeclineOutsideEntry(t *testing.T) {
 			t.Fatal(err)
 		}
 		if parked {
-			c := rec.Context()
+			c, _ := rec.Context()
 			t.Fatalf("round %d: a thread spinning in Go code was parked at %v", i, c.Where())
 		}
 	}
@@ -394,8 +394,8 @@ func TestSampleDuringParks(t *testing.T) {
 		}
 		if parked {
 			parks++
-			if c := br.rec.Context(); !InKernelEntry(c.PC) {
-				t.Fatalf("round %d: a park saved a context at %v", i, c.Where())
+			if c, ok := br.rec.Context(); !ok || !InKernelEntry(c.PC) {
+				t.Fatalf("round %d: a park saved a context at %v (available: %v)", i, c.Where(), ok)
 			}
 			br.rec.ResumeAsync()
 		}

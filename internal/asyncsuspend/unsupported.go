@@ -63,8 +63,8 @@ func (r *Record) SampleAfter(sig syscall.Signal, delay time.Duration) (arch.Cont
 	return arch.Context{}, unsupported()
 }
 
-// Context returns the zero Context.
-func (r *Record) Context() arch.Context { return arch.Context{} }
+// Context reports false: no park holds a context.
+func (r *Record) Context() (arch.Context, bool) { return arch.Context{}, false }
 
 // Interrupt fails.
 func (r *Record) Interrupt(sig syscall.Signal) error { return unsupported() }
