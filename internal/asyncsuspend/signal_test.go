@@ -413,3 +413,79 @@ func TestSampleDuringParks(t *testing.T) {
 		t.Errorf("%d parks of 2000, %d samples", parks, samples.Load())
 	}
 }
+
+// TestContextRacesResume reads a parked thread's context from other
+// goroutines while the park is resumed and taken again, as a Dump does
+// while a stop restarts, and while a spinning thread is sampled, so that
+// the register buffers go round the pool: Context either reports the
+// park's registers (at the kernel entry) or none, never a buffer that
+// another request has (the spinner's registers are in Go code).
+func TestContextRacesResume(t *testing.T) {
+	if err := Install(arch.DefaultSignal); err != nil {
+		t.Fatal(err)
+	}
+	defer Uninstall(arch.DefaultSignal)
+	br := startReader(t)
+	spinRec, stopSpinner := startSpinner(t)
+	defer stopSpinner()
+	var quit atomic.Bool
+	var wg sync.WaitGroup
+	var seen, none atomic.Int64
+	errs := make(chan error, 3)
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !quit.Load() {
+				c, ok := br.rec.Context()
+				runtime.Gosched() // leave the initiator time to resume
+				if !ok {
+					none.Add(1)
+					continue
+				}
+				seen.Add(1)
+				if !InKernelEntry(c.PC) {
+					errs <- fmt.Errorf("a parked thread's context is at %v", c.Where())
+					return
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for !quit.Load() {
+			if _, err := spinRec.Sample(arch.DefaultSignal); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	rounds := 1000
+	if testing.Short() {
+		rounds = 200
+	}
+	for i := 0; i < rounds && len(errs) == 0; i++ {
+		parked, err := br.rec.SuspendAsync(context.Background(), arch.DefaultSignal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if parked {
+			runtime.Gosched()
+			br.rec.ResumeAsync()
+		}
+	}
+	quit.Store(true)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if c, ok := br.rec.Context(); ok {
+		t.Errorf("a resumed thread still reports a context at %v", c.Where())
+	}
+	if got := br.finish(t, "done"); got != "done" {
+		t.Fatalf("read returned %q", got)
+	}
+	t.Logf("%d contexts read during parks, %d found none", seen.Load(), none.Load())
+}
