@@ -115,11 +115,11 @@ func TestEntryDefines(t *testing.T) {
 			t.Errorf("%s: %s = %d (defined %v), want %d", file, name, got, ok, v)
 		}
 	}
-	// The handler copies RAW_WORDS words into a record of rawWords: more
-	// would overrun it, fewer waste memory in every record (amd64's held
-	// 34 words and was given 18, 128 bytes of each record never written).
+	// The handler copies RAW_WORDS words into a register buffer of
+	// rawWords: more would overrun it, fewer waste memory in every buffer
+	// (amd64's held 34 words and was given 18, 128 bytes never written).
 	if n, ok := defs["RAW_WORDS"]; !ok || n != rawWords {
-		t.Errorf("%s: RAW_WORDS = %d (defined %v): the handler must copy exactly the record's %d words", file, n, ok, rawWords)
+		t.Errorf("%s: RAW_WORDS = %d (defined %v): the handler must copy exactly the buffer's %d words", file, n, ok, rawWords)
 	}
 }
 

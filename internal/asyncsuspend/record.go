@@ -35,8 +35,8 @@ import (
 //     before it posts a request and detaches it once the handler can no
 //     longer write it. The handler only reads the pointer, and writes the
 //     interrupted registers into the buffer it points to.
-//   - view: the initiator; it says a park's registers may be read
-//     (Context) and counts the readers.
+//   - view: the initiator sets its park flag after a park and clears it
+//     when the resume begins; each Context counts itself in and out.
 //
 // Why the registers are not in the record: records are never freed (a
 // late signal's handler may still look one up, see free), so whatever a
