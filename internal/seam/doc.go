@@ -8,10 +8,13 @@
 // are aliases of the sync/atomic and sync types, Token is a channel of
 // capacity one whose methods are the channel operations the code used to
 // write inline, and Sema (a thread's resume semaphore) is such a channel,
-// made when the thread first parks or is first posted. Point compiles to nothing. The benchmarks of Poll,
-// Cell.Apply and Stop/Restart (docs/benchmarks.md, "The seam") show it,
-// and safepoint's TestPollInlines keeps Poll's fast path one inlined
-// load.
+// made when the thread first parks or is first posted. Point compiles to
+// nothing. The benchmarks of Poll, Cell.Apply and Stop/Restart
+// (docs/benchmarks.md, "The seam") show it; TestSeamCompilesAway keeps
+// the stop path's object code free of calls into the seam except three
+// in front of a blocking channel operation, and the benchmark pairs
+// beside it time those against the direct operation. safepoint's
+// TestPollInlines keeps Poll's fast path one inlined load.
 //
 // Built with the coopmodel tag, every operation first hands control to a
 // deterministic scheduler when the calling goroutine is one the
