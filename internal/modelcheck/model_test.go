@@ -636,6 +636,34 @@ func TestModel(t *testing.T) {
 	}
 }
 
+// TestModelChecksCanFail: no mutant shows the mutual-exclusion check
+// firing. A thread that runs on while a stop holds it (a poll that posts
+// its arrival and does not park, tried in three scenarios) had its next
+// transition refused first: the depth-first search's first execution lets
+// it go on, and the search stops at the first failure. A guest that breaks
+// the rule on its own shows that the check fires: it runs GC-unsafe code
+// inside its blocking region, where a stop counts it as stopped.
+func TestModelChecksCanFail(t *testing.T) {
+	sc := scenario{name: "guest-code-inside-a-region", policy: suspend.Coop,
+		setup: func(m *mx, ctx context.Context) {
+			th := m.preattached("A")
+			m.r.Go("init", func() { m.stop(ctx, false, nil) })
+			m.r.Go("A", func() {
+				safepoint.EnterSafe(th[0])
+				m.work(th[0]) // wrong: guest code in a blocking region
+				safepoint.ExitSafe(th[0])
+				m.detach(th[0])
+			})
+		}}
+	seen = map[string]bool{}
+	_, f := seam.Explore(sc.program(t), seam.Config{Bound: 2})
+	current = nil
+	if f == nil || !strings.Contains(f.Err.Error(), "A ran guest code while stopped") {
+		t.Fatalf("%s: want the mutual-exclusion check to fail, got %v", sc.name, f)
+	}
+	t.Logf("%s: found by %s in execution %d, with %d preemptions: %v", sc.name, f.Phase, f.Execution, f.Preemptions, f.Err)
+}
+
 // newWorld makes the scenario's world; end closes it.
 func newWorld(t *testing.T, opts ...suspend.Option) *suspend.World {
 	w, err := suspend.NewWorld(opts...)

@@ -106,6 +106,17 @@ var mutants = []mutant{
 		old:      "		if parked {",
 		new:      "		if parked || true {",
 		scenario: "hybrid-stop-vs-async-park"},
+	// Caught by the explorer's end check of the semaphores (the token
+	// is left posted) and by its check of what Stop returned, not by
+	// the library's own checks.
+	{name: "resume-posted-to-a-thread-that-never-parked", file: "suspend/stop.go",
+		old:      "	case threadstate.ResumeInitSelfResume, threadstate.ResumeInitBlockingResume:",
+		new:      "	case threadstate.ResumeInitSelfResume, threadstate.ResumeInitBlockingResume, threadstate.ResumeOk:",
+		scenario: "stop-vs-poll-block-nosafepoints"},
+	{name: "stop-misses-a-thread", file: "suspend/registry.go",
+		old:      "		case t != self:",
+		new:      "		case t != self && i > 0:",
+		scenario: "stop-vs-poll-block-nosafepoints"},
 	{name: "detach-does-not-wait-out-a-suspend", file: "suspend/thread.go",
 		old:      "		locked = false\n		w.release()\n		t.c.ExitSafe()",
 		new:      "		locked = false\n		w.release()",
