@@ -112,9 +112,13 @@ func (t *Thread) EnterUnsafe() (reenter bool) {
 }
 
 // ExitUnsafe undoes EnterUnsafe: back into the blocking region if reenter.
+// Without reenter it applies no event, so the coopcheck build checks the
+// caller's goroutine here.
 func (t *Thread) ExitUnsafe(reenter bool) {
 	if reenter {
 		t.EnterSafe()
+	} else if ts.Checked {
+		t.checkCallAffinity("ExitUnsafe")
 	}
 }
 
