@@ -35,6 +35,7 @@ type pollers struct {
 	progress []atomic.Int64
 	threads  []*suspend.Thread
 	quit     atomic.Bool
+	wedged   atomic.Bool // see stop
 	wg       sync.WaitGroup
 }
 
@@ -78,9 +79,13 @@ func (p *pollers) snapshot() []int64 {
 	return out
 }
 
+// stop makes the pollers detach and waits for them, unless a test found
+// their world wedged: then they would wait for it forever, and are left.
 func (p *pollers) stop() {
 	p.quit.Store(true)
-	p.wg.Wait()
+	if !p.wedged.Load() {
+		p.wg.Wait()
+	}
 }
 
 // waitUntil polls cond until it holds or the generous deadline passes.

@@ -196,6 +196,12 @@ func checkUsable(t *testing.T, w *suspend.World, ps *pollers, when string) {
 			t.Error(err)
 		}
 	})
+	if t.Failed() {
+		// The world is not usable: the next operation, and the
+		// pollers' Detach, would wait for it forever.
+		ps.wedged.Store(true)
+		t.FailNow()
+	}
 	before := ps.snapshot()
 	waitUntil(t, "the pollers run "+when, func() bool {
 		now := ps.snapshot()
