@@ -51,18 +51,23 @@ func newEntry(t *Thread) entry {
 func (w *World) publish(t *Thread) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	testHook("Attach", "publishing") // under mu: Dump must not wait for a panic here
 	t.index = len(w.entries)
 	w.entries = append(w.entries, newEntry(t))
 }
 
 // unregister removes t from the registry, if it is still there (a thread
 // forgotten because its OS thread exited is not), and reports whether it
-// was; the caller holds the suspend lock.
-func (w *World) unregister(t *Thread) bool {
+// was; the caller holds the suspend lock. op names the operation for the
+// test hook ("" for an unwind, which marks no phase).
+func (w *World) unregister(t *Thread, op string) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.registeredLocked(t) {
 		return false
+	}
+	if op != "" {
+		testHook(op, "unregistering") // under mu: Dump must not wait for a panic here
 	}
 	w.removeLocked(t.index)
 	return true
@@ -146,7 +151,7 @@ func (w *World) sweepWhere(ended func(*entry) bool) {
 // thread is gone), from the registry; the caller holds the suspend lock.
 // The *Thread may live on in some variable, but nothing can use it.
 func (w *World) forget(t *Thread) {
-	if w.unregister(t) {
+	if w.unregister(t, "") {
 		w.stats.abandoned()
 	}
 }

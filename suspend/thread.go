@@ -99,7 +99,7 @@ func (t *Thread) Detach() error {
 		testHook("Detach", "locked")
 		if t.c.TryDetach(inUserRegion) {
 			testHook("Detach", "detached")
-			w.unregister(t) // also forgets the owner (coopcheck)
+			w.unregister(t, "Detach") // also forgets the owner (coopcheck)
 			testHook("Detach", "unregistered")
 			locked = false
 			w.release()
@@ -125,7 +125,7 @@ func (t *Thread) unwindDetach(inUserRegion, locked bool) {
 	w := t.world
 	if t.Word().State() == threadstate.Detached {
 		if locked {
-			w.unregister(t) // if the panic came before it did
+			w.unregister(t, "") // if the panic came before it did
 		}
 		t.detached = true
 		if t.locked {

@@ -101,6 +101,7 @@ func exercise(t *testing.T, w *suspend.World, at *injected) {
 	// Attach and Detach on their own goroutine (a panicking Attach
 	// unlocks the OS thread it locked; the goroutine ends either way).
 	done := make(chan struct{})
+	injected := false // in Attach or Detach: the rest is skipped
 	go func() {
 		defer close(done)
 		var th *suspend.Thread
@@ -111,6 +112,7 @@ func exercise(t *testing.T, w *suspend.World, at *injected) {
 			}
 		})
 		if !check("Attach", p) || th == nil {
+			injected = true
 			return
 		}
 		safepoint.Poll(th)
@@ -120,6 +122,7 @@ func exercise(t *testing.T, w *suspend.World, at *injected) {
 			}
 		}
 		if !check("Detach", recovered(detach)) {
+			injected = true
 			// The thread is still attached or detached for good: a
 			// second Detach finishes the job, or says it is done.
 			if p := recovered(func() {
@@ -132,6 +135,9 @@ func exercise(t *testing.T, w *suspend.World, at *injected) {
 		}
 	}()
 	<-done
+	if injected {
+		return
+	}
 	var s *suspend.Stopped
 	if !check("Stop", recovered(func() { s = stopWorld(t, w) })) {
 		return
@@ -171,6 +177,10 @@ func exercise(t *testing.T, w *suspend.World, at *injected) {
 // a stop completes and the pollers run on after the restart.
 func checkUsable(t *testing.T, w *suspend.World, ps *pollers, when string) {
 	t.Helper()
+	// Until it is shown usable, the world may be wedged: the pollers'
+	// Detach would then wait for it forever, and a failure here must
+	// not hang the test's cleanup.
+	ps.wedged.Store(true)
 	within(t, "Dump "+when, func() {
 		if d := dump(w); !strings.Contains(d, "poller-0") {
 			t.Errorf("Dump %s: %s", when, d)
@@ -197,10 +207,7 @@ func checkUsable(t *testing.T, w *suspend.World, ps *pollers, when string) {
 		}
 	})
 	if t.Failed() {
-		// The world is not usable: the next operation, and the
-		// pollers' Detach, would wait for it forever.
-		ps.wedged.Store(true)
-		t.FailNow()
+		t.FailNow() // the next operation would wait for the world forever
 	}
 	before := ps.snapshot()
 	waitUntil(t, "the pollers run "+when, func() bool {
@@ -212,6 +219,7 @@ func checkUsable(t *testing.T, w *suspend.World, ps *pollers, when string) {
 		}
 		return true
 	})
+	ps.wedged.Store(false)
 }
 
 // TestAbandonedThreadsAreSwept: 100 goroutines end without Detach. After a

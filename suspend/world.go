@@ -297,7 +297,7 @@ func (w *World) Attach(name string) (*Thread, error) {
 // unregisters the thread and releases what the call held.
 func (w *World) unwindAttach(t *Thread, locked, published bool) {
 	if published {
-		w.unregister(t) // returns the record to arch
+		w.unregister(t, "") // returns the record to arch
 	} else if t.c.Rec != nil {
 		t.c.Rec.Unregister()
 	}
