@@ -10,8 +10,6 @@ import (
 	"github.com/coopsuspend/coopsuspend/threadstate"
 )
 
-// goTool finds the go command (go test puts its own first on PATH), or
-// skips: cross-built test binaries run under qemu have none.
 // TestPollInlines compiles this package with the compiler's inlining
 // report and requires Poll to be inlinable, and compiles a caller to check
 // that the call is really inlined there.

@@ -35,7 +35,7 @@ func TestAttachTwiceIsAnError(t *testing.T) {
 				for _, w := range []*suspend.World{w1, w2} {
 					again, err := w.Attach("second")
 					if !errors.Is(err, suspend.ErrAttached) {
-						t.Errorf("second Attach: %v, %v; want ErrAttached", again, err)
+						t.Errorf("second Attach: %v (a thread returned: %v); want ErrAttached", err, again != nil)
 						if again != nil {
 							if err := again.Detach(); err != nil {
 								t.Error(err)
