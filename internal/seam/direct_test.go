@@ -156,17 +156,10 @@ func pair(b *testing.B, seamOp, directOp func()) {
 
 func BenchmarkTokenTryPutTake(b *testing.B) {
 	tk := seam.NewToken("")
-	c := make(chan struct{}, 1)
 	pair(b, func() {
 		tk.TryPut()
 		tk.Take()
-	}, func() {
-		select {
-		case c <- struct{}{}:
-		default:
-		}
-		<-c
-	})
+	}, directTryPutTake())
 }
 
 func BenchmarkTokenPutTakeCtx(b *testing.B) {
@@ -195,15 +188,21 @@ func BenchmarkTokenPutTakeCtx(b *testing.B) {
 func BenchmarkSemaPostWait(b *testing.B) {
 	var s seam.Sema
 	s.Init("")
-	c := make(chan struct{}, 1)
 	pair(b, func() {
 		s.TryPost()
 		s.Wait()
-	}, func() {
+	}, directTryPutTake())
+}
+
+// directTryPutTake is the direct operation TryPut+Take and TryPost+Wait
+// stand for: a non-blocking send into a one-slot channel, then a receive.
+func directTryPutTake() func() {
+	c := make(chan struct{}, 1)
+	return func() {
 		select {
 		case c <- struct{}{}:
 		default:
 		}
 		<-c
-	})
+	}
 }
