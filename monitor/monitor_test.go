@@ -204,17 +204,23 @@ func overrunSlices(t *testing.T, slices int, loop func(int) int) []monitor.Overr
 		defer rec.Unregister()
 		for range slices {
 			tg := &target{name: "guest"}
-			// The loop itself calls nothing but loop: a clock read
-			// here would be a place the samples could find.
-			var expired atomic.Bool
-			timeout := time.AfterFunc(5*time.Second, func() { expired.Store(true) })
+			// The loop itself calls nothing but loop, so every sample in
+			// the program is in loop or right here. A clock read, an
+			// atomic load of a flag or an atomic add to guestSink would
+			// each be a place the samples could find: under the race
+			// detector sync/atomic's methods are real calls, and CI once
+			// saw a report at (*atomic.Int64).Add. len of a channel is
+			// read inline.
+			expired := make(chan struct{}, 1)
+			timeout := time.AfterFunc(5*time.Second, func() { expired <- struct{}{} })
 			m.Enter(tg)
-			n := len(reports)
-			for len(reports) == n && !expired.Load() {
-				guestSink.Add(int64(loop(1 << 16)))
+			n, sum := len(reports), 0
+			for len(reports) == n && len(expired) == 0 {
+				sum += loop(1 << 16)
 			}
 			m.Leave(tg)
 			timeout.Stop()
+			guestSink.Add(int64(sum))
 		}
 		errc <- nil
 	}()
