@@ -5,6 +5,7 @@ package asyncsuspend
 import (
 	"context"
 	"runtime"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -125,3 +126,79 @@ func TestSuspendInRead(t *testing.T) {
 }
 
 func unsafePointer(p *byte) unsafe.Pointer { return unsafe.Pointer(p) }
+
+// TestFailedSend: when the signal cannot be sent (tgkill fails: the
+// thread has exited, or the signal is invalid), SuspendAsync returns the
+// error and leaves the record as it found it: no request posted, no
+// buffer held, the next request served. When the send fails after a
+// signal still pending from an earlier request has reached the thread
+// and its handler took the new request, the handler's answer stands: the
+// thread is parked and SuspendAsync must say so, or nobody would ever
+// release it.
+func TestFailedSend(t *testing.T) {
+	if err := Install(arch.DefaultSignal); err != nil {
+		t.Fatal(err)
+	}
+	defer Uninstall(arch.DefaultSignal)
+	br := startReader(t)
+	rec := br.rec
+	sendErr := unix.ESRCH
+
+	// Not sent at all.
+	parked, err := rec.suspendBy(context.Background(), arch.DefaultSignal, func() error { return sendErr })
+	if parked || err != sendErr {
+		t.Fatalf("a send that failed: parked %v, error %v; want false, %v", parked, err, sendErr)
+	}
+	if req := atomic.LoadUint32(&rec.request); req != reqNone {
+		t.Fatalf("the request was left posted (%d)", req)
+	}
+	if rec.buf.Load() != nil {
+		t.Fatal("the register buffer was left attached")
+	}
+	if _, ok := rec.Context(); ok {
+		t.Fatal("a thread that was never parked has a context")
+	}
+
+	// Sent by a signal the failing send stands in for, and taken by
+	// its handler before the send reports the failure. The handler
+	// declines until the reader is at its system call: try again then.
+	parked, err = false, nil
+	for i := 0; i < 1000 && err == nil && !parked; i++ {
+		runtime.Gosched()
+		parked, err = rec.suspendBy(context.Background(), arch.DefaultSignal, func() error {
+			if err := Tgkill(rec.Tid(), arch.DefaultSignal); err != nil {
+				t.Errorf("the signal standing in for a pending one: %v", err)
+				return err
+			}
+			for atomic.LoadUint32(&rec.ack) == ackNone {
+				runtime.Gosched()
+			}
+			return sendErr
+		})
+	}
+	if err != nil || !parked {
+		ack := atomic.LoadUint32(&rec.ack)
+		if ack == ackParked {
+			// Release the thread the record forgot, so the
+			// reader can finish.
+			atomic.StoreUint32(&rec.release, 1)
+			futexWake(&rec.release)
+		}
+		t.Fatalf("the handler took the request and answered %d (parked is %d), but SuspendAsync said parked %v, error %v",
+			ack, ackParked, parked, err)
+	}
+	if _, ok := rec.Context(); !ok {
+		t.Fatal("a parked thread has no context")
+	}
+	rec.ResumeAsync()
+
+	// The record serves the next request.
+	if parked, err := rec.SuspendAsync(context.Background(), arch.DefaultSignal); err != nil {
+		t.Fatal(err)
+	} else if parked {
+		rec.ResumeAsync()
+	}
+	if got := br.finish(t, "after"); got != "after" {
+		t.Fatalf("read returned %q", got)
+	}
+}

@@ -242,8 +242,13 @@ func (r *Record) Tid() int { return int(r.tid) }
 // passes, whichever comes first; then it withdraws the request and
 // returns ctx's cause (wrapped) or arch.ErrNoAnswer.
 func (r *Record) SuspendAsync(ctx context.Context, sig syscall.Signal) (bool, error) {
+	return r.suspendBy(ctx, sig, func() error { return Tgkill(r.Tid(), sig) })
+}
+
+// suspendBy is SuspendAsync with the signal sent by send.
+func (r *Record) suspendBy(ctx context.Context, sig syscall.Signal, send func() error) (bool, error) {
 	r.busy.Lock()
-	ack, err := r.askBy(ctx, reqSuspend, sig, func() error { return Tgkill(r.Tid(), sig) }, 0)
+	ack, err := r.askBy(ctx, reqSuspend, sig, send, 0)
 	if err != nil || ack != ackParked {
 		regsPool.Put(r.detach())
 		r.busy.Unlock()
