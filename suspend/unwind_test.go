@@ -266,12 +266,10 @@ func TestAbandonedThreadsAreSwept(t *testing.T) {
 				t.Fatalf("the dump shows %d of the %d quitters before a GC:\n%s", strings.Count(d, "quitter-"), n, d)
 			}
 			// Two cycles: the first finds the threads unreachable, the
-			// weak pointers read nil from then on. But Go scans the frame
-			// of a goroutine it preempted asynchronously conservatively,
-			// dead slots included, and stacks reuse the memory of ended
-			// goroutines: a stale *Thread there keeps a quitter until
-			// that goroutine moves on (under qemu-user one in a hundred
-			// sometimes outlived two cycles). Collect, letting the other
+			// weak pointers read nil from then on. But under qemu-user one
+			// quitter in a hundred sometimes outlived two cycles (nine
+			// once), likely a stale *Thread in a frame Go scans
+			// conservatively (docs/design.md). Collect, letting the other
 			// goroutines run between cycles, until the dump calls every
 			// quitter collected, and say how many cycles it took. A
 			// quitter still reachable after 10 s is a reference the
