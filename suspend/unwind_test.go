@@ -268,12 +268,12 @@ func TestAbandonedThreadsAreSwept(t *testing.T) {
 			// Two cycles: the first finds the threads unreachable, the
 			// weak pointers read nil from then on. But under qemu-user one
 			// quitter in a hundred sometimes outlived two cycles (nine
-			// once), likely a stale *Thread in a frame Go scans
-			// conservatively (docs/design.md). Collect, letting the other
-			// goroutines run between cycles, until the dump calls every
-			// quitter collected, and say how many cycles it took. A
-			// quitter still reachable after 10 s is a reference the
-			// library keeps: a bug.
+			// once; never without Go's asynchronous preemption): a stale
+			// *Thread in a frame Go scans conservatively (docs/design.md).
+			// Collect, letting the other goroutines run between cycles,
+			// until the dump calls every quitter collected, and say how
+			// many cycles it took. A quitter still reachable after 10 s
+			// is a reference the library keeps: a bug.
 			cycles, live := 0, n
 			for deadline := time.Now().Add(10 * time.Second); cycles < 2 || live > 0; {
 				if time.Now().After(deadline) {
