@@ -315,26 +315,25 @@ func TestSubmitWithThreadIsRefused(t *testing.T) {
 // a goroutine that is already attached, Attach refuses and Run returns
 // that error, with nothing half-done: no coroutine ran or was lost, the
 // host thread is untouched, and the scheduler runs them on another
-// goroutine afterwards.
-//
-// Hybrid worlds always refuse a second Attach; coop worlds only in the
-// coopcheck build, so the test uses hybrid where it runs.
+// goroutine afterwards. In every policy that runs here.
 func TestRunOnAnAttachedGoroutine(t *testing.T) {
-	w := suspendtest.NewWorld(t, suspend.WithPolicy(suspend.Hybrid))
-	if err := w.CheckSignals(); err != nil {
-		if !threadstate.Checked {
-			t.Skipf("hybrid does not run here (%v), and coop detects a second Attach only in the coopcheck build", err)
-		}
-		w = suspendtest.NewWorld(t, suspend.WithPolicy(suspend.Coop))
+	for _, p := range []suspend.Policy{suspend.Coop, suspend.Hybrid} {
+		t.Run(p.String(), func(t *testing.T) {
+			w := suspendtest.NewWorld(t, suspend.WithPolicy(p))
+			if err := w.CheckSignals(); err != nil {
+				t.Skipf("%v does not run here: %v", p, err)
+			}
+			// The host is attached (and, under hybrid, locked) on a
+			// goroutine of its own, so that the test's goroutine stays
+			// as it was.
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				runOnAttached(t, w)
+			}()
+			<-done
+		})
 	}
-	// The host is attached (and, under hybrid, locked) on a goroutine
-	// of its own, so that the test's goroutine stays as it was.
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runOnAttached(t, w)
-	}()
-	<-done
 }
 
 func runOnAttached(t *testing.T, w *suspend.World) {

@@ -3,39 +3,32 @@ package suspend
 import (
 	"fmt"
 	"sync"
-
-	"github.com/coopsuspend/coopsuspend/threadstate"
 )
 
 // One goroutine, one thread. A goroutine attached twice (to two worlds,
 // or twice to one) would poll one of its threads and leave the other's
 // stops waiting forever; under the signal policies its second record
 // would also take the first one's place in the handler's table. Attach
-// refuses it:
-//
-//   - hybrid and preemptive: always, through asyncsuspend.Register,
-//     which knows the OS thread the goroutine is locked to;
-//   - coop: in the coopcheck build, through the owners table below. A
-//     normal coop build does not check: it would cost every Attach a
-//     stack trace (internal/goid) for a mistake the checked build finds.
+// refuses it through the owners table below, in every policy: Attach
+// reads its goroutine's number (internal/goid, a stack trace of about a
+// microsecond) in any case, since the registry keeps it to tell when the
+// goroutine has ended (goroutineEnded). Under the signal policies
+// asyncsuspend.Register, which knows the OS thread the goroutine is
+// locked to, would refuse it too.
 
-// owners maps each attached goroutine to its thread's name, in the
-// coopcheck build only.
+// owners maps each attached goroutine to its thread's name.
 var owners struct {
 	sync.Mutex
 	m map[uint64]string
 }
 
 // claimOwner records that goroutine g attaches thread name, or fails if
-// g is attached already. It does nothing outside the coopcheck build.
+// g is attached already.
 func claimOwner(g uint64, name string) error {
-	if !threadstate.Checked || g == 0 {
-		return nil
-	}
 	owners.Lock()
 	defer owners.Unlock()
 	if other, ok := owners.m[g]; ok {
-		return fmt.Errorf("%w (as thread %q; coopcheck build)", ErrAttached, other)
+		return fmt.Errorf("%w (as thread %q)", ErrAttached, other)
 	}
 	if owners.m == nil {
 		owners.m = make(map[uint64]string)
@@ -44,11 +37,8 @@ func claimOwner(g uint64, name string) error {
 	return nil
 }
 
-// forgetOwner undoes claimOwner when the thread detaches or is swept.
+// forgetOwner undoes claimOwner when the thread detaches or is removed.
 func forgetOwner(g uint64) {
-	if !threadstate.Checked || g == 0 {
-		return
-	}
 	owners.Lock()
 	delete(owners.m, g)
 	owners.Unlock()

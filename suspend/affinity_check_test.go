@@ -3,7 +3,6 @@
 package suspend_test
 
 import (
-	"errors"
 	"runtime"
 	"strings"
 	"testing"
@@ -145,28 +144,4 @@ func fromAnotherGoroutine(call func()) any {
 func refusedAsStranger(p any, name string) bool {
 	te, ok := p.(*threadstate.TransitionError)
 	return ok && te.Thread == name && strings.Contains(te.Error(), "attached to goroutine")
-}
-
-// TestCoopAttachTwiceIsAnError (coopcheck): a coop world does not lock
-// threads, so only the checked build sees a goroutine attach twice.
-func TestCoopAttachTwiceIsAnError(t *testing.T) {
-	w1, w2 := newWorld(t, suspend.WithPolicy(suspend.Coop)), newWorld(t, suspend.WithPolicy(suspend.Coop))
-	onThread(t, w1, "first", func(th *suspend.Thread) {
-		for _, w := range []*suspend.World{w1, w2} {
-			if again, err := w.Attach("second"); !errors.Is(err, suspend.ErrAttached) {
-				t.Errorf("second Attach: %v (thread %v); want ErrAttached", err, again != nil)
-			}
-		}
-		if err := th.Detach(); err != nil {
-			t.Error(err)
-		}
-		// Once detached, the goroutine may attach again.
-		again, err := w2.Attach("again")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := again.Detach(); err != nil {
-			t.Error(err)
-		}
-	})
 }

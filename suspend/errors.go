@@ -19,9 +19,9 @@ type StopTimeoutError struct {
 	// when the call gave up waiting for another initiator.
 	Waiting []string
 	// Abandoned names the waiting threads whose goroutine has certainly
-	// ended without Detach (their OS thread has exited: hybrid and
-	// preemptive only). They were removed from the world, so the next
-	// stop does not wait for them.
+	// ended without Detach: the goroutine that attached it is gone, or
+	// (hybrid and preemptive) its OS thread has exited. They were
+	// removed from the world, so the next stop does not wait for them.
 	Abandoned []string
 	// Dump is the world's dump when the stop gave up.
 	Dump string

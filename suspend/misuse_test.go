@@ -280,3 +280,28 @@ func TestWaitingForTheLockSaysWhoHoldsIt(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestCoopAttachTwiceIsAnError: a coop world does not lock threads, and
+// still refuses a goroutine that attaches twice, to it or another world
+// (Attach knows its goroutine's number, internal/goid).
+func TestCoopAttachTwiceIsAnError(t *testing.T) {
+	w1, w2 := newWorld(t, suspend.WithPolicy(suspend.Coop)), newWorld(t, suspend.WithPolicy(suspend.Coop))
+	onThread(t, w1, "first", func(th *suspend.Thread) {
+		for _, w := range []*suspend.World{w1, w2} {
+			if again, err := w.Attach("second"); !errors.Is(err, suspend.ErrAttached) {
+				t.Errorf("second Attach: %v (thread %v); want ErrAttached", err, again != nil)
+			}
+		}
+		if err := th.Detach(); err != nil {
+			t.Error(err)
+		}
+		// Once detached, the goroutine may attach again.
+		again, err := w2.Attach("again")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := again.Detach(); err != nil {
+			t.Error(err)
+		}
+	})
+}

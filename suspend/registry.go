@@ -1,9 +1,11 @@
 package suspend
 
 import (
+	"slices"
 	"weak"
 
 	"github.com/coopsuspend/coopsuspend/internal/asyncsuspend"
+	"github.com/coopsuspend/coopsuspend/internal/goid"
 )
 
 // The registry: which threads a world has, and how it learns that one
@@ -21,11 +23,13 @@ import (
 // *Thread unreachable, the registry's weak pointer says nil, and the next
 // operation that walks the registry under the suspend lock removes the
 // entry (sweep). Detection therefore takes one GC cycle after the
-// goroutine's end; a handle the embedder keeps somewhere delays it
-// forever. Under the hybrid and preemptive policies there is a second,
-// faster signal for a stop that is giving up: a goroutine locked to its
-// OS thread takes the thread with it when it ends, so a registered thread
-// whose OS thread no longer exists has certainly ended (see abandoned).
+// goroutine's end; a handle the embedder keeps somewhere delays it for as
+// long as it is kept. So a stop that is giving up, and Close, look again
+// at the threads they would wait for (goroutineEnded): a thread whose
+// attaching goroutine is no longer alive (internal/goid; numbers are
+// never reused) has certainly ended, and so, under the hybrid and
+// preemptive policies, has one whose OS thread no longer exists (a
+// goroutine locked to its OS thread takes the thread with it).
 //
 // Who writes what: entries change only under both the suspend lock and
 // mu (Attach, Detach, sweep); an initiator, which holds the suspend lock,
@@ -162,14 +166,53 @@ func (w *World) registeredLocked(t *Thread) bool {
 	return t.index < len(w.entries) && w.entries[t.index].thread.Value() == t
 }
 
+// goroutineEnded reports whether t's goroutine has certainly ended
+// without Detach: its OS thread has exited (osThreadGone), or the
+// goroutine that attached it is no longer alive. *alive holds the live
+// goroutines for the length of one walk over the threads; it is read the
+// first time it is needed (nil until then), since reading it stops Go's
+// world for about a microsecond per goroutine. The caller holds the
+// suspend lock.
+func (w *World) goroutineEnded(t *Thread, alive **goid.Set) bool {
+	if t.osThreadGone() {
+		return true
+	}
+	if t.index >= len(w.entries) || w.entries[t.index].thread.Value() != t {
+		return false // not registered: nothing to remove
+	}
+	return ownerEnded(&w.entries[t.index], alive)
+}
+
+// ownerEnded reports whether the goroutine that attached e's thread has
+// ended, reading the live goroutines into *alive if they were not read
+// yet. The registry's owner is the attaching goroutine, fixed at Attach:
+// a thread is used only by that goroutine (or by coroutines it resumes,
+// which run while it waits), so the goroutine outlives every use.
+func ownerEnded(e *entry, alive **goid.Set) bool {
+	if e.owner == 0 {
+		return false
+	}
+	if *alive == nil {
+		s := goid.Alive()
+		*alive = &s
+	}
+	return !(*alive).Has(e.owner)
+}
+
 // attachedNames sweeps the threads known to have ended and returns the
-// names of those left; the caller holds the suspend lock. Under the
-// hybrid and preemptive policies a thread whose OS thread has exited has
-// ended too (see forget).
+// names of those left; the caller holds the suspend lock. A thread has
+// ended when it was collected, when its OS thread has exited (hybrid and
+// preemptive, see forget), or when its goroutine has (goroutineEnded).
 func (w *World) attachedNames() []string {
 	w.sweepWhere(func(e *entry) bool {
 		return e.thread.Value() == nil || e.rec != nil && !asyncsuspend.ThreadExists(int(e.tid))
 	})
+	if slices.ContainsFunc(w.entries, func(e entry) bool { return e.owner != 0 }) {
+		// Read outside mu, so that a Dump does not wait for the trace;
+		// the suspend lock keeps the entries as they are meanwhile.
+		alive := goid.Alive()
+		w.sweepWhere(func(e *entry) bool { return e.owner != 0 && !alive.Has(e.owner) })
+	}
 	names := make([]string, 0, len(w.entries))
 	for i := range w.entries {
 		names = append(names, w.entries[i].name)

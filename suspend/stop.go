@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coopsuspend/coopsuspend/arch"
+	"github.com/coopsuspend/coopsuspend/internal/goid"
 	"github.com/coopsuspend/coopsuspend/threadstate"
 )
 
@@ -424,19 +425,20 @@ func (e *asyncError) Unwrap() error { return e.err }
 // abandon rolls back every request of a stop or single-thread suspend
 // that failed with cause, and describes the failure: the threads that had
 // not reached a safepoint, those whose goroutine has certainly ended
-// (they are removed from the world), and the dump from before the
-// rollback. A failure because the context ended is a *StopTimeoutError
-// counted in Stats.TimedOut; any other a *StopError counted in
-// Stats.Failed. The caller still holds the suspend lock.
+// (goroutineEnded; they are removed from the world), and the dump from
+// before the rollback. A failure because the context ended is a
+// *StopTimeoutError counted in Stats.TimedOut; any other a *StopError
+// counted in Stats.Failed. The caller still holds the suspend lock.
 func (r *stopRun) abandon(cause error) error {
 	w := r.w
 	dump := w.dumpString()
 	var waiting, abandoned []string
 	var gone []*Thread
+	var alive *goid.Set // read at the first waiting thread whose OS thread is not known gone
 	for _, tg := range r.targets {
 		if tg.fromRunning && tg.t.Word().State() == threadstate.AsyncSuspendRequested {
 			waiting = append(waiting, tg.t.c.Name)
-			if tg.t.osThreadGone() {
+			if w.goroutineEnded(tg.t, &alive) {
 				abandoned = append(abandoned, tg.t.c.Name)
 				gone = append(gone, tg.t)
 			}

@@ -231,19 +231,18 @@ func (w *World) Policy() Policy { return w.policy }
 // waits for the restart.
 //
 // A goroutine is one thread: attaching one that is attached already (to
-// this world or another) fails with ErrAttached; coop worlds detect it in
-// the coopcheck build only. A goroutine that ends without Detach is
-// removed by the first stop after a garbage collection has found its
-// *Thread unreachable (see Stats.Abandoned).
+// this world or another) fails with ErrAttached. A goroutine that ends
+// without Detach is removed by the first stop after a garbage collection
+// has found its *Thread unreachable, or, while something still holds the
+// *Thread, by the first stop that times out waiting for it (it is named
+// in StopTimeoutError.Abandoned) and by Close; see Stats.Abandoned.
 func (w *World) Attach(name string) (*Thread, error) {
 	if err := w.usable(); err != nil {
 		return nil, err
 	}
 	t := &Thread{world: w}
 	t.c.Init(name, w.nextID.Add(1), w.notifier)
-	if w.policy.usesSignals() || threadstate.Checked {
-		t.c.Owner = goid.Current()
-	}
+	t.c.Owner = goid.Current()
 	if err := claimOwner(t.c.Owner, name); err != nil {
 		return nil, fmt.Errorf("coopsuspend: Attach(%q): %w", name, err)
 	}

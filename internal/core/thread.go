@@ -42,9 +42,11 @@ type Thread struct {
 	// thread blocks on it.
 	resume seam.Sema
 
-	// Owner is the goroutine that attached (internal/goid), read by the
-	// coopcheck build's affinity checks; 0 when nobody needs it (coop in
-	// a normal build). Set before the thread is published.
+	// Owner is the goroutine that attached (internal/goid), set before
+	// the thread is published; 0 for a thread no World attached (tests
+	// of this package). The coopcheck build's affinity checks read it,
+	// and Adopt moves it to whichever goroutine acts as a coroutine's
+	// thread; the registry keeps its own copy of the first value.
 	Owner uint64
 
 	// inSafe is set while the thread is inside a blocking region it

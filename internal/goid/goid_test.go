@@ -3,6 +3,7 @@ package goid
 import (
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestCurrentTellsGoroutinesApart(t *testing.T) {
@@ -37,6 +38,53 @@ func TestParse(t *testing.T) {
 		got, ok := parse([]byte(in))
 		if ok != (want != 0) || got != want {
 			t.Errorf("parse(%q) = %d, %v; want %d", in, got, ok, want)
+		}
+	}
+}
+
+// TestAlive: Alive lists every goroutine that has not ended, among many
+// (its trace grows past the first buffer), and never one that has.
+func TestAlive(t *testing.T) {
+	const n = 2000 // about 200 KB of trace: past Alive's first buffer
+	ids := make(chan uint64, n)
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ids <- Current()
+			<-release
+		}()
+	}
+	waiting := make([]uint64, 0, n)
+	for range n {
+		waiting = append(waiting, <-ids)
+	}
+	alive := Alive()
+	if !alive.Has(Current()) {
+		t.Error("the calling goroutine is not alive")
+	}
+	for _, id := range waiting {
+		if !alive.Has(id) {
+			t.Fatalf("goroutine %d waits on a channel but is not alive (%d listed)", id, alive.Len())
+		}
+	}
+	close(release)
+	wg.Wait()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		alive = Alive()
+		ended := 0
+		for _, id := range waiting {
+			if !alive.Has(id) {
+				ended++
+			}
+		}
+		if ended == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d goroutines that returned are still alive after 10 s", n-ended, n)
 		}
 	}
 }

@@ -80,6 +80,10 @@ type mx struct {
 	words    map[*ts.Cell]ts.Word
 
 	stops, rollbacks int
+
+	// owners is closed when the execution's end checks are done: the
+	// goroutines that attached the preattached threads wait for it.
+	owners chan struct{}
 }
 
 // current is the execution in progress, for the Cell observer.
@@ -294,6 +298,7 @@ func (m *mx) step() error {
 
 // end is the check after every goroutine finished.
 func (m *mx) end() error {
+	defer close(m.owners)
 	if err := suspend.ModelBalanced(m.w); err != nil {
 		return err
 	}
@@ -334,7 +339,7 @@ func (sc scenario) program(t *testing.T) seam.Program {
 		m := &mx{t: t, r: r, policy: sc.policy,
 			held: map[uint64]int{}, attached: map[uint64]*suspend.Thread{}, detaching: map[uint64]bool{},
 			sims: map[*suspend.Thread]*suspend.SimHandler{}, byID: map[uint64]*suspend.Thread{},
-			checkers: map[*ts.Cell]*ts.Checker{}, words: map[*ts.Cell]ts.Word{}}
+			checkers: map[*ts.Cell]*ts.Checker{}, words: map[*ts.Cell]ts.Word{}, owners: make(chan struct{})}
 		m.w = newWorld(t, suspend.WithPolicy(sc.policy))
 		ctx := context.Background()
 		if sc.timer {
@@ -348,13 +353,21 @@ func (sc scenario) program(t *testing.T) seam.Program {
 	}
 }
 
-// preattached attaches threads on the driver before the execution
-// starts (coop only: no goroutine identity is needed), so that the
-// exploration spends its steps on the stop.
+// preattached attaches threads before the execution starts, so that the
+// exploration spends its steps on the stop; the scenario's goroutines
+// then use them. Each is attached on a goroutine of its own (a goroutine
+// is one thread) that stays alive until the execution's end checks are
+// done: a stop that gives up takes a thread whose attaching goroutine
+// has ended for abandoned (docs/design.md).
 func (m *mx) preattached(names ...string) []*suspend.Thread {
 	var out []*suspend.Thread
 	for _, n := range names {
-		out = append(out, m.attach(n))
+		got := make(chan *suspend.Thread)
+		go func() {
+			got <- m.attach(n)
+			<-m.owners
+		}()
+		out = append(out, <-got)
 	}
 	return out
 }
