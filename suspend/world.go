@@ -176,8 +176,8 @@ func (w *World) installHandler() error {
 // and changes nothing, while threads are attached (it names them; detach
 // them first) or while another call holds the world (a stop not yet
 // restarted, a suspended thread's SuspendThread, an Attach or Detach in
-// progress). A thread whose goroutine ended without Detach does not count
-// once it is known to have ended (see Attach).
+// progress). A thread whose goroutine ended without Detach does not count:
+// Close removes it, even while its *Thread is held (see Attach).
 func (w *World) Close() error {
 	switch {
 	case w.lock == nil:
