@@ -67,7 +67,9 @@ func (s Set) Len() int { return len(s.m) }
 // for the slow paths only: a stop that gave up, a Close that found
 // threads still attached.
 func Alive() Set {
-	buf := make([]byte, 64<<10)
+	// Each try traces every goroutine again: size the first for about
+	// 1 KB per goroutine, more than a goroutine a few calls deep takes.
+	buf := make([]byte, max(64<<10, runtime.NumGoroutine()<<10))
 	for {
 		n := runtime.Stack(buf, true)
 		if n < len(buf) {

@@ -43,9 +43,10 @@ func TestParse(t *testing.T) {
 }
 
 // TestAlive: Alive lists every goroutine that has not ended, among many
-// (its trace grows past the first buffer), and never one that has.
+// whose traces are deep enough to outgrow Alive's first buffer, and never
+// one that has.
 func TestAlive(t *testing.T) {
-	const n = 2000 // about 200 KB of trace: past Alive's first buffer
+	const n = 500 // each about 40 frames deep: some 3 MB of trace
 	ids := make(chan uint64, n)
 	release := make(chan struct{})
 	var wg sync.WaitGroup
@@ -53,8 +54,10 @@ func TestAlive(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ids <- Current()
-			<-release
+			blockDeep(40, func() {
+				ids <- Current()
+				<-release
+			})
 		}()
 	}
 	waiting := make([]uint64, 0, n)
@@ -87,4 +90,44 @@ func TestAlive(t *testing.T) {
 			t.Fatalf("%d of %d goroutines that returned are still alive after 10 s", n-ended, n)
 		}
 	}
+}
+
+// BenchmarkCurrent times Current: the cost Attach pays for its
+// goroutine's number.
+func BenchmarkCurrent(b *testing.B) {
+	for b.Loop() {
+		Current()
+	}
+}
+
+// BenchmarkAlive times Alive with 1,000 other goroutines blocked: the
+// cost a stop that gave up, or a Close that found threads attached, pays
+// to tell which threads' goroutines have ended.
+func BenchmarkAlive(b *testing.B) {
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 1000 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-release
+		}()
+	}
+	defer func() { close(release); wg.Wait() }()
+	for b.Loop() {
+		if Alive().Len() < 1000 {
+			b.Fatal("Alive missed goroutines")
+		}
+	}
+}
+
+// blockDeep calls wait depth calls deep.
+//
+//go:noinline
+func blockDeep(depth int, wait func()) {
+	if depth == 0 {
+		wait()
+		return
+	}
+	blockDeep(depth-1, wait)
 }
