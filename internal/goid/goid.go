@@ -7,8 +7,8 @@
 // Go gives a goroutine no identity on purpose; the only stable one it
 // shows is the number in the header of runtime.Stack's trace
 // ("goroutine 18 [running]:"), which is never reused while the process
-// lives. Reading it costs a stack trace of the calling goroutine (about
-// 1.4 µs), so it is read on slow paths only: Attach, and every
+// lives. Reading it costs a stack trace of the calling goroutine (1.7 µs,
+// BenchmarkCurrent), so it is read on slow paths only: Attach, and every
 // thread-side call of a coopcheck build. Alive traces every goroutine,
 // for a stop that gave up and for Close.
 package goid
@@ -62,10 +62,10 @@ func (s Set) Len() int { return len(s.m) }
 // Alive returns the numbers of the goroutines that have not ended, read
 // from a trace of them all (runtime.Stack with all set). A number that is
 // missing belongs to a goroutine that has ended for good, since numbers
-// are never reused. The trace stops the world while it is written, about
-// a microsecond per goroutine (1 ms for 1,000 measured here), so Alive is
-// for the slow paths only: a stop that gave up, a Close that found
-// threads still attached.
+// are never reused. The trace stops the world while it is written, and
+// Alive took 1.4 ms with 1,000 goroutines (BenchmarkAlive), so it is for
+// the slow paths only: a stop that gave up, a Close that found threads
+// still attached.
 func Alive() Set {
 	// Each try traces every goroutine again: size the first for about
 	// 1 KB per goroutine, more than a goroutine a few calls deep takes.
