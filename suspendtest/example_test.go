@@ -199,7 +199,11 @@ func ExampleSlowest() {
 			default:
 			}
 			safepoint.Poll(th)
-			time.Sleep(20 * time.Millisecond) // runs on without polling
+			// Runs on without polling, for longer than a loaded
+			// machine keeps Slowest's sampler from running: with
+			// 20 ms, CI once saw neither thread before the stop
+			// returned, and the tie named "fast".
+			time.Sleep(100 * time.Millisecond)
 		}
 	}()
 	slow := <-slowReady

@@ -68,7 +68,10 @@ type SlowestThread struct {
 //
 // The times are sampled by a goroutine that loads the words in a loop, so
 // they are upper bounds, accurate to that loop's period (microseconds
-// when a CPU is free).
+// when a CPU is free). A thread the loop did not see stop before the stop
+// returned gets the stop's return time; when several share it (the loop
+// did not run meanwhile, on a loaded machine), the first of them in
+// threads is named.
 func Slowest(ctx context.Context, w *suspend.World, threads []*suspend.Thread) (SlowestThread, error) {
 	if len(threads) == 0 {
 		return SlowestThread{}, fmt.Errorf("suspendtest: Slowest needs at least one thread to watch")
