@@ -1,7 +1,6 @@
 package suspend
 
 import (
-	"slices"
 	"weak"
 
 	"github.com/coopsuspend/coopsuspend/internal/asyncsuspend"
@@ -161,42 +160,25 @@ func (w *World) forget(t *Thread) {
 }
 
 // registeredLocked reports whether t is in the registry; the caller
-// holds mu.
+// holds mu, or the suspend lock (entries change only under both).
 func (w *World) registeredLocked(t *Thread) bool {
 	return t.index < len(w.entries) && w.entries[t.index].thread.Value() == t
 }
 
 // goroutineEnded reports whether t's goroutine has certainly ended
 // without Detach: its OS thread has exited (osThreadGone), or the
-// goroutine that attached it is no longer alive. *alive holds the live
-// goroutines for the length of one walk over the threads; it is read the
-// first time it is needed (nil until then), since reading it stops Go's
-// world, about 1.4 µs per goroutine (internal/goid). The caller holds
-// the suspend lock.
-func (w *World) goroutineEnded(t *Thread, alive **goid.Set) bool {
+// goroutine that attached it is not among alive's. The registry's owner
+// is the attaching goroutine, fixed at Attach: a thread is used only by
+// that goroutine (or by coroutines it resumes, which run while it
+// waits), so the goroutine outlives every use. alive is called only when
+// needed, since reading the live goroutines stops Go's world, about
+// 1.4 µs per goroutine (internal/goid). The caller holds the suspend
+// lock.
+func (w *World) goroutineEnded(t *Thread, alive func() goid.Set) bool {
 	if t.osThreadGone() {
 		return true
 	}
-	if t.index >= len(w.entries) || w.entries[t.index].thread.Value() != t {
-		return false // not registered: nothing to remove
-	}
-	return ownerEnded(&w.entries[t.index], alive)
-}
-
-// ownerEnded reports whether the goroutine that attached e's thread has
-// ended, reading the live goroutines into *alive if they were not read
-// yet. The registry's owner is the attaching goroutine, fixed at Attach:
-// a thread is used only by that goroutine (or by coroutines it resumes,
-// which run while it waits), so the goroutine outlives every use.
-func ownerEnded(e *entry, alive **goid.Set) bool {
-	if e.owner == 0 {
-		return false
-	}
-	if *alive == nil {
-		s := goid.Alive()
-		*alive = &s
-	}
-	return !(*alive).Has(e.owner)
+	return w.registeredLocked(t) && !alive().Has(w.entries[t.index].owner)
 }
 
 // attachedNames sweeps the threads known to have ended and returns the
@@ -204,15 +186,15 @@ func ownerEnded(e *entry, alive **goid.Set) bool {
 // ended when it was collected, when its OS thread has exited (hybrid and
 // preemptive, see forget), or when its goroutine has (goroutineEnded).
 func (w *World) attachedNames() []string {
-	w.sweepWhere(func(e *entry) bool {
-		return e.thread.Value() == nil || e.rec != nil && !asyncsuspend.ThreadExists(int(e.tid))
-	})
-	if slices.ContainsFunc(w.entries, func(e entry) bool { return e.owner != 0 }) {
+	var alive goid.Set
+	if len(w.entries) > 0 {
 		// Read outside mu, so that a Dump does not wait for the trace;
 		// the suspend lock keeps the entries as they are meanwhile.
-		alive := goid.Alive()
-		w.sweepWhere(func(e *entry) bool { return e.owner != 0 && !alive.Has(e.owner) })
+		alive = goid.Alive()
 	}
+	w.sweepWhere(func(e *entry) bool {
+		return e.thread.Value() == nil || e.rec != nil && !asyncsuspend.ThreadExists(int(e.tid)) || !alive.Has(e.owner)
+	})
 	names := make([]string, 0, len(w.entries))
 	for i := range w.entries {
 		names = append(names, w.entries[i].name)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime"
 	"runtime/trace"
+	"sync"
 	"time"
 
 	"github.com/coopsuspend/coopsuspend/arch"
@@ -434,11 +435,11 @@ func (r *stopRun) abandon(cause error) error {
 	dump := w.dumpString()
 	var waiting, abandoned []string
 	var gone []*Thread
-	var alive *goid.Set // read at the first waiting thread whose OS thread is not known gone
+	alive := sync.OnceValue(goid.Alive) // read for the first waiting thread whose OS thread is not known gone
 	for _, tg := range r.targets {
 		if tg.fromRunning && tg.t.Word().State() == threadstate.AsyncSuspendRequested {
 			waiting = append(waiting, tg.t.c.Name)
-			if w.goroutineEnded(tg.t, &alive) {
+			if w.goroutineEnded(tg.t, alive) {
 				abandoned = append(abandoned, tg.t.c.Name)
 				gone = append(gone, tg.t)
 			}
