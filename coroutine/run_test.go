@@ -150,9 +150,13 @@ func TestCloseWaitsInsideABlockingRegion(t *testing.T) {
 	})
 	// The delayed coroutine is closed before the blocked one is waited
 	// for: its deferred call says the wait is about to start.
-	closing := make(chan struct{})
+	// It must have started before the cancel: a coroutine closed before
+	// its first resume runs none of its body, deferred calls included
+	// (CI under -race once cancelled first and waited here forever).
+	delaying, closing := make(chan struct{}), make(chan struct{})
 	delayed := s.Submit(func(su *sched) any {
 		defer close(closing)
+		close(delaying)
 		su.Delay(struct{}{}, time.Hour)
 		return nil
 	})
@@ -160,6 +164,7 @@ func TestCloseWaitsInsideABlockingRegion(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
 	<-inCall
+	<-delaying
 	cancel()
 	<-closing
 
