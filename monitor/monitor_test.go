@@ -246,6 +246,7 @@ func load() (stop func()) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// loopcheck:ok only TestOverrunNamesTheGuest runs load, and it skips under asyncpreemptoff.
 			for x := 0; !quit.Load(); x++ {
 				guestSink.Add(int64(guestCompute(1 << 10)))
 			}

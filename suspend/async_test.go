@@ -16,6 +16,7 @@ import (
 	"github.com/coopsuspend/coopsuspend/arch"
 	"github.com/coopsuspend/coopsuspend/internal/asyncsuspend"
 	"github.com/coopsuspend/coopsuspend/internal/testchild"
+	"github.com/coopsuspend/coopsuspend/internal/testenv"
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
 	"github.com/coopsuspend/coopsuspend/threadstate"
@@ -297,6 +298,7 @@ func TestGoCodeInSafeRegionIsNeverParked(t *testing.T) {
 				ready <- th
 				safepoint.Blocking(th, func() {
 					for !quit.Load() {
+						testenv.Preemptible() // Go code, but not a guest loop without calls
 					}
 				})
 				if err := th.Detach(); err != nil {

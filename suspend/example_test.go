@@ -10,6 +10,18 @@ import (
 	"github.com/coopsuspend/coopsuspend/suspend"
 )
 
+// interpret stands for the guest code a thread runs between two polls. A
+// guest loop should make a real call like this one (an interpreter's
+// instruction dispatch does): with GODEBUG=asyncpreemptoff=1, Go's
+// collector can stop a goroutine only at a call, and a loop whose only
+// safepoint is the inlined Poll would hold up every garbage collection.
+func interpret(n int) int {
+	if n < 2 {
+		return n
+	}
+	return interpret(n-1) + interpret(n-2)
+}
+
 // A runtime's collector stops its guest threads, works while nothing
 // moves, and restarts them.
 func ExampleWorld_Stop() {
@@ -34,7 +46,8 @@ func ExampleWorld_Stop() {
 			}
 			attached <- struct{}{}
 			for !quit.Load() {
-				steps.Add(1)       // the guest's work
+				steps.Add(1)
+				interpret(8)       // the guest's work: a real call, as an interpreter's step is
 				safepoint.Poll(th) // parks here while the world is stopped
 			}
 			if err := th.Detach(); err != nil {
@@ -142,6 +155,7 @@ func ExampleBy() {
 		}
 		close(started)
 		for !quit.Load() {
+			interpret(8) // the guest's work
 			safepoint.Poll(th)
 		}
 		if err := th.Detach(); err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coopsuspend/coopsuspend/internal/testenv"
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
 	"github.com/coopsuspend/coopsuspend/threadstate"
@@ -54,6 +55,7 @@ func startSpinner(t *testing.T, w *suspend.World, name string, noSafepoints bool
 		}
 		for !sp.quit.Load() {
 			safepoint.Poll(th)
+			testenv.Preemptible() // a guest loop makes calls
 		}
 		if err := th.Detach(); err != nil {
 			t.Error(err)

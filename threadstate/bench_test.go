@@ -84,7 +84,7 @@ func BenchmarkCASBaseline(b *testing.B) {
 	running, blocking := uint32(ts.MakeWord(ts.Running, 0, false)), uint32(ts.MakeWord(ts.Blocking, 0, false))
 	w.Store(running)
 	toggle := func(from, to uint32) {
-		for {
+		for { // loopcheck:ok a compare-and-swap retry on a word only this goroutine writes
 			old := w.Load()
 			if old != from {
 				panic("unexpected word")

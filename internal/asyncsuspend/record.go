@@ -182,6 +182,7 @@ func Register(owner uint64) (*Record, error) {
 	}
 	r.tid = int32(tid)
 	r.owner = owner
+	// loopcheck:ok at most tableSize probes: tableMu is held and the table is never over 3/4 full.
 	for i := tid % tableSize; ; i = (i + 1) % tableSize {
 		s := &table[i]
 		if t := atomic.LoadUint32(&s.tid); t == 0 || t == tombstone || t == tid {
@@ -310,7 +311,7 @@ func (r *Record) sampled(err error) (arch.Context, error) {
 // through this record, or its resume has begun. It may be called from
 // any goroutine while the park's owner resumes the thread.
 func (r *Record) Context() (arch.Context, bool) {
-	for {
+	for { // loopcheck:ok a compare-and-swap retry: it fails only while another goroutine changes view, which takes no wait
 		v := atomic.LoadUint32(&r.view)
 		if v&viewParked == 0 {
 			return arch.Context{}, false
