@@ -15,11 +15,14 @@ import (
 // instruction dispatch does): with GODEBUG=asyncpreemptoff=1, Go's
 // collector can stop a goroutine only at a call, and a loop whose only
 // safepoint is the inlined Poll would hold up every garbage collection.
-func interpret(n int) int {
-	if n < 2 {
-		return n
+// A real interpreter's step is too big to inline; this stand-in says so.
+//
+//go:noinline
+func interpret(steps *atomic.Int64, depth int) {
+	steps.Add(1)
+	if depth > 0 {
+		interpret(steps, depth-1)
 	}
-	return interpret(n-1) + interpret(n-2)
 }
 
 // A runtime's collector stops its guest threads, works while nothing
@@ -46,9 +49,8 @@ func ExampleWorld_Stop() {
 			}
 			attached <- struct{}{}
 			for !quit.Load() {
-				steps.Add(1)
-				interpret(8)       // the guest's work: a real call, as an interpreter's step is
-				safepoint.Poll(th) // parks here while the world is stopped
+				interpret(&steps, 8) // the guest's work: a real call, as an interpreter's step is
+				safepoint.Poll(th)   // parks here while the world is stopped
 			}
 			if err := th.Detach(); err != nil {
 				fmt.Println(err)
@@ -142,6 +144,7 @@ func ExampleBy() {
 		return
 	}
 	var quit atomic.Bool
+	var steps atomic.Int64
 	var wg sync.WaitGroup
 	started := make(chan struct{})
 	wg.Add(1)
@@ -155,7 +158,7 @@ func ExampleBy() {
 		}
 		close(started)
 		for !quit.Load() {
-			interpret(8) // the guest's work
+			interpret(&steps, 8) // the guest's work
 			safepoint.Poll(th)
 		}
 		if err := th.Detach(); err != nil {
