@@ -5,8 +5,9 @@
 
 #define SYS_gettid	186
 #define SYS_futex	202
-// Offsets of rip and rax in the kernel's ucontext (uc_mcontext at 40,
-// then sigcontext's r8 … : rax is word 13, rip word 16).
+// Offsets of rip, rax and r12 in the kernel's ucontext (uc_mcontext at 40,
+// then sigcontext's r8 … : r12 is word 4, rax word 13, rip word 16).
+#define UC_R12	72
 #define UC_RAX	144
 #define UC_RIP	168
 #define UC_MCONTEXT	40
@@ -89,12 +90,19 @@ found:
 	MOVQ 8(R8)(R10*1), R15  // the record
 	TESTQ R15, R15
 	JEQ chain
+	// A record reused for another thread is not this thread's, whatever
+	// slot it was found in (record.go, register).
+	CMPL REC_TID(R15), BX
+	JNE chain
 
 	// An interrupt: if the thread is in kernelEntry at or before its
-	// SYSCALL, make the call return -EINTR.
+	// SYSCALL, on behalf of this record (R12 carries it through the
+	// entry), make the call return -EINTR.
 	MOVL REC_INTERRUPT(R15), AX
 	TESTL AX, AX
 	JEQ requests
+	CMPQ UC_R12(R14), R15
+	JNE requests
 	MOVQ UC_RIP(R14), AX
 	CMPQ AX, ·entryStart(SB)
 	JCS requests
@@ -121,11 +129,15 @@ requests:
 suspend:
 	// Park only at the SYSCALL of kernelEntry (pc on it when the call
 	// will restart, just after it when it returns) with the record
-	// saying the thread is inside the entry.
+	// saying the thread is inside the entry, and the entry carrying this
+	// record in R12: a stale record of a reused tid, or a record whose
+	// owner is in the entry on another thread, never parks this one.
 	MOVL $REQ_SUSPEND, BX
 	MOVL REC_INWRAPPER(R15), AX
 	TESTL AX, AX
 	JEQ decline
+	CMPQ UC_R12(R14), R15
+	JNE decline
 	MOVQ UC_RIP(R14), AX
 	MOVQ ·sysInsn(SB), CX
 	CMPQ AX, CX

@@ -13,7 +13,9 @@ const ucontextDefine = "UC_MCONTEXT"
 // blank: TestEntryDefines derives the handler's offsets from them.
 type (
 	sigcontextAMD64 struct {
-		_   [13]uint64 // r8–r15, rdi, rsi, rbp, rbx, rdx
+		_   [4]uint64 // r8–r11
+		r12 uint64
+		_   [8]uint64 // r13–r15, rdi, rsi, rbp, rbx, rdx
 		rax uint64
 		_   [2]uint64 // rcx, rsp
 		rip uint64
@@ -35,6 +37,7 @@ func frameOffsets() map[string]uintptr {
 	return map[string]uintptr{
 		"UC_MCONTEXT": mc,
 		"UC_RAX":      mc + unsafe.Offsetof(uc.uc_mcontext.rax),
+		"UC_R12":      mc + unsafe.Offsetof(uc.uc_mcontext.r12),
 		"UC_RIP":      mc + unsafe.Offsetof(uc.uc_mcontext.rip),
 	}
 }

@@ -37,6 +37,7 @@ func TestRecordLayout(t *testing.T) {
 		"REC_RELEASE":        int64(unsafe.Offsetof(r.release)),
 		"REC_INWRAPPER":      int64(unsafe.Offsetof(r.inWrapper)),
 		"REC_INTERRUPT":      int64(unsafe.Offsetof(r.interrupt)),
+		"REC_TID":            int64(unsafe.Offsetof(r.tid)),
 		"REC_BUF":            int64(unsafe.Offsetof(r.buf)),
 		"REQ_NONE":           reqNone,
 		"REQ_SUSPEND":        reqSuspend,

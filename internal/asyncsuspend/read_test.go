@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/coopsuspend/coopsuspend/arch"
@@ -74,7 +75,12 @@ func (br *blockedReader) finish(t testing.TB, msg string) string {
 		// The reader would wait forever: give up on it.
 		t.Fatalf("writing to the reader's pipe: %v", err)
 	}
-	got := <-br.result
+	var got string
+	select {
+	case got = <-br.result:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the reader's read did not return within 30 s of its data (is it still parked?)")
+	}
 	for _, fd := range []int{br.r, br.w} {
 		if err := unix.Close(fd); err != nil {
 			t.Errorf("closing the reader's pipe: %v", err)

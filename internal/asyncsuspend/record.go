@@ -29,6 +29,9 @@ import (
 //     handler clears it on its way out.
 //   - inWrapper: kernelEntry's assembly, set on entry and cleared when the
 //     system call returns.
+//   - tid: register, under tableMu, atomically (a late handler may read
+//     it); the handler acts on a record only if its tid is its own
+//     thread's (see register).
 //   - interrupt: the initiator (Interrupt) sets it; the wrapper's caller
 //     clears it when the call returns.
 //   - buf: the initiator, holding busy: it attaches a register buffer
@@ -160,17 +163,39 @@ var (
 // the thread with it, and the kernel reused the id): the new record takes
 // its slot and the old one is marked replaced.
 func Register(owner uint64) (*Record, error) {
-	tid := uint32(Gettid())
+	return register(uint32(Gettid()), owner)
+}
+
+// Thread ids are reused: the kernel gives an ended thread's id to a new
+// thread (at once in a PID namespace whose last pid is set, after
+// pid_max ids otherwise). The handler finds a record by the id of the
+// thread it runs on, so the table keeps two invariants under reuse, both
+// under tableMu:
+//
+//   - A tid is in at most one slot. A registration whose tid is already
+//     in the table (its record stale) takes that very slot, so a later
+//     lookup cannot find an older slot of the same tid first.
+//   - A slot's record belongs to the slot's tid: a record leaves its slot
+//     (a tombstone, or the new record of a reuse) before it goes to the
+//     free list, where another thread's registration may take it.
+//
+// A handler may still hold a record it loaded just before such a change,
+// so it checks two things itself before it acts: the record's tid is its
+// own thread's (a record reused for another thread is not), and, before
+// it parks or interrupts the thread, that the thread is in kernelEntry
+// with this record (the register or stack slot that carries the record
+// through the entry holds it): a stale record of the same tid, or a
+// thread in the entry on behalf of another world's record, is declined.
+
+// register is Register for the thread tid.
+func register(tid uint32, owner uint64) (*Record, error) {
 	tableMu.Lock()
 	defer tableMu.Unlock()
-	if old := lookup(tid); old != nil {
-		if old.owner == owner {
-			return nil, fmt.Errorf("%w (tid %d)", ErrRegistered, tid)
-		}
-		old.replaced = true
-		used--
+	at, old := find(tid)
+	if old != nil && old.owner == owner {
+		return nil, fmt.Errorf("%w (tid %d)", ErrRegistered, tid)
 	}
-	if used >= tableSize*3/4 {
+	if old == nil && used >= tableSize*3/4 {
 		return nil, fmt.Errorf("%w (%d threads registered)", arch.ErrTableFull, used)
 	}
 	var r *Record
@@ -180,12 +205,19 @@ func Register(owner uint64) (*Record, error) {
 	} else {
 		r = new(Record)
 	}
-	r.tid = int32(tid)
+	atomic.StoreInt32(&r.tid, int32(tid))
 	r.owner = owner
+	if old != nil {
+		// The stale record gives up its slot in place; its Unregister
+		// only frees it.
+		old.replaced = true
+		atomic.StorePointer((*unsafe.Pointer)(unsafe.Pointer(&table[at].rec)), unsafe.Pointer(r))
+		return r, nil
+	}
 	// loopcheck:ok at most tableSize probes: tableMu is held and the table is never over 3/4 full.
 	for i := tid % tableSize; ; i = (i + 1) % tableSize {
 		s := &table[i]
-		if t := atomic.LoadUint32(&s.tid); t == 0 || t == tombstone || t == tid {
+		if t := atomic.LoadUint32(&s.tid); t == 0 || t == tombstone {
 			atomic.StorePointer((*unsafe.Pointer)(unsafe.Pointer(&s.rec)), unsafe.Pointer(r))
 			atomic.StoreUint32(&s.tid, tid)
 			break
@@ -200,7 +232,7 @@ func Register(owner uint64) (*Record, error) {
 // once the record's owner has ended; a record whose slot a new thread
 // took (see Register) is only freed.
 func (r *Record) Unregister() {
-	tid := uint32(r.tid)
+	tid := uint32(r.Tid())
 	tableMu.Lock()
 	defer tableMu.Unlock()
 	if r.replaced {
@@ -208,31 +240,43 @@ func (r *Record) Unregister() {
 		free = append(free, r)
 		return
 	}
-	for i, n := tid%tableSize, 0; n < tableSize; i, n = (i+1)%tableSize, n+1 {
-		s := &table[i]
-		t := atomic.LoadUint32(&s.tid)
-		if t == 0 {
-			break
-		}
-		if t == tid && s.rec == r {
-			atomic.StoreUint32(&s.tid, tombstone)
-			used--
-			free = append(free, r)
-			return
-		}
+	if at, rec := find(tid); rec == r {
+		atomic.StoreUint32(&table[at].tid, tombstone)
+		used--
+		free = append(free, r)
+		return
 	}
 	panic(fmt.Sprintf("coopsuspend: record of tid %d is not registered", tid))
 }
 
+// find returns the slot that holds tid, and its record, or nil.
+func find(tid uint32) (int, *Record) {
+	for i, n := tid%tableSize, 0; n < tableSize; i, n = (i+1)%tableSize, n+1 {
+		s := &table[i]
+		switch atomic.LoadUint32(&s.tid) {
+		case 0:
+			return 0, nil
+		case tid:
+			return int(i), (*Record)(atomic.LoadPointer((*unsafe.Pointer)(unsafe.Pointer(&s.rec))))
+		}
+	}
+	return 0, nil
+}
+
 // reset clears a reused record (not busy: it was released with its
-// thread, and no request was in flight, so it has no buffer).
+// thread, and no request was in flight, so it has no buffer). A late
+// handler or a Dump of the thread that had it may still read the fields
+// the handler shares, so those are stored atomically.
 func (r *Record) reset() {
-	r.request, r.ack, r.release, r.inWrapper, r.interrupt, r.tid = 0, 0, 0, 0, 0, 0
-	r.view, r.owner, r.replaced = 0, 0, false
+	for _, f := range []*uint32{&r.request, &r.ack, &r.release, &r.inWrapper, &r.interrupt, &r.view} {
+		atomic.StoreUint32(f, 0)
+	}
+	atomic.StoreInt32(&r.tid, 0)
+	r.owner, r.replaced = 0, false
 }
 
 // Tid returns the OS thread id the record belongs to.
-func (r *Record) Tid() int { return int(r.tid) }
+func (r *Record) Tid() int { return int(atomic.LoadInt32(&r.tid)) }
 
 // SuspendAsync asks the handler to park the thread if it is inside the
 // kernel entry. It reports true if the thread is parked (its context is
@@ -384,10 +428,10 @@ func (r *Record) askBy(ctx context.Context, req uint32, sig syscall.Signal, send
 	// taken, it answers without blocking first.
 	if atomic.CompareAndSwapUint32(&r.request, req, reqNone) {
 		if err := ctx.Err(); err != nil {
-			return 0, fmt.Errorf("waiting for the signal handler (tid %d, signal %v): %w", r.tid, sig, context.Cause(ctx))
+			return 0, fmt.Errorf("waiting for the signal handler (tid %d, signal %v): %w", r.Tid(), sig, context.Cause(ctx))
 		}
 		return 0, fmt.Errorf("%w within %v (tid %d, signal %v): was it replaced, or is the signal blocked?",
-			arch.ErrNoAnswer, AckTimeout, r.tid, sig)
+			arch.ErrNoAnswer, AckTimeout, r.Tid(), sig)
 	}
 	ack, _ = r.await(context.Background(), func(a uint32) bool { return a != ackNone }, 0)
 	return ack, nil
@@ -433,14 +477,6 @@ func RecordOf(tid int) *Record { return lookup(uint32(tid)) }
 // lookup finds tid's record in the table, without locks, as the handler
 // does.
 func lookup(t uint32) *Record {
-	for i, n := t%tableSize, 0; n < tableSize; i, n = (i+1)%tableSize, n+1 {
-		s := &table[i]
-		switch atomic.LoadUint32(&s.tid) {
-		case 0:
-			return nil
-		case t:
-			return (*Record)(atomic.LoadPointer((*unsafe.Pointer)(unsafe.Pointer(&s.rec))))
-		}
-	}
-	return nil
+	_, r := find(t)
+	return r
 }

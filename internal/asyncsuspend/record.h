@@ -6,6 +6,7 @@
 #define REC_RELEASE	8
 #define REC_INWRAPPER	12
 #define REC_INTERRUPT	16
+#define REC_TID		20
 #define REC_BUF		24
 
 #define REQ_NONE	0
