@@ -7,8 +7,10 @@
 #define SYS_futex	240
 // Offsets in the kernel's ucontext (TestEntryDefines): uc_mcontext, a
 // struct sigcontext of one word per register, at 20; eax is its word 11,
-// eip its word 14; the handler copies words 0 (gs) to 18 (ss).
+// eip its word 14, esp its word 7; the handler copies words 0 (gs) to 18
+// (ss).
 #define UC_MCONTEXT	20
+#define UC_ESP	48
 #define UC_EAX	64
 #define UC_EIP	76
 #define RAW_WORDS	19
@@ -96,9 +98,16 @@ found:
 	MOVL 12(DI)(DX*1), DI   // the record: the slot's last word
 	TESTL DI, DI
 	JEQ chain
+	// A record reused for another thread is not this thread's, whatever
+	// slot it was found in (record.go, register).
+	CMPL REC_TID(DI), BX
+	JNE chain
 
 	// An interrupt: if the thread is in kernelEntry at or before its
-	// INT, make the call return -EINTR.
+	// INT, on behalf of this record, make the call return -EINTR. The
+	// entry keeps SP as it found it and reads the record at 8(SP), above
+	// the two return addresses; with eip inside the entry, that word is
+	// the record the call was made with.
 	MOVL REC_INTERRUPT(DI), AX
 	TESTL AX, AX
 	JEQ requests
@@ -107,6 +116,10 @@ found:
 	JCS requests
 	CMPL AX, ·sysInsn(SB)
 	JHI requests
+	MOVL UC_ESP(BP), AX
+	MOVL 8(AX), AX
+	CMPL AX, DI
+	JNE requests
 	MOVL ·sysInsn(SB), AX
 	ADDL $2, AX
 	MOVL AX, UC_EIP(BP)
@@ -128,7 +141,10 @@ requests:
 suspend:
 	// Park only at the INT of kernelEntry (eip on it when the call will
 	// restart, just after it when it returns) with the record saying the
-	// thread is inside the entry.
+	// thread is inside the entry, and the entry's call made with this
+	// record (8(SP), as above, read only once eip is known to be there):
+	// a stale record of a reused tid, or a record whose owner is in the
+	// entry on another thread, never parks this one.
 	MOVL $REQ_SUSPEND, BX
 	MOVL REC_INWRAPPER(DI), AX
 	TESTL AX, AX
@@ -136,9 +152,14 @@ suspend:
 	MOVL UC_EIP(BP), AX
 	MOVL ·sysInsn(SB), CX
 	CMPL AX, CX
-	JEQ save
+	JEQ inentry
 	ADDL $2, CX
 	CMPL AX, CX
+	JNE decline
+inentry:
+	MOVL UC_ESP(BP), AX
+	MOVL 8(AX), AX
+	CMPL AX, DI
 	JEQ save
 decline:
 	MOVL $REQ_NONE, AX

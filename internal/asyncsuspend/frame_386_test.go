@@ -14,7 +14,9 @@ const ucontextDefine = "UC_MCONTEXT"
 type (
 	sigcontext386 struct {
 		_   [4]uint32 // gs, fs, es, ds, each padded to a word
-		_   [7]uint32 // edi, esi, ebp, esp, ebx, edx, ecx
+		_   [3]uint32 // edi, esi, ebp
+		esp uint32
+		_   [3]uint32 // ebx, edx, ecx
 		eax uint32
 		_   [2]uint32 // trapno, err
 		eip uint32
@@ -40,6 +42,7 @@ func frameOffsets() map[string]uintptr {
 	return map[string]uintptr{
 		"UC_MCONTEXT": mc,
 		"UC_EAX":      mc + unsafe.Offsetof(uc.uc_mcontext.eax),
+		"UC_ESP":      mc + unsafe.Offsetof(uc.uc_mcontext.esp),
 		"UC_EIP":      mc + unsafe.Offsetof(uc.uc_mcontext.eip),
 		"RAW_WORDS":   (unsafe.Offsetof(uc.uc_mcontext.ss) + 4) / 4,
 	}
