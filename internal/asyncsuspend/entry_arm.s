@@ -6,10 +6,11 @@
 #define SYS_gettid	224
 #define SYS_futex	240
 // Offsets in the kernel's ucontext (TestEntryDefines): uc_mcontext at 20,
-// a struct sigcontext whose r0 is word 3 and pc word 18; the handler
-// copies r0 … cpsr.
+// a struct sigcontext whose r0 is word 3, r8 word 11 and pc word 18; the
+// handler copies r0 … cpsr.
 #define UC_MCONTEXT	20
 #define UC_R0	32
+#define UC_R8	64
 #define UC_PC	92
 #define RAW_WORDS	17
 
@@ -126,12 +127,21 @@ found:
 	MOVW 12(R5), R8         // the record: the slot's last word
 	CMP $0, R8
 	BEQ chain
+	// A record reused for another thread is not this thread's, whatever
+	// slot it was found in (record.go, register). R0 still holds the tid.
+	MOVW REC_TID(R8), R1
+	CMP R0, R1
+	BNE chain
 
 	// An interrupt: if the thread is in kernelEntry at or before its
-	// SWI, make the call return -EINTR.
+	// SWI, on behalf of this record (R8 carries it through the entry),
+	// make the call return -EINTR.
 	MOVW REC_INTERRUPT(R8), R0
 	CMP $0, R0
 	BEQ requests
+	MOVW UC_R8(R6), R0
+	CMP R8, R0
+	BNE requests
 	MOVW UC_PC(R6), R0
 	MOVW $·entryStart(SB), R1
 	MOVW (R1), R1
@@ -157,11 +167,16 @@ sample:
 suspend:
 	// Park only at the SWI of kernelEntry (pc on it when the call will
 	// restart, just after it when it returns) with the record saying the
-	// thread is inside the entry.
+	// thread is inside the entry, and the entry carrying this record in
+	// R8: a stale record of a reused tid, or a record whose owner is in
+	// the entry on another thread, never parks this one.
 	MOVW $REQ_SUSPEND, R9
 	MOVW REC_INWRAPPER(R8), R0
 	CMP $0, R0
 	BEQ decline
+	MOVW UC_R8(R6), R0
+	CMP R8, R0
+	BNE decline
 	MOVW UC_PC(R6), R0
 	MOVW $·sysInsn(SB), R1
 	MOVW (R1), R1

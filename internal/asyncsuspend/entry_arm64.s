@@ -5,9 +5,10 @@
 
 #define SYS_futex	98
 #define SYS_gettid	178
-// Offsets in the kernel's ucontext: uc_mcontext.regs[0] at 184, then sp,
-// pc, pstate.
+// Offsets in the kernel's ucontext: uc_mcontext.regs[0] at 184 (regs[20]
+// at 344), then sp, pc, pstate.
 #define UC_REGS	184
+#define UC_R20	344
 #define UC_PC	440
 #define RAW_WORDS	34
 
@@ -101,11 +102,21 @@ probe:
 found:
 	MOVD 8(R17), R12        // the record
 	CBZ R12, chain
+	// A record reused for another thread is not this thread's, whatever
+	// slot it was found in (record.go, register). Both tids are 32 bits
+	// (R13 zero-extended): compare words.
+	MOVWU REC_TID(R12), R1
+	CMPW R1, R13
+	BNE chain
 
 	// An interrupt: if the thread is in kernelEntry at or before its SVC,
-	// make the call return -EINTR.
+	// on behalf of this record (R20 carries it through the entry), make
+	// the call return -EINTR.
 	MOVWU REC_INTERRUPT(R12), R1
 	CBZW R1, requests
+	MOVD UC_R20(R11), R1
+	CMP R12, R1
+	BNE requests
 	MOVD UC_PC(R11), R1
 	MOVD ·entryStart(SB), R2
 	CMP R2, R1
@@ -138,9 +149,14 @@ take:
 
 	// A suspend: park only at the SVC of kernelEntry (pc on it when the
 	// call will restart, just after it when it returns) with the record
-	// saying the thread is inside the entry.
+	// saying the thread is inside the entry, and the entry carrying this
+	// record in R20: a stale record of a reused tid, or a record whose
+	// owner is in the entry on another thread, never parks this one.
 	MOVWU REC_INWRAPPER(R12), R1
 	CBZW R1, decline
+	MOVD UC_R20(R11), R1
+	CMP R12, R1
+	BNE decline
 	MOVD UC_PC(R11), R1
 	MOVD ·sysInsn(SB), R2
 	CMP R2, R1

@@ -6,10 +6,11 @@
 #define SYS_futex	98
 #define SYS_gettid	178
 // Offsets in the kernel's ucontext (TestEntryDefines): uc_mcontext's
-// sc_pc at 176, then sc_regs[32], so r4 (a0) at 216; the handler copies
-// sc_pc and sc_regs.
+// sc_pc at 176, then sc_regs[32], so r4 (a0) at 216 and r10 at 264; the
+// handler copies sc_pc and sc_regs.
 #define UC_PC	176
 #define UC_A0	216
+#define UC_R10	264
 #define RAW_WORDS	33
 
 // func rawSyscall6(r *Record, trap, a1, a2, a3, a4, a5, a6 uintptr) (r1, r2 uintptr, errno Errno)
@@ -117,11 +118,20 @@ probe:
 found:
 	MOVV 8(R15), R26        // the record
 	BEQ R26, chain
+	// A record reused for another thread is not this thread's, whatever
+	// slot it was found in (record.go, register). R4 still holds the tid,
+	// equal to the slot's zero-extended word, so a zero-extended load
+	// compares the 32-bit ids.
+	MOVWU REC_TID(R26), R16
+	BNE R16, R4, chain
 
 	// An interrupt: if the thread is in kernelEntry at or before its
-	// SYSCALL, make the call return -EINTR.
+	// SYSCALL, on behalf of this record (R10 carries it through the
+	// entry), make the call return -EINTR.
 	MOVWU REC_INTERRUPT(R26), R4
 	BEQ R4, requests
+	MOVV UC_R10(R25), R4
+	BNE R4, R26, requests
 	MOVV UC_PC(R25), R4
 	MOVV ·entryStart(SB), R5
 	BLTU R4, R5, requests
@@ -143,10 +153,14 @@ sample:
 suspend:
 	// Park only at the SYSCALL of kernelEntry (pc on it when the call
 	// will restart, just after it when it returns) with the record
-	// saying the thread is inside the entry.
+	// saying the thread is inside the entry, and the entry carrying this
+	// record in R10: a stale record of a reused tid, or a record whose
+	// owner is in the entry on another thread, never parks this one.
 	MOVV $REQ_SUSPEND, R27
 	MOVWU REC_INWRAPPER(R26), R4
 	BEQ R4, decline
+	MOVV UC_R10(R25), R4
+	BNE R4, R26, decline
 	MOVV UC_PC(R25), R4
 	MOVV ·sysInsn(SB), R5
 	BEQ R4, R5, save

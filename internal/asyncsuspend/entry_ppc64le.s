@@ -7,10 +7,13 @@
 #define SYS_futex	221
 // Offsets in the kernel's ucontext (TestEntryDefines): uc_mcontext at
 // 168, its gp_regs at 232: gpr0–31, then nip (word 32) … ccr (word 38),
-// which the handler copies.
+// which the handler copies. The handler reads and rewrites gp_regs in
+// place: the kernel points uc_mcontext.regs (Go's runtime reads through
+// it) at them and restores the thread from them.
 #define UC_MCONTEXT	168
 #define UC_GPRS	232
 #define UC_GPR3	256
+#define UC_GPR14	344
 #define UC_NIP	488
 #define RAW_WORDS	39
 
@@ -141,13 +144,23 @@ found:
 	MOVD 8(R9), R19         // the record
 	CMP R19, $0
 	BEQ chain
+	// A record reused for another thread is not this thread's, whatever
+	// slot it was found in (record.go, register). A word compare: only
+	// the low 32 bits of the tid in R3 count.
+	MOVWZ REC_TID(R19), R6
+	CMPW R6, R3
+	BNE chain
 
 	// An interrupt: if the thread is in kernelEntry at or before its
-	// SYSCALL, make the call return -EINTR: resume at the RET after
-	// the errno conversion.
+	// SYSCALL, on behalf of this record (R14 carries it through the
+	// entry), make the call return -EINTR: resume at the RET after the
+	// errno conversion.
 	MOVWZ REC_INTERRUPT(R19), R6
 	CMPW R6, $0
 	BEQ requests
+	MOVD UC_GPR14(R18), R6
+	CMP R6, R19
+	BNE requests
 	MOVD UC_NIP(R18), R6
 	MOVD ·entryStart(SB), R7
 	CMPU R6, R7
@@ -171,11 +184,16 @@ sample:
 suspend:
 	// Park only at the SYSCALL of kernelEntry (pc on it when the call
 	// will restart, just after it when it returns) with the record
-	// saying the thread is inside the entry.
+	// saying the thread is inside the entry, and the entry carrying this
+	// record in R14: a stale record of a reused tid, or a record whose
+	// owner is in the entry on another thread, never parks this one.
 	MOVD $REQ_SUSPEND, R20
 	MOVWZ REC_INWRAPPER(R19), R6
 	CMPW R6, $0
 	BEQ decline
+	MOVD UC_GPR14(R18), R6
+	CMP R6, R19
+	BNE decline
 	MOVD UC_NIP(R18), R6
 	MOVD ·sysInsn(SB), R7
 	CMP R6, R7

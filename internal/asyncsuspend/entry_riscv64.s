@@ -6,11 +6,12 @@
 #define SYS_futex	98
 #define SYS_gettid	178
 // Offsets in the kernel's ucontext (TestEntryDefines): uc_mcontext's
-// user_regs_struct at 176, pc its word 0, a0 its word 10; the handler
-// copies its 32 words.
+// user_regs_struct at 176, pc its word 0, a0 its word 10, t3 (x28) its
+// word 28; the handler copies its 32 words.
 #define UC_REGS	176
 #define UC_PC	176
 #define UC_A0	256
+#define UC_T3	400
 #define RAW_WORDS	32
 
 // func rawSyscall6(r *Record, trap, a1, a2, a3, a4, a5, a6 uintptr) (r1, r2 uintptr, errno Errno)
@@ -113,11 +114,20 @@ probe:
 found:
 	MOV 8(A4), T3           // the record
 	BEQ T3, ZERO, chain
+	// A record reused for another thread is not this thread's, whatever
+	// slot it was found in (record.go, register). A0 still holds the tid,
+	// equal to the slot's zero-extended word, so a zero-extended load
+	// compares the 32-bit ids.
+	MOVWU REC_TID(T3), A5
+	BNE A5, A0, chain
 
 	// An interrupt: if the thread is in kernelEntry at or before its
-	// ECALL, make the call return -EINTR.
+	// ECALL, on behalf of this record (T3 carries it through the entry),
+	// make the call return -EINTR.
 	MOVWU REC_INTERRUPT(T3), A0
 	BEQ A0, ZERO, requests
+	MOV UC_T3(T2), A0
+	BNE A0, T3, requests
 	MOV UC_PC(T2), A0
 	MOV ·entryStart(SB), A1
 	BLTU A0, A1, requests
@@ -139,10 +149,14 @@ sample:
 suspend:
 	// Park only at the ECALL of kernelEntry (pc on it when the call will
 	// restart, just after it when it returns) with the record saying the
-	// thread is inside the entry.
+	// thread is inside the entry, and the entry carrying this record in
+	// T3: a stale record of a reused tid, or a record whose owner is in
+	// the entry on another thread, never parks this one.
 	MOV $REQ_SUSPEND, T4
 	MOVWU REC_INWRAPPER(T3), A0
 	BEQ A0, ZERO, decline
+	MOV UC_T3(T2), A0
+	BNE A0, T3, decline
 	MOV UC_PC(T2), A0
 	MOV ·sysInsn(SB), A1
 	BEQ A0, A1, save

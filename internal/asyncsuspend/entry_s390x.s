@@ -6,11 +6,12 @@
 #define SYS_futex	238
 #define SYS_gettid	236
 // Offsets in the kernel's ucontext (TestEntryDefines): uc_mcontext at 40,
-// psw_mask then psw_addr (the pc), then gregs[16] (r2 at 72); the handler
-// copies those 18 words.
+// psw_mask then psw_addr (the pc), then gregs[16] (r2 at 72, r9 at 128);
+// the handler copies those 18 words.
 #define UC_MCONTEXT	40
 #define UC_PSWADDR	48
 #define UC_R2	72
+#define UC_R9	128
 #define RAW_WORDS	18
 
 // func rawSyscall6(r *Record, trap, a1, a2, a3, a4, a5, a6 uintptr) (r1, r2 uintptr, errno Errno)
@@ -114,11 +115,20 @@ probe:
 found:
 	MOVD 8(R1), R9          // the record
 	CMPBEQ R9, $0, chain
+	// A record reused for another thread is not this thread's, whatever
+	// slot it was found in (record.go, register). A word compare: only
+	// the low 32 bits of the tid in R2 count.
+	MOVWZ REC_TID(R9), R1
+	CMPW R1, R2
+	BNE chain
 
 	// An interrupt: if the thread is in kernelEntry at or before its
-	// SVC, make the call return -EINTR.
+	// SVC, on behalf of this record (R9 carries it through the entry),
+	// make the call return -EINTR.
 	MOVWZ REC_INTERRUPT(R9), R1
 	CMPBEQ R1, $0, requests
+	MOVD UC_R9(R8), R1
+	CMPBNE R1, R9, requests
 	MOVD UC_PSWADDR(R8), R1
 	MOVD ·entryStart(SB), R2
 	CMPUBLT R1, R2, requests
@@ -140,10 +150,14 @@ sample:
 suspend:
 	// Park only at the SVC of kernelEntry (pc on it when the call will
 	// restart, just after it when it returns) with the record saying the
-	// thread is inside the entry.
+	// thread is inside the entry, and the entry carrying this record in
+	// R9: a stale record of a reused tid, or a record whose owner is in
+	// the entry on another thread, never parks this one.
 	MOVD $REQ_SUSPEND, R5
 	MOVWZ REC_INWRAPPER(R9), R1
 	CMPBEQ R1, $0, decline
+	MOVD UC_R9(R8), R1
+	CMPBNE R1, R9, decline
 	MOVD UC_PSWADDR(R8), R1
 	MOVD ·sysInsn(SB), R2
 	CMPBEQ R1, R2, save

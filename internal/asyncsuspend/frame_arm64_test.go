@@ -37,6 +37,7 @@ func frameOffsets() map[string]uintptr {
 	mc := unsafe.Offsetof(uc.uc_mcontext)
 	return map[string]uintptr{
 		"UC_REGS": mc + unsafe.Offsetof(uc.uc_mcontext.regs),
+		"UC_R20":  mc + unsafe.Offsetof(uc.uc_mcontext.regs) + 20*unsafe.Sizeof(uc.uc_mcontext.regs[0]),
 		"UC_PC":   mc + unsafe.Offsetof(uc.uc_mcontext.pc),
 	}
 }

@@ -15,7 +15,9 @@ type (
 	sigcontextARM struct {
 		_    [3]uint32 // trap_no, error_code, oldmask
 		r0   uint32
-		_    [14]uint32 // r1–r10, fp, ip, sp, lr
+		_    [7]uint32 // r1–r7
+		r8   uint32
+		_    [6]uint32 // r9, r10, fp, ip, sp, lr
 		pc   uint32
 		cpsr uint32
 		_    uint32 // fault_address
@@ -36,6 +38,7 @@ func frameOffsets() map[string]uintptr {
 	return map[string]uintptr{
 		"UC_MCONTEXT": mc,
 		"UC_R0":       mc + unsafe.Offsetof(uc.uc_mcontext.r0),
+		"UC_R8":       mc + unsafe.Offsetof(uc.uc_mcontext.r8),
 		"UC_PC":       mc + unsafe.Offsetof(uc.uc_mcontext.pc),
 		"RAW_WORDS":   (unsafe.Offsetof(uc.uc_mcontext.cpsr)-unsafe.Offsetof(uc.uc_mcontext.r0))/4 + 1,
 	}

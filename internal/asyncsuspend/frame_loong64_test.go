@@ -36,6 +36,7 @@ func frameOffsets() map[string]uintptr {
 	return map[string]uintptr{
 		"UC_PC":     mc + unsafe.Offsetof(uc.uc_mcontext.sc_pc),
 		"UC_A0":     mc + unsafe.Offsetof(uc.uc_mcontext.sc_regs) + 4*8,
+		"UC_R10":    mc + unsafe.Offsetof(uc.uc_mcontext.sc_regs) + 10*8,
 		"RAW_WORDS": (unsafe.Offsetof(uc.uc_mcontext.sc_regs) + unsafe.Sizeof(uc.uc_mcontext.sc_regs)) / 8,
 	}
 }

@@ -47,6 +47,7 @@ func frameOffsets() map[string]uintptr {
 		"UC_MCONTEXT": mc,
 		"UC_GPRS":     gprs,
 		"UC_GPR3":     gprs + unsafe.Offsetof(regs.gpr) + 3*8,
+		"UC_GPR14":    gprs + unsafe.Offsetof(regs.gpr) + 14*8,
 		"UC_NIP":      gprs + unsafe.Offsetof(regs.nip),
 		"RAW_WORDS":   (unsafe.Offsetof(regs.ccr) + 8) / 8,
 	}

@@ -17,7 +17,9 @@ type (
 		pc uint64
 		_  [9]uint64 // ra, sp, gp, tp, t0, t1, t2, s0, s1
 		a0 uint64
-		_  [21]uint64 // a1–a7, s2–s11, t3–t6
+		_  [17]uint64 // a1–a7, s2–s11
+		t3 uint64
+		_  [3]uint64 // t4–t6
 	}
 	ucontextRISCV64 struct {
 		_           uint64                    // uc_flags
@@ -38,6 +40,7 @@ func frameOffsets() map[string]uintptr {
 		"UC_REGS":   mc,
 		"UC_PC":     mc + unsafe.Offsetof(uc.uc_mcontext.pc),
 		"UC_A0":     mc + unsafe.Offsetof(uc.uc_mcontext.a0),
+		"UC_T3":     mc + unsafe.Offsetof(uc.uc_mcontext.t3),
 		"RAW_WORDS": unsafe.Sizeof(uc.uc_mcontext) / 8,
 	}
 }

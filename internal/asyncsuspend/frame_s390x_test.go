@@ -34,6 +34,7 @@ func frameOffsets() map[string]uintptr {
 		"UC_MCONTEXT": mc,
 		"UC_PSWADDR":  mc + unsafe.Offsetof(uc.uc_mcontext.psw_addr),
 		"UC_R2":       mc + unsafe.Offsetof(uc.uc_mcontext.gregs) + 2*8,
+		"UC_R9":       mc + unsafe.Offsetof(uc.uc_mcontext.gregs) + 9*8,
 		"RAW_WORDS":   unsafe.Sizeof(uc.uc_mcontext) / 8,
 	}
 }

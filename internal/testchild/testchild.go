@@ -50,6 +50,11 @@ func Run(t *testing.T, body func(t *testing.T)) {
 // GODEBUG's runtime options.
 func RunWithEnv(t *testing.T, env []string, body func(t *testing.T)) {
 	t.Helper()
+	run(t, env, nil, body)
+}
+
+func run(t *testing.T, env []string, attr *syscall.SysProcAttr, body func(t *testing.T)) {
+	t.Helper()
 	if name, ok := os.LookupEnv(envVar); ok {
 		if !related(name, t.Name()) {
 			t.Fatalf("testchild: this child process was started for %s; %s is not part of it", name, t.Name())
@@ -57,9 +62,12 @@ func RunWithEnv(t *testing.T, env []string, body func(t *testing.T)) {
 		body(t)
 		return
 	}
-	out, err := start(t, t.Name(), env)
+	out, err := start(t, t.Name(), env, attr)
 	if errors.Is(err, syscall.ENOEXEC) {
 		t.Skipf("cannot start the test binary again here (%v); under an emulator, set %s to it", err, ExecEnv)
+	}
+	if attr != nil && (errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL)) {
+		t.Skipf("cannot start the child in a PID namespace of its own here (%v): it takes CAP_SYS_ADMIN", err)
 	}
 	skipped, err := judge(t.Name(), out, err)
 	if err != nil {
@@ -80,7 +88,7 @@ func related(a, b string) bool {
 
 // start runs the test binary for the test named name alone, with -test.v
 // so that its verdict line can be found, and returns its combined output.
-func start(t *testing.T, name string, env []string) ([]byte, error) {
+func start(t *testing.T, name string, env []string, attr *syscall.SysProcAttr) ([]byte, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("testchild: cannot find the test binary to run %s in a child process: %w", name, err)
@@ -101,6 +109,7 @@ func start(t *testing.T, name string, env []string) ([]byte, error) {
 	argv := append(strings.Fields(os.Getenv(ExecEnv)), exe)
 	cmd := exec.Command(argv[0], append(argv[1:], args...)...)
 	cmd.Env = append(append(os.Environ(), env...), envVar+"="+name)
+	cmd.SysProcAttr = attr
 	return cmd.CombinedOutput()
 }
 

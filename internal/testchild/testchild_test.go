@@ -34,7 +34,7 @@ func TestOutcomes(t *testing.T) {
 				}
 				return
 			}
-			out, err := start(t, t.Name(), nil)
+			out, err := start(t, t.Name(), nil, nil)
 			skipped, err := judge(t.Name(), out, err)
 			switch {
 			case c.wantSkip:
@@ -67,7 +67,7 @@ func TestChildThatRanNothing(t *testing.T) {
 		return
 	}
 	const name = "TestNoSuchTest"
-	out, err := start(t, name, nil)
+	out, err := start(t, name, nil, nil)
 	if err != nil {
 		t.Fatalf("a child that runs nothing should exit 0 (else this test proves nothing): %v\n%s", err, out)
 	}
@@ -88,12 +88,12 @@ func TestExecEnv(t *testing.T) {
 	}
 	t.Setenv(ExecEnv, strings.TrimSpace("env "+os.Getenv(ExecEnv)))
 	const name = "TestOutcomes/passes"
-	out, err := start(t, name, nil)
+	out, err := start(t, name, nil, nil)
 	if _, err := judge(name, out, err); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv(ExecEnv, "/nonexistent/emulator")
-	if out, err := start(t, name, nil); err == nil {
+	if out, err := start(t, name, nil, nil); err == nil {
 		t.Fatalf("a child started through a missing command ran:\n%s", out)
 	}
 }
