@@ -5,10 +5,13 @@ package suspend_test
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -264,4 +267,47 @@ func TestSignalsCheckedBeforeWaiting(t *testing.T) {
 		pr.send(t, "still reads")
 		pr.close(t)
 	})
+}
+
+// TestDumpRacesAttach: a Dump may read a thread that detaches meanwhile,
+// whose record another thread's Attach is taking for reuse; under -race
+// that must not be a data race (Dump's doc says it works at any time).
+// Two goroutines attach and detach in turn, each on its own locked
+// thread, while a third dumps the world.
+func TestDumpRacesAttach(t *testing.T) {
+	w := newWorld(t, suspend.WithPolicy(suspend.Hybrid))
+	var quit atomic.Bool
+	errs := make(chan error, 3)
+	for i := range 2 {
+		go func() {
+			for n := 0; !quit.Load(); n++ {
+				th, err := w.Attach("churn-" + strconv.Itoa(i))
+				if err != nil {
+					errs <- err
+					return
+				}
+				if err := th.Detach(); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	go func() {
+		for !quit.Load() {
+			if err := w.Dump(io.Discard); err != nil {
+				errs <- err
+				return
+			}
+		}
+		errs <- nil
+	}()
+	time.Sleep(300 * time.Millisecond)
+	quit.Store(true)
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }
