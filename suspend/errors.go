@@ -7,9 +7,18 @@ import (
 )
 
 // ErrDetached is wrapped by the errors of operations on a thread that has
-// detached (SuspendThread, a second Detach, By), so that callers can tell
-// a finished thread from a real failure with errors.Is.
+// detached, or that the world removed because its goroutine ended without
+// Detach (SuspendThread, ResumeThread, Interrupt, a second Detach, By), so
+// that callers can tell a finished thread from a real failure with
+// errors.Is.
 var ErrDetached = errors.New("the thread is detached")
+
+// ErrWaitsForItself is wrapped by the error of a call that would wait for
+// its own caller: a Stop, SuspendThread, Attach or Detach on the goroutine
+// that holds a stop it has not restarted, or a SuspendThread of the
+// calling goroutine's own thread. The call fails at once instead of
+// hanging.
+var ErrWaitsForItself = errors.New("the call would wait for its own caller")
 
 // StopTimeoutError reports a stop (or a single-thread suspend) that did
 // not complete before its context was done or the world's stop timeout
@@ -79,8 +88,7 @@ var ErrSuspendLimit = errors.New("the thread's suspend count is at its limit")
 
 // ErrAttached is wrapped by the error of an Attach from a goroutine that
 // is attached already, to this world or another: a goroutine is one
-// thread. Hybrid and preemptive worlds always detect it; coop worlds in
-// the coopcheck build.
+// thread. Every policy detects it, in every build.
 var ErrAttached = errors.New("the goroutine is attached already")
 
 // ErrClosed is wrapped by the error of every method of a World after

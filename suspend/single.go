@@ -34,9 +34,16 @@ func (w *World) SuspendThread(ctx context.Context, t *Thread, opts ...StopOption
 	r := &stopRun{w: w, self: cfg.self, targets: []target{{t: t}}}
 	defer r.unwindOnPanic()
 	testHook("SuspendThread", "locked")
-	if !t.Word().State().IsLive() { // Detach runs under the suspend lock
+	if err := w.checkRegistered(t, "SuspendThread"); err != nil {
 		r.end()
-		return fmt.Errorf("coopsuspend: SuspendThread(%q): %w (%v)", t.c.Name, ErrDetached, t.Word())
+		return err
+	}
+	if cfg.self == nil && t.ownsCaller() {
+		// The thread would stop at its next poll, which this goroutine,
+		// waiting here, would never reach.
+		r.end()
+		return fmt.Errorf("coopsuspend: SuspendThread(%q) called on the thread's own goroutine: a thread cannot suspend itself: %w",
+			t.c.Name, ErrWaitsForItself)
 	}
 	if err := r.checkLimit("SuspendThread"); err != nil {
 		r.end()
@@ -77,6 +84,9 @@ func (w *World) ResumeThread(t *Thread, opts ...StopOption) error {
 	// Released by defer, so that a panic below leaves the world usable.
 	defer w.release()
 	testHook("ResumeThread", "locked")
+	if err := w.checkRegistered(t, "ResumeThread"); err != nil && t.holds == 0 {
+		return err
+	}
 	if t.holds == 0 {
 		return fmt.Errorf("coopsuspend: ResumeThread(%q): the thread is not suspended by SuspendThread (%v)",
 			t.c.Name, t.Word())
@@ -90,6 +100,22 @@ func (w *World) ResumeThread(t *Thread, opts ...StopOption) error {
 	}
 	testHook("ResumeThread", "resumed")
 	w.checkBalanced()
+	return nil
+}
+
+// checkRegistered fails, with an error wrapping ErrDetached, unless t is
+// still one of the world's threads: it has not detached, and the world has
+// not removed it because its goroutine ended without Detach (a request to
+// such a thread would wait for a poll that never comes). The caller holds
+// the suspend lock, under which both happen.
+func (w *World) checkRegistered(t *Thread, op string) error {
+	switch {
+	case !t.Word().State().IsLive():
+		return fmt.Errorf("coopsuspend: %s(%q): %w (%v)", op, t.c.Name, ErrDetached, t.Word())
+	case !w.registeredLocked(t):
+		return fmt.Errorf("coopsuspend: %s(%q): %w: the world removed it because its goroutine ended without Detach (%v)",
+			op, t.c.Name, ErrDetached, t.Word())
+	}
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"runtime/trace"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coopsuspend/coopsuspend/arch"
@@ -90,7 +91,9 @@ type Stopped struct {
 	start   time.Time
 	slowest Arrival
 
-	restarted bool
+	// restarted is set by the first Restart; a Restart that finds it set
+	// (even one racing the first from another goroutine) fails.
+	restarted atomic.Bool
 }
 
 // Arrival names the thread a stop waited for longest: the last to reach
@@ -114,7 +117,7 @@ func (s *Stopped) Slowest() Arrival { return s.slowest }
 // and park (BLOCKING_SUSPEND_REQUESTED becomes BLOCKING_SELF_SUSPENDED).
 // After Restart nothing is stopped, and Threads returns nil.
 func (s *Stopped) Threads() []ThreadInfo {
-	if s.restarted {
+	if s.restarted.Load() {
 		return nil
 	}
 	infos := make([]ThreadInfo, len(s.targets))
@@ -213,6 +216,7 @@ func (w *World) Stop(ctx context.Context, opts ...StopOption) (*Stopped, error) 
 	}
 
 	s := &Stopped{world: w, ctx: ctx, self: cfg.self, start: start, targets: r.targets, slowest: slowest}
+	w.stopG.Store(goid.G())
 	testHook("Stop", "stopped")
 	took := time.Since(start)
 	w.stats.stopped(took, slowest)
@@ -527,10 +531,9 @@ func (w *World) resume(t *Thread) threadstate.Result {
 // the next: the first ones resumed get the CPUs first, and a fixed order
 // let the last ones starve under frequent stops.
 func (s *Stopped) Restart() error {
-	if s.restarted {
+	if !s.restarted.CompareAndSwap(false, true) {
 		return errors.New("coopsuspend: Restart: the world was already restarted")
 	}
-	s.restarted = true
 	w := s.world
 	region := trace.StartRegion(s.ctx, "coopsuspend.Restart")
 	defer region.End()
@@ -584,6 +587,7 @@ func (s *Stopped) release() {
 	w.recycleTargets(s.targets)
 	s.targets = nil
 	w.initiator.Store(nil)
+	w.stopG.Store(0)
 	w.release()
 }
 

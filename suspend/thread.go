@@ -6,6 +6,7 @@ import (
 	"runtime"
 
 	"github.com/coopsuspend/coopsuspend/internal/core"
+	"github.com/coopsuspend/coopsuspend/internal/goid"
 	"github.com/coopsuspend/coopsuspend/threadstate"
 )
 
@@ -28,6 +29,19 @@ type Thread struct {
 	// holds counts SuspendThread calls not yet matched by ResumeThread;
 	// guarded by the suspend lock.
 	holds int
+
+	// ownerG is the attaching goroutine's token (goid.G), set by Attach:
+	// a SuspendThread from it would wait for itself.
+	ownerG uintptr
+}
+
+// ownsCaller reports whether the calling goroutine is the one that
+// attached t. The token compare is a nanosecond; a match is confirmed by
+// the goroutine's number, since the runtime hands an ended goroutine's
+// token on to a new one (and t may be such a goroutine's, not yet
+// removed).
+func (t *Thread) ownsCaller() bool {
+	return t.ownerG == goid.G() && t.c.Owner == goid.Current()
 }
 
 // Name returns the name given to Attach.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -228,10 +229,11 @@ func TestReusedThreadIDFreezesNoOtherThread(t *testing.T) {
 				time.Sleep(20 * time.Microsecond)
 			}
 		}()
-		defer func() {
+		stopSIGURG := sync.OnceFunc(func() {
 			quit.Store(true)
 			<-urgDone
-		}()
+		})
+		defer stopSIGURG()
 
 		for _, er := range []*echoReader{b, c} {
 			er.write(t, "hello")
@@ -273,6 +275,7 @@ func TestReusedThreadIDFreezesNoOtherThread(t *testing.T) {
 			waitInWrapper(t, hybrid, cth)
 		}
 		t.Logf("C was parked in its read by %d of %d stops", async, stops)
+		stopSIGURG() // before B's thread ends with its goroutine
 		for _, er := range []*echoReader{b, c} {
 			er.write(t, "quit")
 			if got := er.await(5 * time.Second); got != "quit" {

@@ -315,7 +315,10 @@ func TestLockWaitTimeoutIsAStopTimeoutError(t *testing.T) {
 	s := stopWorld(t, w)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
-	_, err := w.Stop(ctx)
+	var err error
+	// Another goroutine: the holder's own Stop fails at once
+	// (TestHoldersCallsFailAtOnce).
+	within(t, "a Stop by another goroutine", func() { _, err = w.Stop(ctx) })
 	var ste *suspend.StopTimeoutError
 	if !errors.As(err, &ste) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Stop waiting for the lock: %v (%T), want a *StopTimeoutError", err, err)

@@ -79,6 +79,13 @@ type World struct {
 	// nil (Dump marks it).
 	initiator atomic.Pointer[Thread]
 
+	// stopG is the goroutine (goid.G) that holds a stop not yet
+	// restarted, or 0: set by Stop as it returns the stop, cleared as
+	// Restart releases the world. A call that finds the suspend lock taken
+	// compares it with its own goroutine: if they are the same, waiting
+	// would never end.
+	stopG atomic.Uintptr
+
 	stats statsRecorder
 }
 
@@ -98,10 +105,18 @@ func WithSignal(sig syscall.Signal) Option {
 	return func(w *World) { w.sig = sig }
 }
 
+// DefaultStopTimeout bounds how long a stop waits when the world was made
+// without WithStopTimeout: far above any time to safepoint a working
+// runtime shows (docs/design.md, "The default stop timeout"), so that it
+// fires only for a thread that will never poll, and turns that hang into
+// a *StopTimeoutError that names the thread.
+const DefaultStopTimeout = 10 * time.Second
+
 // WithStopTimeout bounds how long Stop and SuspendThread wait for threads
-// to reach a safepoint; past it they roll back every request and fail with
-// a *StopTimeoutError. Zero (the default) means no bound beyond the
-// context's.
+// to reach a safepoint, and for the suspend lock; past it they roll back
+// every request and fail with a *StopTimeoutError. The default is
+// DefaultStopTimeout; zero means no bound beyond the context's. A
+// negative duration makes NewWorld fail.
 func WithStopTimeout(d time.Duration) Option {
 	return func(w *World) { w.timeout = d }
 }
@@ -131,9 +146,13 @@ func NewWorld(opts ...Option) (*World, error) {
 		logger:   slog.New(slog.DiscardHandler),
 		notifier: core.NewNotifier(),
 		sig:      arch.DefaultSignal,
+		timeout:  DefaultStopTimeout,
 	}
 	for _, o := range opts {
 		o(w)
+	}
+	if w.timeout < 0 {
+		return nil, fmt.Errorf("coopsuspend: NewWorld: negative stop timeout %v: use 0 for none", w.timeout)
 	}
 	// A bad COOPSUSPEND_POLICY fails only a world that reads it.
 	if !w.policyGiven {
@@ -223,6 +242,10 @@ func (w *World) CheckSignals() error {
 // Policy returns the world's suspend policy.
 func (w *World) Policy() Policy { return w.policy }
 
+// StopTimeout returns how long the world's stops wait for their threads:
+// DefaultStopTimeout unless WithStopTimeout said otherwise; 0 for no bound.
+func (w *World) StopTimeout() time.Duration { return w.timeout }
+
 // Attach registers the calling goroutine as a thread named name and
 // returns it, Running. Call it on the goroutine that is the thread, and
 // call Detach on the same goroutine when it is done. Under the hybrid and
@@ -243,6 +266,7 @@ func (w *World) Attach(name string) (*Thread, error) {
 	t := &Thread{world: w}
 	t.c.Init(name, w.nextID.Add(1), w.notifier)
 	t.c.Owner = goid.Current()
+	t.ownerG = goid.G()
 	if err := claimOwner(t.c.Owner, name); err != nil {
 		return nil, fmt.Errorf("coopsuspend: Attach(%q): %w", name, err)
 	}
@@ -332,6 +356,10 @@ func (w *World) acquire(ctx context.Context, self *Thread, op string) error {
 	if w.lock.TryPut() {
 		w.held(self, op)
 		return nil
+	}
+	if g := w.stopG.Load(); g != 0 && g == goid.G() {
+		return fmt.Errorf("coopsuspend: %s: this goroutine holds a stop of the world that was not restarted; "+
+			"call Restart first: %w", op, ErrWaitsForItself)
 	}
 	if self != nil && !self.c.InSafeRegion() {
 		self.c.EnterSafe()

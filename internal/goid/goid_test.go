@@ -1,6 +1,7 @@
 package goid
 
 import (
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -130,4 +131,60 @@ func blockDeep(depth int, wait func()) {
 		return
 	}
 	blockDeep(depth-1, wait)
+}
+
+// TestG: G is the same on one goroutine, across calls, a deep stack
+// (which moves the stack) and a yield, and differs between goroutines
+// alive at the same time.
+func TestG(t *testing.T) {
+	const n = 100
+	tokens := make([]uintptr, n)
+	var wg, ready sync.WaitGroup
+	release := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		ready.Add(1)
+		go func() {
+			defer wg.Done()
+			g := G()
+			if deep(200, G) != g {
+				t.Errorf("goroutine %d: G changed across a stack growth", i)
+			}
+			runtime.Gosched()
+			if G() != g {
+				t.Errorf("goroutine %d: G changed across a yield", i)
+			}
+			tokens[i] = g
+			ready.Done()
+			<-release // all alive at once
+		}()
+	}
+	ready.Wait()
+	close(release)
+	wg.Wait()
+	seen := map[uintptr]int{}
+	for i, g := range tokens {
+		if j, dup := seen[g]; dup {
+			t.Fatalf("goroutines %d and %d, alive at once, have the same token %#x", j, i, g)
+		}
+		seen[g] = i
+	}
+	if G() == 0 {
+		t.Fatal("G is 0")
+	}
+}
+
+// deep calls f at the bottom of a recursion that grows the stack.
+func deep(n int, f func() uintptr) uintptr {
+	var pad [64]byte
+	if n == 0 {
+		return f() + uintptr(pad[0])
+	}
+	return deep(n-1, f)
+}
+
+func BenchmarkG(b *testing.B) {
+	for b.Loop() {
+		G()
+	}
 }
