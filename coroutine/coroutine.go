@@ -12,6 +12,7 @@ import (
 
 	"github.com/coopsuspend/coopsuspend/internal/asyncsuspend"
 	"github.com/coopsuspend/coopsuspend/internal/core"
+	"github.com/coopsuspend/coopsuspend/internal/goid"
 	"github.com/coopsuspend/coopsuspend/monitor"
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/threadstate"
@@ -71,6 +72,11 @@ type shared[P, Y any] struct {
 	// through fn, so after that.
 	yield   func(handoff[Y]) bool
 	yieldIn [Failed + 1]func(handoff[Y]) bool
+	// bodyG and bodyID identify the body's goroutine (goid.G, and its
+	// number in the coopcheck build), written by the body as it starts:
+	// the resumer hands the thread to it before each switch (handOver).
+	bodyG   uintptr
+	bodyID  uint64
 	preempt atomic.Bool
 	cancel  atomic.Bool
 
@@ -175,6 +181,10 @@ func newCoroutine[P, Y, R any](fn func(s *Suspender[P, Y], p P) R, where scope, 
 
 // body is the iterator that iter.Pull runs as the coroutine's goroutine.
 func (c *Coroutine[P, Y, R]) body(yield func(handoff[Y]) bool) {
+	c.bodyG = goid.G()
+	if threadstate.Checked {
+		c.bodyID = goid.Current()
+	}
 	c.adoptThread()
 	s := &c.susp
 	s.sh = &c.shared
@@ -320,6 +330,7 @@ func (c *Coroutine[P, Y, R]) resumeSlow(p P) (State[Y, R], error) {
 		c.preempt.Store(false)
 		m.Enter(c.target)
 	}
+	c.handOver()
 	h, ok := c.next()
 	c.adoptThread()
 	if m := c.cfg.monitor; m != nil {
@@ -328,12 +339,23 @@ func (c *Coroutine[P, Y, R]) resumeSlow(p P) (State[Y, R], error) {
 	return c.settle(h, ok)
 }
 
-// adoptThread tells the coopcheck build's affinity checks that the
+// handOver hands the coroutine's thread to the body's goroutine for the
+// thread's goroutine checks (core.AdoptFor), just before the resumer
+// switches there; before the body has started, the body adopts it
+// itself.
+func (sh *shared[P, Y]) handOver() {
+	if sh.cfg.thread != nil && sh.bodyG != 0 {
+		core.AdoptFor(unsafe.Pointer(sh.cfg.thread), sh.bodyG, sh.bodyID)
+	}
+}
+
+// adoptThread tells the thread's goroutine checks (core.Adopt) that the
 // calling goroutine (the resumer, or the body's own) acts as the
-// coroutine's thread from now until the next switch. It costs nothing
-// in other builds, and the fast path of Resume (no thread) skips it.
+// coroutine's thread from now until the next switch: a nanosecond (a
+// stack trace more in the coopcheck build). The fast path of Resume (no
+// thread) skips it.
 func (sh *shared[P, Y]) adoptThread() {
-	if threadstate.Checked && sh.cfg.thread != nil {
+	if sh.cfg.thread != nil {
 		core.Adopt(unsafe.Pointer(sh.cfg.thread))
 	}
 }
@@ -363,6 +385,7 @@ func (c *Coroutine[P, Y, R]) settle(h handoff[Y], ok bool) (State[Y, R], error) 
 		c.state.Syscall = SyscallExecuting
 		c.setStatus(Running, Syscall)
 	case actCancel:
+		c.handOver()
 		c.stop() // unwinds the body; it ends with actClosed
 		c.adoptThread()
 		c.setStatus(Running, Cancelled)
@@ -390,6 +413,7 @@ func (c *Coroutine[P, Y, R]) Close() error {
 		return &TransitionError{Name: c.cfg.name, From: from, To: Cancelled, Reason: "its blocking call has not returned"}
 	}
 	if c.stop != nil {
+		c.handOver()
 		c.stop()
 		c.adoptThread()
 	}

@@ -71,6 +71,12 @@ type Overrun struct {
 	// coroutine's position, only where its thread was at that moment.
 	Missed []arch.Frame
 	Tid    int // the OS thread it runs on
+	// Err says why the overrun could not be sampled at all: the
+	// sampling signal's handler was replaced (arch.ErrHandlerReplaced:
+	// signal.Ignore, signal.Reset or another library). Until it is
+	// installed again no overrun can be sampled, and each slice that
+	// overruns is reported once with Err set.
+	Err error
 }
 
 // Known reports whether the report names the coroutine's position.
@@ -78,6 +84,9 @@ func (o Overrun) Known() bool { return o.Where.Function != "" }
 
 func (o Overrun) String() string {
 	s := fmt.Sprintf("coroutine %q has run %v without a safepoint, ", o.Name, o.Running.Round(time.Microsecond))
+	if o.Err != nil {
+		return s + fmt.Sprintf("position unknown: it could not be sampled: %v", o.Err)
+	}
 	if o.Known() {
 		return s + fmt.Sprintf("at %v", o.Where)
 	}
@@ -189,6 +198,24 @@ func (m *Monitor) Start() error {
 		m.sampled = true
 	}
 	m.state = started
+	return nil
+}
+
+// CheckSignals reports whether the monitor can sample overruns: nil
+// without WithOverrun, or while its handler is installed; an error
+// wrapping arch.ErrHandlerReplaced once signal.Ignore, signal.Reset or
+// another library has replaced it (each sample checks the same, and
+// reports what it could not sample with Overrun.Err).
+func (m *Monitor) CheckSignals() error {
+	m.mu.Lock()
+	sampled := m.sampled
+	m.mu.Unlock()
+	if !sampled {
+		return nil
+	}
+	if err := asyncsuspend.Installed(m.cfg.sig); err != nil {
+		return fmt.Errorf("coopsuspend/monitor: overrun sampling: %w", err)
+	}
 	return nil
 }
 
@@ -319,6 +346,17 @@ func (m *Monitor) sample(t Target, s *slot, ran time.Duration) {
 	// microseconds); it is bounded so that a long tick does not keep the
 	// monitor waiting.
 	delay := min(max(m.cfg.tick/4, 50*time.Microsecond), 250*time.Microsecond) * time.Duration(1+tries%4)
+	if err := m.CheckSignals(); err != nil {
+		// Nothing would answer the signal: say so, once for the slice
+		// (s.reported stays set), instead of sampling in vain.
+		m.mu.Lock()
+		current := m.running[t] == s
+		m.mu.Unlock()
+		if current {
+			m.cfg.onOverrun(Overrun{Name: t.Name(), Running: ran, Tid: s.rec.Tid(), Err: err})
+		}
+		return
+	}
 	ctx, err := s.rec.SampleAfter(m.cfg.sig, delay)
 	m.mu.Lock()
 	if err != nil {

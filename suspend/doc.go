@@ -35,7 +35,10 @@
 // the region before the restart. If a thread does not arrive before the
 // context ends or the world's stop timeout passes, every request made is
 // withdrawn, the world is usable again, and Stop returns a
-// *StopTimeoutError whose text is the Dump.
+// *StopTimeoutError: one line that names the threads that did not arrive,
+// their states and the lines their goroutines were at, with the world's
+// Dump beside it. A world bounds its stops by DefaultStopTimeout unless
+// WithStopTimeout says otherwise.
 //
 // # Policies
 //

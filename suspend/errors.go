@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/coopsuspend/coopsuspend/threadstate"
 )
 
 // ErrDetached is wrapped by the errors of operations on a thread that has
@@ -23,37 +25,100 @@ var ErrWaitsForItself = errors.New("the call would wait for its own caller")
 // StopTimeoutError reports a stop (or a single-thread suspend) that did
 // not complete before its context was done or the world's stop timeout
 // passed. Every request it made has been rolled back; the world is usable.
+//
+// Its Error is one line: which threads never reached a safepoint, in
+// which state, where their goroutines were, and what usually causes it.
+// The world's whole dump is in Dump.
 type StopTimeoutError struct {
 	// Waiting names the threads that had not reached a safepoint; empty
 	// when the call gave up waiting for another initiator.
 	Waiting []string
+	// Stuck describes the threads of Waiting, in the same order.
+	Stuck []StuckThread
 	// Abandoned names the waiting threads whose goroutine has certainly
 	// ended without Detach: the goroutine that attached it is gone, or
 	// (hybrid and preemptive) its OS thread has exited. They were
 	// removed from the world, so the next stop does not wait for them.
 	Abandoned []string
-	// Dump is the world's dump when the stop gave up.
+	// Dump is the world's dump when the stop gave up: the cue card of
+	// states, then one line per thread (see World.Dump).
 	Dump string
 	// Err is the context's cause: context.DeadlineExceeded, the stop
 	// timeout, or a cancellation.
 	Err error
 }
 
+// StuckThread is a thread that a failed stop waited for in vain.
+type StuckThread struct {
+	Name string
+	// Word is the thread's state word when the stop gave up, before the
+	// rollback: ASYNC_SUSPEND_REQUESTED for a thread that was running
+	// and never polled.
+	Word threadstate.Word
+	// Stack is the trace of the goroutine that attached the thread, when
+	// the stop gave up, as runtime.Stack writes it; "" when that
+	// goroutine has ended.
+	Stack string
+	// At is Stack's innermost call outside Go's runtime and this
+	// library, "function (file:line)": most likely the code that keeps
+	// the thread from polling. "" when unknown.
+	At string
+}
+
 func (e *StopTimeoutError) Error() string {
-	var b strings.Builder
 	if len(e.Waiting) == 0 {
-		fmt.Fprintf(&b, "coopsuspend: %v", e.Err)
-	} else {
-		fmt.Fprintf(&b, "coopsuspend: stop gave up waiting for %d thread(s) [%s] to reach a safepoint: %v",
-			len(e.Waiting), strings.Join(e.Waiting, ", "), e.Err)
+		return fmt.Sprintf("coopsuspend: %v", e.Err)
 	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "coopsuspend: stop gave up (%v): ", e.Err)
+	if len(e.Waiting) == 1 {
+		b.WriteString("thread ")
+	} else {
+		fmt.Fprintf(&b, "%d threads never reached a safepoint: ", len(e.Waiting))
+	}
+	const shown = 3
+	for i, name := range e.Waiting {
+		if i == shown {
+			fmt.Fprintf(&b, ", and %d more (see Dump)", len(e.Waiting)-shown)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%q", name)
+		if i < len(e.Stuck) {
+			st := e.Stuck[i]
+			fmt.Fprintf(&b, " (%v", st.Word.State())
+			if st.Word.NoSafepoints() {
+				b.WriteString(", in a no-safepoints region")
+			}
+			if st.At != "" {
+				b.WriteString(", at " + st.At)
+			}
+			b.WriteString(")")
+		}
+	}
+	if len(e.Waiting) == 1 {
+		b.WriteString(" never reached a safepoint")
+	}
+	b.WriteString(": " + e.hint())
 	if len(e.Abandoned) > 0 {
-		fmt.Fprintf(&b, "; abandoned (their goroutine ended without Detach; removed): [%s]",
+		fmt.Fprintf(&b, "; abandoned, their goroutine having ended without Detach (removed from the world): [%s]",
 			strings.Join(e.Abandoned, ", "))
 	}
-	b.WriteString("\n")
-	b.WriteString(e.Dump)
 	return b.String()
+}
+
+// hint says what usually keeps threads in the states of Stuck from
+// polling.
+func (e *StopTimeoutError) hint() string {
+	for _, st := range e.Stuck {
+		if st.Word.NoSafepoints() {
+			return "a thread in a no-safepoints region cannot stop (is an EndNoSafepoints missing?), " +
+				"and a running one stops only at safepoint.Poll: a loop without a Poll, or a blocking call outside safepoint.Blocking, keeps it running"
+		}
+	}
+	return "a running thread stops only at safepoint.Poll: a loop without a Poll, or a blocking call outside safepoint.Blocking, keeps it running"
 }
 
 // Unwrap returns the context's cause, so errors.Is(err,
@@ -63,7 +128,8 @@ func (e *StopTimeoutError) Unwrap() error { return e.Err }
 // StopError reports a stop (or a single-thread suspend) that failed for a
 // reason other than time: an asynchronous suspend whose signal could not
 // be sent, or whose handler did not answer (see arch.ErrNoAnswer). Every
-// request it made has been rolled back; the world is usable.
+// request it made has been rolled back; the world is usable. Its Error is
+// one line; the world's dump is in Dump.
 type StopError struct {
 	// Waiting names the threads that had not reached a safepoint.
 	Waiting []string
@@ -74,7 +140,7 @@ type StopError struct {
 }
 
 func (e *StopError) Error() string {
-	return fmt.Sprintf("coopsuspend: stop failed: %v\n%s", e.Err, e.Dump)
+	return fmt.Sprintf("coopsuspend: stop failed: %v", e.Err)
 }
 
 // Unwrap returns the failure.

@@ -272,9 +272,10 @@ func TestWaitingForTheLockSaysWhoHoldsIt(t *testing.T) {
 	if err := s.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	if err == nil || !errors.Is(err, context.DeadlineExceeded) ||
+	var ste *suspend.StopTimeoutError
+	if !errors.As(err, &ste) || !errors.Is(err, context.DeadlineExceeded) ||
 		!strings.Contains(err.Error(), "waiting for another initiator (Stop by an unattached goroutine, for ") ||
-		!strings.Contains(err.Error(), `thread "poller-0"`) {
+		!strings.Contains(ste.Dump, `thread "poller-0"`) {
 		t.Fatalf("second Stop: %v", err)
 	}
 	if err := stopWorld(t, w).Restart(); err != nil {

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"runtime"
 	"runtime/trace"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -161,8 +163,10 @@ type target struct {
 //
 // If the threads do not all stop before ctx is done or the world's stop
 // timeout passes, Stop withdraws every request it made, resumes the threads
-// that did stop, and returns a *StopTimeoutError whose message is the dump
-// of the world at that moment; the world stays usable.
+// that did stop, and returns a *StopTimeoutError that names the threads
+// that did not, with where their goroutines were and the world's dump at
+// that moment; the world stays usable. A call on the goroutine that holds
+// a stop it has not restarted fails at once with ErrWaitsForItself.
 func (w *World) Stop(ctx context.Context, opts ...StopOption) (*Stopped, error) {
 	cfg, err := w.stopConfig(opts)
 	if err != nil {
@@ -438,11 +442,14 @@ func (r *stopRun) abandon(cause error) error {
 	w := r.w
 	dump := w.dumpString()
 	var waiting, abandoned []string
+	var stuck []StuckThread
 	var gone []*Thread
-	alive := sync.OnceValue(goid.Alive) // read for the first waiting thread whose OS thread is not known gone
+	alive := sync.OnceValue(goid.Alive) // one trace of every goroutine, if any thread is waiting
 	for _, tg := range r.targets {
-		if tg.fromRunning && tg.t.Word().State() == threadstate.AsyncSuspendRequested {
+		if wd := tg.t.Word(); tg.fromRunning && wd.State() == threadstate.AsyncSuspendRequested {
 			waiting = append(waiting, tg.t.c.Name)
+			stack := alive().Stack(tg.t.c.Owner)
+			stuck = append(stuck, StuckThread{Name: tg.t.c.Name, Word: wd, Stack: stack, At: userFrame(stack)})
 			if w.goroutineEnded(tg.t, alive) {
 				abandoned = append(abandoned, tg.t.c.Name)
 				gone = append(gone, tg.t)
@@ -457,11 +464,38 @@ func (r *stopRun) abandon(cause error) error {
 		"abandoned", abandoned, "dump", dump)
 	if isTimeout(cause) {
 		w.stats.timedOut()
-		return &StopTimeoutError{Waiting: waiting, Abandoned: abandoned, Dump: dump, Err: cause}
+		return &StopTimeoutError{Waiting: waiting, Stuck: stuck, Abandoned: abandoned, Dump: dump, Err: cause}
 	}
 	w.stats.failed()
 	return &StopError{Waiting: waiting, Dump: dump, Err: cause}
 }
+
+// userFrame returns a goroutine trace's innermost call outside Go's
+// runtime, the standard library's internals and this module's own
+// packages, "function (file:line)", or "" when there is none.
+func userFrame(stack string) string {
+	for _, f := range goid.Frames(stack) {
+		pkg := f.Func
+		if i := strings.LastIndexByte(pkg, '/'); i >= 0 {
+			if j := strings.IndexByte(pkg[i:], '.'); j >= 0 {
+				pkg = pkg[:i+j]
+			}
+		} else if j := strings.IndexByte(pkg, '.'); j >= 0 {
+			pkg = pkg[:j]
+		}
+		switch {
+		case pkg == "runtime", pkg == "syscall", strings.HasPrefix(pkg, "internal/"),
+			strings.HasPrefix(pkg, "golang.org/x/sys/"),
+			strings.HasPrefix(pkg, modulePath+"/") && !strings.HasSuffix(pkg, "_test") && !strings.Contains(pkg, "/examples/"):
+			continue
+		}
+		return fmt.Sprintf("%s (%s:%d)", f.Func, filepath.Base(f.File), f.Line)
+	}
+	return ""
+}
+
+// modulePath is this module's import path, whose frames userFrame skips.
+const modulePath = "github.com/coopsuspend/coopsuspend"
 
 // isTimeout tells a failure because the context ended (its deadline, the
 // stop timeout, a cancellation) from one of the machinery.

@@ -31,7 +31,8 @@ type Thread struct {
 	holds int
 
 	// ownerG is the attaching goroutine's token (goid.G), set by Attach:
-	// a SuspendThread from it would wait for itself.
+	// a SuspendThread from it would wait for itself. (c.OwnerG moves to a
+	// coroutine's goroutine while one runs on the thread.)
 	ownerG uintptr
 }
 

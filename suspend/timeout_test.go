@@ -123,12 +123,31 @@ func stopTimesOutAndRollsBack(t *testing.T, name string, ns bool, timeout time.D
 	if !errors.As(err, &te) {
 		t.Fatalf("Stop: %v, want a *StopTimeoutError", err)
 	}
+	// The error is one line: the thread, its state, where its goroutine
+	// spins (the loop in startSpinner), and what usually causes it; the
+	// dump is beside it.
 	msg := err.Error()
 	wantWord := threadstate.MakeWord(threadstate.AsyncSuspendRequested, 1, ns)
-	for _, want := range []string{name, wantWord.String(), "cue card", "poller-0"} {
+	wants := []string{strconv.Quote(name), "ASYNC_SUSPEND_REQUESTED", "startSpinner", "timeout_test.go:", "safepoint.Poll"}
+	if ns {
+		wants = append(wants, "no-safepoints region")
+	}
+	for _, want := range wants {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error does not mention %q:\n%s", want, msg)
 		}
+	}
+	if strings.Contains(msg, "\n") {
+		t.Errorf("error is not one line:\n%s", msg)
+	}
+	for _, want := range []string{name, wantWord.String(), "cue card", "poller-0"} {
+		if !strings.Contains(te.Dump, want) {
+			t.Errorf("the dump does not mention %q:\n%s", want, te.Dump)
+		}
+	}
+	if i := slices.Index(te.Waiting, name); i < 0 || i >= len(te.Stuck) || te.Stuck[i].Word != wantWord ||
+		!strings.Contains(te.Stuck[i].Stack, "startSpinner") {
+		t.Errorf("Stuck %+v does not describe the spinner (word %v, stack in startSpinner)", te.Stuck, wantWord)
 	}
 	if !slices.Contains(te.Waiting, name) {
 		t.Errorf("Waiting = %v, without the spinner", te.Waiting)

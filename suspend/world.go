@@ -266,7 +266,8 @@ func (w *World) Attach(name string) (*Thread, error) {
 	t := &Thread{world: w}
 	t.c.Init(name, w.nextID.Add(1), w.notifier)
 	t.c.Owner = goid.Current()
-	t.ownerG = goid.G()
+	t.c.OwnerG = goid.G()
+	t.ownerG = t.c.OwnerG
 	if err := claimOwner(t.c.Owner, name); err != nil {
 		return nil, fmt.Errorf("coopsuspend: Attach(%q): %w", name, err)
 	}

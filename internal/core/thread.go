@@ -49,6 +49,14 @@ type Thread struct {
 	// thread; the registry keeps its own copy of the first value.
 	Owner uint64
 
+	// OwnerG is the token (goid.G) of the goroutine that acts as the
+	// thread: the attaching one, or, while a coroutine runs on the
+	// thread, whichever side of it Adopt was last called on; 0 for a
+	// thread no World attached. Every build checks it on the thread's
+	// slow paths (checkGoroutine): a nanosecond, where Owner's check is a
+	// stack trace.
+	OwnerG uintptr
+
 	// inSafe is set while the thread is inside a blocking region it
 	// entered with EnterSafe (self only): Detach starts from there.
 	inSafe bool
@@ -102,15 +110,30 @@ func (t *Thread) InSafeRegion() bool { return t.inSafe }
 
 // Adopt makes the calling goroutine the owner of the thread whose record
 // is at p (a *suspend.Thread: its first field is the record), for the
-// coopcheck build's affinity checks; in other builds it does nothing. A
-// coroutine's body runs on a goroutine of its own, strictly alternating
-// with the goroutine that resumes it, and both act as the same thread:
-// the coroutine package calls Adopt on each side of every switch.
+// goroutine checks of the thread's slow paths (OwnerG, every build) and
+// the coopcheck build's affinity checks (Owner). A coroutine's body runs
+// on a goroutine of its own, strictly alternating with the goroutine that
+// resumes it, and both act as the same thread: the coroutine package
+// calls Adopt on each side of every switch.
 func Adopt(p unsafe.Pointer) {
-	if !threadstate.Checked {
+	AdoptFor(p, goid.G(), 0)
+}
+
+// AdoptFor is Adopt on behalf of another goroutine, the one with token g
+// (and, for the coopcheck build, number owner; 0 reads the caller's):
+// the resumer of a coroutine hands the thread to the body's goroutine
+// just before it switches there, so that the body needs no adoption of
+// its own after each switch back (Suspender.Yield has no room for it).
+func AdoptFor(p unsafe.Pointer, g uintptr, owner uint64) {
+	t := (*Thread)(p)
+	if t.OwnerG == 0 {
 		return
 	}
-	if t := (*Thread)(p); t.Owner != 0 {
-		t.Owner = goid.Current()
+	t.OwnerG = g
+	if threadstate.Checked {
+		if owner == 0 {
+			owner = goid.Current()
+		}
+		t.Owner = owner
 	}
 }

@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 
+	"github.com/coopsuspend/coopsuspend/internal/goid"
 	ts "github.com/coopsuspend/coopsuspend/threadstate"
 )
 
@@ -22,17 +23,37 @@ import (
 //   - After a park the word says Running: the resume that woke it moved
 //     it there.
 
-// apply applies a self event and panics on a refusal. In a coopcheck
-// build it first checks that the caller is the thread's own goroutine.
+// apply applies a self event and panics on a refusal. It first checks
+// that the caller is the thread's own goroutine: cheaply in every build
+// (checkGoroutine), and by the goroutine's number in a coopcheck build.
 func (t *Thread) apply(e ts.Event) ts.Result {
 	if ts.Checked {
-		t.checkAffinity(e)
+		t.checkAffinity(e) // first: its error names both goroutines
 	}
+	t.checkGoroutine(e, "")
 	r, err := t.Cell.Apply(e)
 	if err != nil {
 		t.fail(err)
 	}
 	return r
+}
+
+// checkGoroutine panics with a *threadstate.TransitionError unless the
+// calling goroutine is the thread's (OwnerG). A thread-side call from
+// another goroutine breaks the protocol silently (a Poll from a stranger
+// parks the stranger while the thread runs on through a stop), or fails
+// with whatever refusal its event happened to meet. Tokens of ended
+// goroutines are recycled, so a match may miss a stranger that took the
+// ended owner's; a mismatch is certain. The error names the event e, or
+// the call when it applies none.
+func (t *Thread) checkGoroutine(e ts.Event, call string) {
+	if t.OwnerG == 0 || goid.G() == t.OwnerG {
+		return
+	}
+	panic(&ts.TransitionError{Thread: t.Name, Word: t.Cell.Load(), Event: e, Call: call,
+		Reason: "called from another goroutine than the thread's: thread-side calls (Poll, blocking and " +
+			"no-safepoints regions, EnterUnsafe/ExitUnsafe, Detach) belong to the goroutine that attached the thread " +
+			"(or, for a coroutine's thread, to the coroutine running on it); build with -tags coopcheck to see both goroutines' numbers"})
 }
 
 func (t *Thread) fail(err error) {
@@ -117,9 +138,12 @@ func (t *Thread) EnterUnsafe() (reenter bool) {
 func (t *Thread) ExitUnsafe(reenter bool) {
 	if reenter {
 		t.EnterSafe()
-	} else if ts.Checked {
+		return
+	}
+	if ts.Checked {
 		t.checkCallAffinity("ExitUnsafe")
 	}
+	t.checkGoroutine(0, "ExitUnsafe")
 }
 
 // BeginNoSafepoints opens a no-safepoints region.

@@ -16,6 +16,8 @@ package goid
 import (
 	"bytes"
 	"runtime"
+	"strconv"
+	"strings"
 )
 
 // Current returns the calling goroutine's number.
@@ -47,14 +49,20 @@ func parse(b []byte) (uint64, bool) {
 	return id, digits > 0 && id != 0
 }
 
-// Set is a set of goroutine numbers.
-type Set struct{ m map[uint64]struct{} }
+// Set is a set of goroutine numbers, with what the trace said of each.
+type Set struct{ m map[uint64][]byte }
 
 // Has reports whether id is in the set.
 func (s Set) Has(id uint64) bool {
 	_, ok := s.m[id]
 	return ok
 }
+
+// Stack returns goroutine id's trace: its header line ("goroutine 18
+// [running]:") and its frames, two lines each (the function, then its
+// file and line), as runtime.Stack wrote them; "" when id is not in the
+// set.
+func (s Set) Stack(id uint64) string { return string(s.m[id]) }
 
 // Len returns the number of goroutines in the set.
 func (s Set) Len() int { return len(s.m) }
@@ -78,13 +86,49 @@ func Alive() Set {
 		}
 		buf = make([]byte, 2*len(buf))
 	}
-	s := Set{m: make(map[uint64]struct{})}
+	s := Set{m: make(map[uint64][]byte)}
 	// Each goroutine's trace begins with its header line, after a blank
 	// line for every goroutine but the first.
-	for line := range bytes.Lines(buf) {
-		if id, ok := parse(line); ok {
-			s.m[id] = struct{}{}
+	for trace := range bytes.SplitSeq(buf, []byte("\n\n")) {
+		if id, ok := parse(trace); ok {
+			s.m[id] = bytes.TrimSpace(trace)
 		}
 	}
 	return s
+}
+
+// Frame is one call in a goroutine's trace.
+type Frame struct {
+	Func string // the function, with its package path: "main.(*vm).run"
+	File string
+	Line int
+}
+
+// Frames parses a goroutine's trace (Set.Stack) into its calls, innermost
+// first, up to the goroutine's creation.
+func Frames(stack string) []Frame {
+	lines := strings.Split(stack, "\n")
+	var frames []Frame
+	for i := 1; i+1 < len(lines); i++ {
+		fn, loc := lines[i], lines[i+1]
+		if strings.HasPrefix(fn, "created by ") || !strings.HasPrefix(loc, "\t") {
+			continue
+		}
+		i++
+		if j := strings.LastIndexByte(fn, '('); j > 0 {
+			fn = fn[:j]
+		}
+		loc = strings.TrimSpace(loc)
+		if j := strings.LastIndex(loc, " +0x"); j > 0 {
+			loc = loc[:j]
+		}
+		file, line := loc, 0
+		if j := strings.LastIndexByte(loc, ':'); j > 0 {
+			if n, err := strconv.Atoi(loc[j+1:]); err == nil {
+				file, line = loc[:j], n
+			}
+		}
+		frames = append(frames, Frame{Func: fn, File: file, Line: line})
+	}
+	return frames
 }

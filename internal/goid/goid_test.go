@@ -2,6 +2,8 @@ package goid
 
 import (
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -188,3 +190,40 @@ func BenchmarkG(b *testing.B) {
 		G()
 	}
 }
+
+// TestStackAndFrames: Alive keeps each goroutine's trace, and Frames
+// reads its calls, innermost first, with their files and lines.
+func TestStackAndFrames(t *testing.T) {
+	ids := make(chan uint64)
+	release := make(chan struct{})
+	go func() {
+		ids <- Current()
+		parkedHere(release)
+	}()
+	id := <-ids
+	defer close(release)
+	var frames []Frame
+	for range 1000 { // until the goroutine is parked in parkedHere
+		frames = Frames(Alive().Stack(id))
+		if slices.ContainsFunc(frames, func(f Frame) bool { return strings.HasSuffix(f.Func, ".parkedHere") }) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	i := slices.IndexFunc(frames, func(f Frame) bool { return strings.HasSuffix(f.Func, ".parkedHere") })
+	if i < 0 {
+		t.Fatalf("no parkedHere frame in %+v", frames)
+	}
+	if f := frames[i]; !strings.HasSuffix(f.File, "goid_test.go") || f.Line == 0 {
+		t.Errorf("parkedHere's frame %+v: want goid_test.go and a line", f)
+	}
+	if j := slices.IndexFunc(frames, func(f Frame) bool { return strings.Contains(f.Func, "TestStackAndFrames") }); j != i+1 {
+		t.Errorf("frames %+v: want parkedHere's caller right after it", frames)
+	}
+	if Alive().Stack(1<<62) != "" {
+		t.Error("a goroutine that never was has a stack")
+	}
+}
+
+//go:noinline
+func parkedHere(release chan struct{}) { <-release }

@@ -1,5 +1,3 @@
-//go:build coopcheck
-
 package suspend_test
 
 import (
@@ -12,7 +10,7 @@ import (
 	"github.com/coopsuspend/coopsuspend/threadstate"
 )
 
-// TestThreadSideCallsFromAnotherGoroutinePanic (coopcheck): every
+// TestThreadSideCallsFromAnotherGoroutinePanic, in every build: every
 // thread-side call made from a goroutine other than the attached one
 // panics with a *threadstate.TransitionError that names the thread, and
 // changes nothing; the thread's own goroutine goes on as before. Each call
@@ -89,7 +87,8 @@ func TestThreadSideCallsFromAnotherGoroutinePanic(t *testing.T) {
 	}
 }
 
-// TestStrangerPollDuringAStopPanics (coopcheck): the case of the report.
+// TestStrangerPollDuringAStopPanics, in every build: the case of the
+// report.
 // A stop waits for a thread; a Poll from another goroutine must not park
 // that goroutine in the thread's place (the stop would then complete with
 // the owner still running). It panics, the stop goes on waiting, and the
@@ -139,9 +138,14 @@ func fromAnotherGoroutine(call func()) any {
 	return <-done
 }
 
-// refusedAsStranger reports whether p is the affinity check's panic for
-// thread name.
+// refusedAsStranger reports whether p is the goroutine check's panic for
+// thread name: in the coopcheck build the one that names both goroutines'
+// numbers, in the others the one that compares goroutine tokens.
 func refusedAsStranger(p any, name string) bool {
 	te, ok := p.(*threadstate.TransitionError)
-	return ok && te.Thread == name && strings.Contains(te.Error(), "attached to goroutine")
+	want := "called from another goroutine than the thread's"
+	if threadstate.Checked {
+		want = "attached to goroutine"
+	}
+	return ok && te.Thread == name && strings.Contains(te.Error(), want)
 }
