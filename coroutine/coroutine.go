@@ -1,6 +1,7 @@
 package coroutine
 
 import (
+	"errors"
 	"fmt"
 	"iter"
 	"log/slog"
@@ -194,8 +195,14 @@ func (c *Coroutine[P, Y, R]) body(yield func(handoff[Y]) bool) {
 		c.yieldIn[st] = refused
 	}
 	c.yieldIn[Running] = yield
+	returned := false
 	defer func() {
-		if r := recover(); r != nil {
+		r := recover()
+		if r == nil && !returned {
+			c.goexit(yield)
+			return
+		}
+		if r != nil {
 			if _, ok := r.(closedSignal); ok {
 				c.out = actClosed
 				return
@@ -211,8 +218,25 @@ func (c *Coroutine[P, Y, R]) body(yield func(handoff[Y]) bool) {
 		}
 	}()
 	r := c.fn(s, c.param)
+	returned = true
 	c.state.Result = r
 	c.out = actDone
+}
+
+// goexit ends a body that called runtime.Goexit (t.FailNow in a test)
+// as Failed with ErrGoexit. A Goexit cannot be stopped, and iter.Pull
+// passes one that reaches it on to the resumer, whose Resume would then
+// never return; so the body's goroutine, whose own deferred calls have
+// all run, switches back to the resumer as if it had failed, and stays
+// parked here for good. It cannot be let go: stop would unwind it into
+// iter.Pull, which passes the Goexit on to stop's caller, and no other
+// goroutine may switch to a coroutine made on a locked thread. Its
+// unwound stack is what the coroutine leaves behind.
+func (c *Coroutine[P, Y, R]) goexit(yield func(handoff[Y]) bool) {
+	c.state.Err = fmt.Errorf("coroutine %q: %w", c.cfg.name, ErrGoexit)
+	c.status = Running // an in-place blocking call's status was restored by its defer
+	yield(handoff[Y]{act: actFailed})
+	select {} // never resumed: Resume refuses a finished coroutine, and nothing stops it
 }
 
 // samePanic reports whether a and b are the same panic value; values of a
@@ -393,6 +417,11 @@ func (c *Coroutine[P, Y, R]) settle(h handoff[Y], ok bool) (State[Y, R], error) 
 		c.setStatus(Running, Complete)
 	case actFailed:
 		c.setStatus(Running, Failed)
+		if errors.Is(c.state.Err, ErrGoexit) {
+			// The body's goroutine is parked for good (goexit): drop the
+			// switch functions, so that nothing ever switches to it.
+			c.next, c.stop = nil, nil
+		}
 	}
 	return c.result(), nil
 }

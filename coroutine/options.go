@@ -24,6 +24,7 @@ import (
 //	WithMonitor    ✓        ✓
 //	WithThread     ✓                    ✓ (the scheduler's own thread only)
 //	WithWorld               ✓
+//	WithResultLimit         ✓
 //	WithPriority                        ✓
 type Option struct {
 	name  string
@@ -94,6 +95,9 @@ type config struct {
 	rec *asyncsuspend.Record
 
 	world *suspend.World // schedulers only
+	// resultLimit bounds the unread results a scheduler keeps (0: no
+	// bound); schedulers only.
+	resultLimit int
 
 	// err is the first misplaced option (see Option).
 	err error
@@ -116,6 +120,19 @@ func WithMonitor(m *monitor.Monitor) Option {
 // blocking regions, and every coroutine's Poll is that thread's safepoint.
 func WithWorld(w *suspend.World) Option {
 	return Option{"WithWorld", forScheduler, func(c *config) { c.world = w }}
+}
+
+// DefaultResultLimit is how many finished coroutines' results a scheduler
+// keeps unread, unless WithResultLimit says otherwise.
+const DefaultResultLimit = 10_000
+
+// WithResultLimit bounds how many finished coroutines' results a scheduler
+// keeps for Result and Join to read: past n unread results, the oldest
+// is dropped. A result is kept only until it is read once, so a server
+// that joins what it submits keeps none; one that submits and never looks
+// back keeps at most n. Zero keeps every result until it is read.
+func WithResultLimit(n int) Option {
+	return Option{"WithResultLimit", forScheduler, func(c *config) { c.resultLimit = n }}
 }
 
 // WithName names the coroutine or scheduler (for listeners, errors and

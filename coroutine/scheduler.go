@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,8 +37,16 @@ type Scheduler struct {
 	nextID  uint64
 	pending []*entry // submitted, not yet seen by Run
 	byID    map[uint64]*entry
-	results map[uint64]State[struct{}, any]
-	wake    chan struct{} // a Submit or Cancel for an idle Run
+	// results holds the finished coroutines' results until they are read
+	// (Result, Join); resultOrder is their ids in the order they
+	// finished, for dropping the oldest past the limit (an id whose
+	// result was read meanwhile is skipped there). joiners are the Joins
+	// waiting for a coroutine that has not finished: they get its result
+	// instead of results.
+	results     map[uint64]State[struct{}, any]
+	resultOrder []uint64
+	joiners     map[uint64][]chan State[struct{}, any]
+	wake        chan struct{} // a Submit or Cancel for an idle Run
 
 	// Run's own.
 	ready   queue // byPriority
@@ -74,13 +83,18 @@ func NewScheduler(opts ...Option) *Scheduler {
 	s := &Scheduler{
 		byID:    map[uint64]*entry{},
 		results: map[uint64]State[struct{}, any]{},
+		joiners: map[uint64][]chan State[struct{}, any]{},
 		wake:    make(chan struct{}, 1),
 		unblock: make(chan *entry, 64),
 		ready:   queue{less: byPriority},
 		timers:  queue{less: byWakeAt},
 	}
 	s.cfg.name = "scheduler"
+	s.cfg.resultLimit = DefaultResultLimit
 	s.cfg.err = s.cfg.applyOptions(forScheduler, opts)
+	if s.cfg.err == nil && s.cfg.resultLimit < 0 {
+		s.cfg.err = fmt.Errorf("coroutine: NewScheduler: negative result limit %d: use 0 for none", s.cfg.resultLimit)
+	}
 	return s
 }
 
@@ -128,13 +142,62 @@ func (s *Scheduler) Cancel(id uint64) bool {
 	return ok
 }
 
-// Result returns the final state of coroutine id, and whether it has
-// finished.
+// Result returns the final state of coroutine id and forgets it: it
+// reports false if the coroutine has not finished, or its result was read
+// already (by Result or Join), or dropped past the scheduler's result
+// limit (WithResultLimit).
 func (s *Scheduler) Result(id uint64) (State[struct{}, any], bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st, ok := s.results[id]
+	delete(s.results, id)
 	return st, ok
+}
+
+// ErrNoResult is wrapped by the error of a Join of a coroutine whose
+// result nobody will deliver: no coroutine was submitted with that id, or
+// its result was read already or dropped (see WithResultLimit).
+var ErrNoResult = errors.New("no result to join")
+
+// Join waits until coroutine id has finished and returns its final state,
+// which it then forgets (as Result does). It returns ctx's error if ctx
+// ends first (the result is kept for a later Result or Join), and an
+// error wrapping ErrNoResult for an id with no result to come. Several
+// Joins of one coroutine all get its result. It may be called from any
+// goroutine, and is how a server that submits coroutines keeps no result
+// it does not read.
+func (s *Scheduler) Join(ctx context.Context, id uint64) (State[struct{}, any], error) {
+	s.mu.Lock()
+	if st, ok := s.results[id]; ok {
+		delete(s.results, id)
+		s.mu.Unlock()
+		return st, nil
+	}
+	if _, live := s.byID[id]; !live {
+		s.mu.Unlock()
+		return State[struct{}, any]{}, fmt.Errorf("coroutine: Join(%d) on scheduler %q: %w: no such coroutine, "+
+			"or its result was read or dropped", id, s.cfg.name, ErrNoResult)
+	}
+	ch := make(chan State[struct{}, any], 1)
+	s.joiners[id] = append(s.joiners[id], ch)
+	s.mu.Unlock()
+	select {
+	case st := <-ch:
+		return st, nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		select {
+		case st := <-ch: // delivered meanwhile
+			return st, nil
+		default:
+		}
+		s.joiners[id] = slices.DeleteFunc(s.joiners[id], func(c chan State[struct{}, any]) bool { return c == ch })
+		if len(s.joiners[id]) == 0 {
+			delete(s.joiners, id)
+		}
+		return State[struct{}, any]{}, fmt.Errorf("coroutine: Join(%d) on scheduler %q: %w", id, s.cfg.name, context.Cause(ctx))
+	}
 }
 
 func (s *Scheduler) poke() {
@@ -348,12 +411,38 @@ func (s *Scheduler) runBlocking(e *entry, fn func()) {
 	returned = true
 }
 
+// finish files a finished coroutine's result: with the Joins waiting for
+// it, or else kept for a later Result or Join, dropping the oldest unread
+// results past the limit.
 func (s *Scheduler) finish(e *entry) {
 	s.live--
+	st := e.co.result()
 	s.mu.Lock()
-	s.results[e.id] = e.co.result()
+	defer s.mu.Unlock()
 	delete(s.byID, e.id)
-	s.mu.Unlock()
+	if js := s.joiners[e.id]; len(js) > 0 {
+		for _, ch := range js {
+			ch <- st
+		}
+		delete(s.joiners, e.id)
+		return
+	}
+	s.results[e.id] = st
+	s.resultOrder = append(s.resultOrder, e.id)
+	if limit := s.cfg.resultLimit; limit > 0 {
+		for len(s.results) > limit {
+			delete(s.results, s.resultOrder[0])
+			s.resultOrder = s.resultOrder[1:]
+		}
+	}
+	// resultOrder also holds ids read meanwhile: compact it when it has
+	// grown well past what is kept.
+	if len(s.resultOrder) > 2*len(s.results)+64 {
+		s.resultOrder = slices.DeleteFunc(s.resultOrder, func(id uint64) bool {
+			_, kept := s.results[id]
+			return !kept
+		})
+	}
 }
 
 // idle waits for something to do: a blocking call's return, the next

@@ -1,6 +1,7 @@
 package coroutine
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -84,6 +85,14 @@ func (e *TransitionError) Error() string {
 	}
 	return s
 }
+
+// ErrGoexit is wrapped by the error of a coroutine whose body called
+// runtime.Goexit (directly, or through t.FailNow or t.SkipNow in a test):
+// it ends as Failed, after its deferred calls, and its resumer goes on.
+// Go cannot finish such a goroutine without passing the Goexit on to its
+// resumer (iter.Pull does), so the body's goroutine stays parked, its
+// stack unwound, for the life of the process.
+var ErrGoexit = errors.New("the body called runtime.Goexit")
 
 // PanicError is the error of a Failed coroutine: the value its body
 // panicked with, and the coroutine's stack at the panic. For a panic in a

@@ -154,18 +154,24 @@ func (s *Suspender[P, Y]) blocking(fn func()) {
 	if m != nil {
 		m.Leave(sh.target)
 	}
+	// Deferred, so that a call that panics leaves the coroutine Running
+	// in a new slice, exactly as if the body had panicked itself: the
+	// body may recover and go on.
+	defer func() {
+		sh.setStatus(Syscall, Running)
+		if m != nil {
+			// As at Resume: a new slice, and any request that came in
+			// the meantime is stale (Leave and this store are ordered by
+			// the monitor's lock, so no tick of the old slice lands
+			// after it).
+			sh.preempt.Store(false)
+			m.Enter(sh.target)
+		}
+	}()
 	if t := sh.cfg.thread; t != nil {
 		safepoint.Blocking(t, fn)
 	} else {
 		fn()
-	}
-	sh.setStatus(Syscall, Running)
-	if m != nil {
-		// As at Resume: a new slice, and any request that came in the
-		// meantime is stale (Leave and this store are ordered by the
-		// monitor's lock, so no tick of the old slice lands after it).
-		sh.preempt.Store(false)
-		m.Enter(sh.target)
 	}
 }
 
