@@ -58,6 +58,29 @@ func (t *Thread) Tid() int { return int(t.c.Tid) }
 // Word returns the thread's current state word.
 func (t *Thread) Word() threadstate.Word { return t.c.Cell.Load() }
 
+// Attached reports whether t is still one of its world's threads: false
+// once it has detached, or once the world has removed it because its
+// goroutine ended without Detach (see World.Attach). An adapter that keeps
+// its own list of a world's threads filters it with Attached. It may be
+// called from any goroutine, also while the world is stopped.
+func (t *Thread) Attached() bool {
+	w := t.world
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.registeredLocked(t)
+}
+
+// Held reports whether a stop of the world or a SuspendThread holds t and
+// it runs none of the runtime's code: it is parked, or inside a blocking
+// region that it will not leave without parking. Once Stop or
+// SuspendThread has returned, the initiator may read what a held thread
+// did before it stopped (see Stop). It may be called from any goroutine.
+func (t *Thread) Held() bool {
+	wd := t.Word()
+	s := wd.State()
+	return wd.Count() > 0 && s != threadstate.Running && s != threadstate.AsyncSuspendRequested
+}
+
 // World returns the world the thread is attached to.
 func (t *Thread) World() *World { return t.world }
 

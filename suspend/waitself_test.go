@@ -154,3 +154,47 @@ func TestConcurrentRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestAttachedAndHeld: Attached follows the registry (true while attached,
+// false after Detach and after the world removed an ended goroutine's
+// thread), and Held is true exactly while a stop or a SuspendThread holds
+// the thread.
+func TestAttachedAndHeld(t *testing.T) {
+	w := newWorld(t, suspend.WithStopTimeout(200*time.Millisecond))
+	ps := startPollers(t, w, 1)
+	th := ps.threads[0]
+	if !th.Attached() || th.Held() {
+		t.Fatalf("a running poller: Attached %v, Held %v", th.Attached(), th.Held())
+	}
+	s := stopWorld(t, w)
+	if !th.Held() {
+		t.Errorf("a stopped poller is not Held (%v)", th.Word())
+	}
+	if err := s.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.SuspendThread(context.Background(), th); err != nil {
+		t.Fatal(err)
+	}
+	if !th.Held() {
+		t.Errorf("a suspended poller is not Held (%v)", th.Word())
+	}
+	if err := w.ResumeThread(th); err != nil {
+		t.Fatal(err)
+	}
+	ps.stop()
+	if th.Attached() || th.Held() {
+		t.Errorf("a detached poller: Attached %v, Held %v", th.Attached(), th.Held())
+	}
+	kept := quitAttached(t, w, "quitter")
+	if !kept.Attached() {
+		t.Error("the quitter is not Attached before any stop found it ended")
+	}
+	if _, err := w.Stop(context.Background()); err == nil {
+		t.Fatal("the stop waiting for the quitter succeeded")
+	}
+	if kept.Attached() {
+		t.Error("the quitter is still Attached after the stop removed it")
+	}
+	runtime.KeepAlive(kept)
+}

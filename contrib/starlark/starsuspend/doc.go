@@ -23,7 +23,9 @@
 // later through Guest.SetMaxExecutionSteps, since starlark has no way to
 // read a limit back), behave exactly as without the adapter: at the limit
 // the embedder's OnMaxSteps runs, or the thread is cancelled with "too
-// many steps" as starlark does by default.
+// many steps" as starlark does by default. An OnMaxSteps that does not
+// raise the guest's limit (one that calls starlark's own
+// SetMaxExecutionSteps instead) cancels the run with an error that says so.
 //
 // # The cost of polling
 //

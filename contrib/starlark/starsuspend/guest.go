@@ -4,13 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
+	"weak"
 
 	"go.starlark.net/starlark"
 
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
-	"github.com/coopsuspend/coopsuspend/threadstate"
 )
 
 // DefaultPollEvery is the number of interpreter steps between two polls
@@ -150,11 +151,9 @@ func (g *Guest) Detach() error {
 	}
 	g.detached = true
 	g.st.OnMaxSteps = g.onMax
-	if g.limit == unlimited {
-		g.st.SetMaxExecutionSteps(0) // starlark: no limit
-	} else {
-		g.st.SetMaxExecutionSteps(g.limit)
-	}
+	// unlimited is starlark's own "no limit" once a thread has run (its
+	// 0 means none only before the first call), and before it too.
+	g.st.SetMaxExecutionSteps(g.limit)
 	return nil
 }
 
@@ -273,10 +272,18 @@ func (g *Guest) onMaxStepsSlow(st *starlark.Thread) {
 	}
 	safepoint.Poll(g.th)
 	if st.Steps >= g.limit {
-		if g.onMax != nil {
-			g.onMax(st)
-		} else {
+		if g.onMax == nil {
 			st.Cancel("too many steps")
+		} else if g.onMax(st); st.Steps >= g.limit {
+			// The embedder's hook neither raised the guest's limit nor
+			// should it have cancelled the run (starlark keeps the first
+			// reason, so a cancellation of its own stands). Without the
+			// adapter, a hook that did nothing would run at every step:
+			// one that raised starlark's own limit, which the adapter
+			// sets, would now, silently. Say so instead.
+			st.Cancel(fmt.Sprintf("starsuspend: guest %q reached its step limit %d, and OnMaxSteps did not raise it "+
+				"through Guest.SetMaxExecutionSteps (while a thread is attached, starlark.Thread.SetMaxExecutionSteps "+
+				"belongs to the adapter)", g.th.Name(), g.limit))
 		}
 	}
 	g.schedule() // the embedder's hook may have moved the limit
@@ -284,48 +291,69 @@ func (g *Guest) onMaxStepsSlow(st *starlark.Thread) {
 
 // stopped reports whether the guest is held by a stop or a suspend and
 // runs no starlark code: parked, or inside a blocking region.
-func (g *Guest) stopped() bool {
-	w := g.th.Word()
-	s := w.State()
-	return w.Count() > 0 && s != threadstate.Running && s != threadstate.AsyncSuspendRequested
-}
+func (g *Guest) stopped() bool { return g.th.Held() }
 
 // The world's guests, for StopAll. A world does not hand out its threads,
-// so the adapter keeps its own list.
+// so the adapter keeps its own list, and follows the world: a guest the
+// world removed (its goroutine ended without Detach) is left out, and the
+// list holds the guests and worlds weakly, so that it never keeps a guest
+// alive (the world finds a guest whose goroutine ended when the garbage
+// collector finds its thread unreachable) nor a world.
 var guests struct {
 	sync.Mutex
-	m map[*suspend.World][]*Guest
+	m map[weak.Pointer[suspend.World]][]weak.Pointer[Guest]
 }
 
 func register(w *suspend.World, g *Guest) {
 	guests.Lock()
 	defer guests.Unlock()
 	if guests.m == nil {
-		guests.m = make(map[*suspend.World][]*Guest)
+		guests.m = make(map[weak.Pointer[suspend.World]][]weak.Pointer[Guest])
 	}
-	guests.m[w] = append(guests.m[w], g)
+	for k := range guests.m { // worlds collected since
+		if k.Value() == nil {
+			delete(guests.m, k)
+		}
+	}
+	k := weak.Make(w)
+	guests.m[k] = append(guests.m[k], weak.Make(g))
 }
 
 func unregister(w *suspend.World, g *Guest) {
 	guests.Lock()
 	defer guests.Unlock()
-	list := guests.m[w]
-	for i, x := range list {
-		if x == g {
-			list = append(list[:i:i], list[i+1:]...)
-			break
-		}
-	}
+	k := weak.Make(w)
+	list := slices.DeleteFunc(guests.m[k], func(p weak.Pointer[Guest]) bool {
+		x := p.Value()
+		return x == nil || x == g
+	})
 	if len(list) == 0 {
-		delete(guests.m, w)
+		delete(guests.m, k)
 	} else {
-		guests.m[w] = list
+		guests.m[k] = list
 	}
 }
 
-// Guests returns the guests attached to w through this package.
+// Guests returns the guests attached to w through this package that are
+// still w's threads, in the order they attached.
 func Guests(w *suspend.World) []*Guest {
 	guests.Lock()
 	defer guests.Unlock()
-	return append([]*Guest(nil), guests.m[w]...)
+	k := weak.Make(w)
+	var out []*Guest
+	list := guests.m[k][:0]
+	for _, p := range guests.m[k] {
+		g := p.Value()
+		if g == nil || !g.th.Attached() {
+			continue // collected, or removed by the world
+		}
+		list = append(list, p)
+		out = append(out, g)
+	}
+	if len(list) == 0 {
+		delete(guests.m, k)
+	} else {
+		guests.m[k] = list
+	}
+	return out
 }
