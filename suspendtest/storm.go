@@ -2,6 +2,7 @@ package suspendtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -11,10 +12,12 @@ import (
 )
 
 // StormConfig configures a Storm. The zero value is usable: stops every
-// 100 to 500 µs, each held 0 to 50 µs, each bounded by 10 s.
+// 100 to 500 µs, each held 0 to 50 µs, each bounded by 10 s. A config the
+// storm cannot honour (a negative duration, a MaxGap below MinGap) is an
+// error: the storm stops nothing, and End returns the error.
 type StormConfig struct {
 	// MinGap and MaxGap bound the random time between a restart and the
-	// next stop.
+	// next stop. Both zero: 100 to 500 µs; MaxGap zero: exactly MinGap.
 	MinGap, MaxGap time.Duration
 	// MaxHold bounds the random time the world stays stopped after the
 	// checks, so that guests also meet long stops.
@@ -24,7 +27,9 @@ type StormConfig struct {
 	StopTimeout time.Duration
 	// Check, if set, runs while the world is stopped, after CheckStopped.
 	// It is where an embedder checks that nothing progressed and that its
-	// heap is consistent. Its error ends the storm.
+	// heap is consistent. Its error ends the storm, and so does a panic,
+	// or a runtime.Goexit (t.FailNow called from it): the world is
+	// restarted first, and End reports what happened.
 	Check func(*suspend.Stopped) error
 	// AfterRestart, if set, runs after each restart: a check can record
 	// there what it compares at the next stop.
@@ -91,10 +96,15 @@ type Storm struct {
 // The storm ends at its first failure, restarting the world first, so
 // that a failing storm never leaves guests parked.
 func StartStorm(w *suspend.World, cfg StormConfig) *Storm {
-	if cfg.MaxGap == 0 {
-		cfg.MinGap, cfg.MaxGap = 100*time.Microsecond, 500*time.Microsecond
+	if err := cfg.check(); err != nil {
+		st := &Storm{w: w, cfg: cfg, cancel: func() {}, done: make(chan struct{}), err: err}
+		close(st.done)
+		return st
 	}
-	if cfg.MaxGap < cfg.MinGap {
+	switch {
+	case cfg.MinGap == 0 && cfg.MaxGap == 0:
+		cfg.MinGap, cfg.MaxGap = 100*time.Microsecond, 500*time.Microsecond
+	case cfg.MaxGap == 0:
 		cfg.MaxGap = cfg.MinGap
 	}
 	if cfg.MaxHold == 0 {
@@ -111,6 +121,20 @@ func StartStorm(w *suspend.World, cfg StormConfig) *Storm {
 	st.report.Seed = cfg.Seed
 	go st.run(ctx)
 	return st
+}
+
+// check refuses what a storm cannot honour.
+func (cfg StormConfig) check() error {
+	for name, d := range map[string]time.Duration{"MinGap": cfg.MinGap, "MaxGap": cfg.MaxGap,
+		"MaxHold": cfg.MaxHold, "StopTimeout": cfg.StopTimeout} {
+		if d < 0 {
+			return fmt.Errorf("suspendtest: StormConfig.%s is negative (%v)", name, d)
+		}
+	}
+	if cfg.MaxGap != 0 && cfg.MaxGap < cfg.MinGap {
+		return fmt.Errorf("suspendtest: StormConfig.MaxGap (%v) is below MinGap (%v)", cfg.MaxGap, cfg.MinGap)
+	}
+	return nil
 }
 
 // End stops the storm, waits for its goroutine (the world is running
@@ -155,16 +179,7 @@ func (st *Storm) run(ctx context.Context) {
 			return
 		}
 		latencies = append(latencies, took)
-		err = CheckStopped(st.w.Policy(), s)
-		if err == nil && st.cfg.Check != nil {
-			err = st.cfg.Check(s)
-		}
-		if hold := between(0, st.cfg.MaxHold); err == nil && hold > 0 {
-			time.Sleep(hold)
-		}
-		if rerr := s.Restart(); rerr != nil && err == nil {
-			err = rerr
-		}
+		err = st.held(s, between(0, st.cfg.MaxHold))
 		if err != nil {
 			st.err = fmt.Errorf("suspendtest: while stop %d of the storm held the world: %w", st.report.Stops+1, err)
 			return
@@ -174,6 +189,37 @@ func (st *Storm) run(ctx context.Context) {
 			st.cfg.AfterRestart()
 		}
 	}
+}
+
+// held runs the checks of one stop and holds it for hold, then restarts
+// the world: also when Check panics (its error says so) or ends the
+// storm's goroutine with runtime.Goexit (the storm's error says so, and
+// the Goexit goes on, ending the storm).
+func (st *Storm) held(s *suspend.Stopped, hold time.Duration) (err error) {
+	returned := false
+	defer func() {
+		p := recover()
+		if !returned {
+			if p != nil {
+				err = fmt.Errorf("suspendtest: the storm's Check panicked: %v", p)
+			} else {
+				err = errors.New("suspendtest: the storm's Check called runtime.Goexit (t.FailNow or t.SkipNow?); a Check reports a failure by returning an error")
+				st.err = fmt.Errorf("suspendtest: while stop %d of the storm held the world: %w", st.report.Stops+1, err)
+			}
+		}
+		if rerr := s.Restart(); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
+	err = CheckStopped(st.w.Policy(), s)
+	if err == nil && st.cfg.Check != nil {
+		err = st.cfg.Check(s)
+	}
+	if err == nil && hold > 0 {
+		time.Sleep(hold)
+	}
+	returned = true
+	return err
 }
 
 // TB is the part of testing.TB the kit's test helpers use.

@@ -2,6 +2,7 @@ package suspendtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"time"
@@ -64,7 +65,10 @@ type SlowestThread struct {
 // one that held it up: the last to leave the executing states Running and
 // AsyncSuspendRequested. It returns the stopped world, which the caller
 // restarts. threads are the threads to watch (a World does not hand out
-// its threads); the others are stopped but not timed.
+// its threads); the others are stopped but not timed. A thread that is not
+// part of the stop (another world's, or one that has detached or that
+// the world removed) is an error: Slowest then stops nothing, or, if the
+// thread left while the stop was made, restarts the world.
 //
 // The times are sampled by a goroutine that loads the words in a loop, so
 // they are upper bounds, accurate to that loop's period (microseconds
@@ -75,6 +79,11 @@ type SlowestThread struct {
 func Slowest(ctx context.Context, w *suspend.World, threads []*suspend.Thread) (SlowestThread, error) {
 	if len(threads) == 0 {
 		return SlowestThread{}, fmt.Errorf("suspendtest: Slowest needs at least one thread to watch")
+	}
+	for _, th := range threads {
+		if err := partOf(w, th); err != nil {
+			return SlowestThread{}, err
+		}
 	}
 	type result struct {
 		s   *suspend.Stopped
@@ -98,6 +107,17 @@ func Slowest(ctx context.Context, w *suspend.World, threads []*suspend.Thread) (
 			// they stopped before it returned, so no later than now.
 			now := time.Since(start)
 			slowest := SlowestThread{Stopped: r.s, After: -1}
+			ids := map[uint64]bool{}
+			for _, info := range r.s.Threads() {
+				ids[info.ID] = true
+			}
+			for _, th := range threads {
+				if !ids[th.ID()] {
+					return SlowestThread{}, errors.Join(
+						fmt.Errorf("suspendtest: Slowest: thread %q is not part of the stop: it left the world while the stop was made", th.Name()),
+						r.s.Restart())
+				}
+			}
 			for i, th := range threads {
 				if at[i] == 0 && !executing(th.Word()) {
 					at[i] = max(now, 1)
@@ -119,6 +139,20 @@ func Slowest(ctx context.Context, w *suspend.World, threads []*suspend.Thread) (
 		}
 		runtime.Gosched()
 	}
+}
+
+// partOf fails unless th is one of w's threads, which a stop of w holds.
+func partOf(w *suspend.World, th *suspend.Thread) error {
+	switch {
+	case th == nil:
+		return errors.New("suspendtest: Slowest: a nil thread is not part of the stop")
+	case th.World() != w:
+		return fmt.Errorf("suspendtest: Slowest: thread %q is not part of the stop: it belongs to another world", th.Name())
+	case !th.Attached():
+		return fmt.Errorf("suspendtest: Slowest: thread %q is not part of the stop: it has detached, or its world removed it (%v)",
+			th.Name(), th.Word())
+	}
+	return nil
 }
 
 // executing reports whether a thread in word w is still on its way to a
