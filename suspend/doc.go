@@ -59,8 +59,7 @@
 // policies, because a goroutine parked in a signal handler would hold its
 // P and deadlock Go's own garbage collector. Hybrid and Preemptive need
 // coopsuspend's signal handler (arch.Supported); where there is none,
-// their worlds fail at Attach and Stop with an error wrapping
-// arch.ErrUnsupported.
+// NewWorld refuses them with an error wrapping arch.ErrUnsupported.
 //
 // # Where the protocol is specified
 //
