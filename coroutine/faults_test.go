@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -119,10 +120,10 @@ func TestGoexitFailsTheCoroutine(t *testing.T) {
 // finish, their deferred calls run.
 func TestGoexitInSchedulerLeavesTheOthersRunning(t *testing.T) {
 	s := coroutine.NewScheduler()
-	finished := 0
+	var finished atomic.Int64
 	for i := range 3 {
 		s.Submit(func(su *sched) any {
-			defer func() { finished++ }()
+			defer finished.Add(1)
 			su.Yield(struct{}{})
 			if i == 1 {
 				runtime.Goexit()
@@ -141,8 +142,8 @@ func TestGoexitInSchedulerLeavesTheOthersRunning(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("Run did not return after a coroutine called runtime.Goexit")
 	}
-	if finished != 3 {
-		t.Errorf("%d coroutines ran their deferred calls, want 3", finished)
+	if finished.Load() != 3 {
+		t.Errorf("%d coroutines ran their deferred calls, want 3", finished.Load())
 	}
 	if st, ok := s.Result(2); !ok || st.Status != coroutine.Failed || !errors.Is(st.Err, coroutine.ErrGoexit) {
 		t.Errorf("the Goexit coroutine's result %+v, %v; want Failed with ErrGoexit", st, ok)
@@ -159,7 +160,8 @@ func TestGoexitInSchedulerLeavesTheOthersRunning(t *testing.T) {
 // limit of unread ones, dropping the oldest: one that runs for days
 // does not grow without bound (it kept every result forever).
 func TestResultsAreKeptUntilRead(t *testing.T) {
-	s := coroutine.NewScheduler(coroutine.WithResultLimit(10))
+	// One runner: the coroutines finish in submission order.
+	s := coroutine.NewScheduler(coroutine.WithResultLimit(10), coroutine.WithRunners(1))
 	const n = 100
 	for i := range n {
 		s.Submit(func(*sched) any { return i })

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/coopsuspend/coopsuspend/internal/asyncsuspend"
 	"github.com/coopsuspend/coopsuspend/monitor"
@@ -25,6 +26,8 @@ import (
 //	WithThread     ✓                    ✓ (the scheduler's own thread only)
 //	WithWorld               ✓
 //	WithResultLimit         ✓
+//	WithRunners             ✓
+//	WithHandoff             ✓
 //	WithPriority                        ✓
 type Option struct {
 	name  string
@@ -98,6 +101,13 @@ type config struct {
 	// resultLimit bounds the unread results a scheduler keeps (0: no
 	// bound); schedulers only.
 	resultLimit int
+	// runners is how many runners a scheduler runs (0: GOMAXPROCS), and
+	// handoff how long a coroutine may run without switching out before
+	// its runner is handed off (0: never; handoffSet says WithHandoff
+	// chose it); schedulers only.
+	runners    int
+	handoff    time.Duration
+	handoffSet bool
 
 	// err is the first misplaced option (see Option).
 	err error
@@ -120,6 +130,31 @@ func WithMonitor(m *monitor.Monitor) Option {
 // blocking regions, and every coroutine's Poll is that thread's safepoint.
 func WithWorld(w *suspend.World) Option {
 	return Option{"WithWorld", forScheduler, func(c *config) { c.world = w }}
+}
+
+// WithRunners sets how many runner goroutines a scheduler resumes its
+// coroutines on (at least 1); the default is GOMAXPROCS at Run. With one
+// runner the scheduler keeps the strict order of its ready queue across
+// all its coroutines; with more, each runner keeps it for its own queue,
+// and stealing keeps the highest priorities running first.
+func WithRunners(n int) Option {
+	return Option{"WithRunners", forScheduler, func(c *config) {
+		c.runners = n
+		if n == 0 {
+			c.runners = -1 // refused by NewScheduler, not taken for the default
+		}
+	}}
+}
+
+// WithHandoff sets how long a scheduled coroutine may run without switching
+// out (a Poll that is preempted, a yield, a blocking call) before its
+// runner is handed off: a new runner takes over its queue, so that the
+// other coroutines go on. Zero turns hand-off off. The default, with
+// WithMonitor, is the monitor's slice plus its overrun margin (when it
+// samples overruns) or plus ten slices (when it does not); without a
+// monitor, off.
+func WithHandoff(d time.Duration) Option {
+	return Option{"WithHandoff", forScheduler, func(c *config) { c.handoff, c.handoffSet = d, true }}
 }
 
 // DefaultResultLimit is how many finished coroutines' results a scheduler

@@ -134,7 +134,8 @@ func TestRunHonoursContextWhilePreempted(t *testing.T) {
 // Cancelled, not stuck in Syscall.
 func TestCloseWaitsInsideABlockingRegion(t *testing.T) {
 	w := suspendtest.NewWorld(t, suspend.WithPolicy(suspend.Coop))
-	s := coroutine.NewScheduler(coroutine.WithWorld(w), coroutine.WithName("closer"))
+	// One runner: the test looks for the one thread that waits.
+	s := coroutine.NewScheduler(coroutine.WithWorld(w), coroutine.WithName("closer"), coroutine.WithRunners(1))
 	inCall := make(chan struct{})
 	release := make(chan struct{})
 	var callDone, blockerUnwound atomic.Bool

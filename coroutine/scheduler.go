@@ -1,7 +1,6 @@
 package coroutine
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -11,32 +10,70 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/coopsuspend/coopsuspend/internal/asyncsuspend"
-	"github.com/coopsuspend/coopsuspend/internal/goid"
-
-	"github.com/coopsuspend/coopsuspend/arch"
-	"github.com/coopsuspend/coopsuspend/safepoint"
-	"github.com/coopsuspend/coopsuspend/suspend"
 )
 
 // taskCoroutine is what a Scheduler runs: a coroutine that takes and
 // yields nothing and returns any value.
 type taskCoroutine = Coroutine[struct{}, struct{}, any]
 
-// Scheduler runs coroutines on one goroutine, the one that calls Run:
-// ready ones in priority, then submission, order; preempted ones go to
-// the tail of their priority; delayed ones wait in a timer heap; those in
-// a blocking call (Suspender.Blocking, Sleep) wait for it off the
-// scheduler's goroutine while the others run. Submit and Cancel may be
-// called from any goroutine.
+// Scheduler runs coroutines on R runner goroutines (WithRunners; the
+// default is GOMAXPROCS): the goroutine that calls Run is the first, and
+// Run starts the others.
+//
+// Each runner has its own ready queue, in priority, then submission,
+// order, and runs its first coroutine; a yielding or preempted coroutine
+// goes to the tail of its priority. A runner whose queue is empty takes,
+// in this order, coroutines submitted meanwhile, due timers, and then
+// work from the runner whose first movable coroutine has the highest
+// priority: that coroutine and up to half of the others that may move
+// (an idle runner is woken whenever a runner has a movable coroutine
+// queued, so no runner sits idle while another has one waiting). Delayed
+// coroutines wait in one timer heap; those in a blocking call
+// (Suspender.Blocking, Sleep) wait for it off the runners while the others
+// run, and come back on the runner that last ran them.
+//
+// A coroutine may move between runners unless the runners are locked to
+// their OS threads (a WithWorld whose policy uses signals, or a monitor
+// that samples overruns): Go switches to a coroutine only on the thread
+// it was created on, so there a coroutine is bound to the runner it first
+// ran on, and only coroutines that have not run yet move.
+//
+// Under WithWorld every runner is a thread of the world, and a coroutine
+// polls through the thread of the runner that resumes it: a stop of the
+// world waits for the R runners, never for the coroutines that are not
+// running, however many there are.
+//
+// A runner whose coroutine runs longer than the hand-off time without
+// switching out (a loop without a Poll; see WithHandoff) is handed off: a
+// new runner takes over its queue, so the other coroutines go on, and the
+// stuck runner leaves once its coroutine switches out and no coroutine is
+// bound to it.
+//
+// Submit, Cancel, Suspend, Resume, Result and Join may be called from any
+// goroutine.
 type Scheduler struct {
 	cfg config
 
-	mu      sync.Mutex
-	nextID  uint64
-	pending []*entry // submitted, not yet seen by Run
-	byID    map[uint64]*entry
+	seq atomic.Uint64 // submission order within a priority
+
+	// runners are the runners of the Run in progress (copy on write: a
+	// hand-off appends one); nil outside Run.
+	runners atomic.Pointer[[]*runner]
+	wg      sync.WaitGroup // the runners Run started, hand-offs included
+
+	mu      sync.Mutex // guards what follows
+	running bool       // Run is in progress
+	// interrupted is set by a runner that left because Run's context
+	// ended: Run then returns the context's error.
+	interrupted bool
+	nextID      uint64
+	pending     []*entry // submitted, not yet admitted by a runner
+	byID        map[uint64]*entry
+	live        int                  // admitted and not finished
+	timers      queue                // byWakeAt
+	parked      map[uint64]*entry    // set aside by Suspend
+	idle        map[*runner]struct{} // runners waiting for work
+	blocked     map[*entry]struct{}  // in a blocking call
 	// results holds the finished coroutines' results until they are read
 	// (Result, Join); resultOrder is their ids in the order they
 	// finished, for dropping the oldest past the limit (an id whose
@@ -46,54 +83,77 @@ type Scheduler struct {
 	results     map[uint64]State[struct{}, any]
 	resultOrder []uint64
 	joiners     map[uint64][]chan State[struct{}, any]
-	wake        chan struct{} // a Submit or Cancel for an idle Run
-
-	// Run's own.
-	ready   queue // byPriority
-	timers  queue // byWakeAt
-	blocked int
-	unblock chan *entry
-	live    int
-	seq     uint64
-	rec     *asyncsuspend.Record // the thread's, for the monitor (see monitored)
-	thread  *suspend.Thread
 	// closeErrs are the refusals of closes that cannot be refused (a
 	// Ready or Suspended coroutine); Run returns them.
 	closeErrs []error
 }
 
+// entry is one submitted coroutine.
+//
+// Where it is, at any moment, is exactly one of: pending, a runner's
+// queue, running on a runner (running), the timers, a blocking call
+// (blocked), set aside by Suspend (parked), or finished.
 type entry struct {
-	id        uint64
-	co        *taskCoroutine
-	priority  int
-	seq       uint64
-	cancelled bool // guarded by Scheduler.mu
+	id       uint64
+	co       *taskCoroutine
+	priority int
+	seq      uint64
+
+	// home is the runner a coroutine is bound to (it first ran on a
+	// locked runner), nil if it may move; set once, by that runner,
+	// while it runs. last is the runner that last resumed it, where it
+	// comes back after a blocking call.
+	home, last *runner
+
+	// Under the scheduler's mu.
+	cancelled bool
+	paused    bool            // Suspend took it out, until Resume
+	running   bool            // a runner is resuming it
+	pauseDone []chan struct{} // Suspends waiting for it to switch out
 }
 
 // ErrForeignThread is wrapped by the error of a coroutine submitted
-// WithThread of a thread other than its scheduler's: a scheduler's
-// coroutines run on Run's goroutine, as the scheduler's thread
-// (WithWorld) or as none, and a coroutine bound to another thread would
-// poll a thread it does not run on.
-var ErrForeignThread = errors.New("a scheduler's coroutine cannot be bound to another thread")
+// WithThread: a scheduler's coroutines run as the thread of whichever
+// runner resumes them (WithWorld) or as none, and a coroutine bound to a
+// thread of its own would poll a thread it does not run on.
+var ErrForeignThread = errors.New("a scheduler's coroutine cannot be bound to a thread of its own")
+
+// ErrNotSuspended is wrapped by the error of a Resume of a coroutine
+// that no Suspend holds.
+var ErrNotSuspended = errors.New("the coroutine is not suspended")
 
 // NewScheduler returns an empty scheduler. Options: WithName, WithWorld,
-// WithMonitor, and WithListener (added to every coroutine it runs).
+// WithMonitor, WithRunners, WithHandoff, WithResultLimit, and
+// WithListener (added to every coroutine it runs).
 func NewScheduler(opts ...Option) *Scheduler {
 	s := &Scheduler{
 		byID:    map[uint64]*entry{},
 		results: map[uint64]State[struct{}, any]{},
 		joiners: map[uint64][]chan State[struct{}, any]{},
-		wake:    make(chan struct{}, 1),
-		unblock: make(chan *entry, 64),
-		ready:   queue{less: byPriority},
+		parked:  map[uint64]*entry{},
+		idle:    map[*runner]struct{}{},
+		blocked: map[*entry]struct{}{},
 		timers:  queue{less: byWakeAt},
 	}
 	s.cfg.name = "scheduler"
 	s.cfg.resultLimit = DefaultResultLimit
 	s.cfg.err = s.cfg.applyOptions(forScheduler, opts)
-	if s.cfg.err == nil && s.cfg.resultLimit < 0 {
+	switch {
+	case s.cfg.err != nil:
+	case s.cfg.resultLimit < 0:
 		s.cfg.err = fmt.Errorf("coroutine: NewScheduler: negative result limit %d: use 0 for none", s.cfg.resultLimit)
+	case s.cfg.runners < 0:
+		s.cfg.err = fmt.Errorf("coroutine: NewScheduler: WithRunners(%d): a scheduler needs at least one runner", s.cfg.runners)
+	case s.cfg.handoff < 0:
+		s.cfg.err = fmt.Errorf("coroutine: NewScheduler: negative hand-off time %v: use 0 for none", s.cfg.handoff)
+	case !s.cfg.handoffSet && s.cfg.monitor != nil:
+		// A preempted coroutine switches out at its first Poll after the
+		// slice, which the monitor sees within a tick or so: the margin
+		// past the slice (WithOverrun), or ten slices, is well past that.
+		s.cfg.handoff = s.cfg.monitor.Slice() + s.cfg.monitor.Margin()
+		if s.cfg.monitor.Margin() == 0 {
+			s.cfg.handoff = 11 * s.cfg.monitor.Slice()
+		}
 	}
 	return s
 }
@@ -104,9 +164,9 @@ func NewScheduler(opts ...Option) *Scheduler {
 type Task = Suspender[struct{}, struct{}]
 
 // Submit adds a coroutine running fn and returns its id. Options: WithName,
-// WithPriority, WithListener (added to the scheduler's own). WithThread is
-// for the scheduler's own thread only: a coroutine bound to another thread
-// is not run, and ends Failed with an error that wraps ErrForeignThread.
+// WithPriority, WithListener (added to the scheduler's own). WithThread
+// does not apply: the coroutine would end Failed, without running, with
+// an error that wraps ErrForeignThread.
 func (s *Scheduler) Submit(fn func(s *Task) any, opts ...Option) uint64 {
 	s.mu.Lock()
 	s.nextID++
@@ -123,23 +183,103 @@ func (s *Scheduler) Submit(fn func(s *Task) any, opts ...Option) uint64 {
 	s.pending = append(s.pending, e)
 	s.byID[id] = e
 	s.mu.Unlock()
-	s.poke()
+	s.notify(nil, true)
 	return id
 }
 
 // Cancel ends the coroutine id: at once if it has not run yet or is
-// waiting, at its next Poll if it is running. It reports false if no
-// unfinished coroutine has that id.
+// waiting (a suspended one included), at its next Poll if it is running.
+// It reports false if no unfinished coroutine has that id.
 func (s *Scheduler) Cancel(id uint64) bool {
 	s.mu.Lock()
 	e, ok := s.byID[id]
+	var back *entry
 	if ok {
+		// A cancellation overrides a Suspend: the coroutine is closed
+		// (or cancelled at its next Poll) wherever it is.
 		e.cancelled = true
+		e.paused = false
 		e.co.RequestCancel()
+		if _, parked := s.parked[id]; parked {
+			delete(s.parked, id)
+			back = e
+		}
 	}
 	s.mu.Unlock()
-	s.poke()
+	if back != nil {
+		s.enqueue(back) // a runner closes it
+	}
+	s.notify(nil, true)
 	return ok
+}
+
+// Suspend takes coroutine id out of the scheduler, a debugger's pause:
+// it returns once the coroutine is not running and will not be resumed
+// until Resume(id). A running coroutine is asked to suspend at its next
+// Poll (or switches out by itself at a yield or a blocking call), and
+// Suspend waits for that until ctx ends; then it withdraws the request and
+// returns ctx's error. A coroutine in a blocking call is suspended at
+// once: it runs no guest code, and is set aside when the call returns.
+//
+// After Suspend returns, the caller may read everything the coroutine did
+// before it switched out: the switch back to its runner, and the runner's
+// filing of it under the scheduler's lock, come before Suspend's return.
+func (s *Scheduler) Suspend(ctx context.Context, id uint64) error {
+	s.mu.Lock()
+	e, ok := s.byID[id]
+	switch {
+	case !ok:
+		s.mu.Unlock()
+		return fmt.Errorf("coroutine: Suspend(%d) on scheduler %q: no unfinished coroutine has that id", id, s.cfg.name)
+	case e.paused:
+		s.mu.Unlock()
+		return fmt.Errorf("coroutine: Suspend(%d) on scheduler %q: coroutine %q is suspended already", id, s.cfg.name, e.co.cfg.name)
+	}
+	e.paused = true
+	if !e.running {
+		s.mu.Unlock()
+		return nil // a runner sets it aside instead of resuming it
+	}
+	done := make(chan struct{})
+	e.pauseDone = append(e.pauseDone, done)
+	e.co.RequestPreemption()
+	s.mu.Unlock()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		select {
+		case <-done:
+			return nil
+		default:
+		}
+		e.paused = false
+		e.pauseDone = slices.DeleteFunc(e.pauseDone, func(c chan struct{}) bool { return c == done })
+		return fmt.Errorf("coroutine: Suspend(%d) on scheduler %q: coroutine %q did not switch out: %w",
+			id, s.cfg.name, e.co.cfg.name, context.Cause(ctx))
+	}
+}
+
+// Resume undoes Suspend: coroutine id is ready again (on the runner it is
+// bound to, or any). It returns an error wrapping ErrNotSuspended, and
+// changes nothing, if no Suspend holds the coroutine.
+func (s *Scheduler) Resume(id uint64) error {
+	s.mu.Lock()
+	e, ok := s.byID[id]
+	if !ok || !e.paused {
+		s.mu.Unlock()
+		return fmt.Errorf("coroutine: Resume(%d) on scheduler %q: %w", id, s.cfg.name, ErrNotSuspended)
+	}
+	e.paused = false
+	_, parked := s.parked[id]
+	delete(s.parked, id)
+	s.mu.Unlock()
+	if parked {
+		s.enqueue(e)
+	}
+	return nil
 }
 
 // Result returns the final state of coroutine id and forgets it: it
@@ -200,197 +340,408 @@ func (s *Scheduler) Join(ctx context.Context, id uint64) (State[struct{}, any], 
 	}
 }
 
-func (s *Scheduler) poke() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
-
 // Run runs the submitted coroutines until every one has finished
-// (Complete, Failed or Cancelled), including those submitted meanwhile.
+// (Complete, Failed or Cancelled), including those submitted meanwhile;
+// a coroutine held by Suspend keeps Run running until Resume or Cancel.
+// One Run at a time: a second one returns an error at once.
 //
-// If ctx ends first, Run resumes nothing more: the coroutine that runs is
-// cancelled at its next Poll (or ends its turn by a yield, a preemption
-// or a blocking call), the others are closed (Cancelled, their deferred
-// calls run), and Run returns ctx's error. A coroutine whose blocking call
-// is still out is closed when the call returns, never under it, and Run
-// waits for that.
+// If ctx ends first, Run resumes nothing more: the coroutines that run
+// are cancelled at their next Poll (or end their turn by a yield, a
+// preemption or a blocking call), the others are closed (Cancelled, their
+// deferred calls run), and Run returns ctx's error. A coroutine whose
+// blocking call is still out is closed when the call returns, never under
+// it, and Run waits for that.
 //
-// Under WithWorld the goroutine calling Run is attached to the world for
-// the duration, polls between coroutines, and does all its waiting
-// (idle, or for blocking calls while closing) inside blocking regions, so
-// a stop of the world never waits for it.
+// Under WithWorld each runner attaches its goroutine to the world for the
+// duration, polls between coroutines, and does all its waiting (idle, or
+// for blocking calls while closing) inside blocking regions, so a stop of
+// the world never waits for it. The first runner is Run's own goroutine,
+// attached before any other runner starts: if that fails (the goroutine
+// is attached already), Run returns the error and nothing has run.
 func (s *Scheduler) Run(ctx context.Context) (err error) {
 	if s.cfg.err != nil {
 		return fmt.Errorf("coroutine: scheduler %q: %w", s.cfg.name, s.cfg.err)
 	}
-	var th *suspend.Thread
-	if w := s.cfg.world; w != nil {
-		th, err = w.Attach(s.cfg.name)
-		if err != nil {
-			return err
-		}
-		defer func() { err = errors.Join(err, th.Detach()) }()
+	s.mu.Lock()
+	if s.running {
+		s.mu.Unlock()
+		return fmt.Errorf("coroutine: scheduler %q: Run is running already", s.cfg.name)
 	}
-	defer func() { err = errors.Join(err, errors.Join(s.closeErrs...)) }()
+	s.running, s.interrupted = true, false
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.running = false
+		s.mu.Unlock()
+	}()
 	if m := s.cfg.monitor; m != nil {
 		if err := m.Start(); err != nil {
 			return err
 		}
-		// Samples of an overrunning coroutine need the OS thread it runs
-		// on: keep the scheduler (and so its coroutines, which iter.Pull
-		// runs on the resumer's thread) on one, registered with the
-		// signal handler. A thread attached to a hybrid or preemptive
-		// world is registered already.
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if s.rec = asyncsuspend.RecordOf(asyncsuspend.Gettid()); s.rec == nil && arch.Supported() {
-			rec, err := asyncsuspend.Register(goid.Current())
-			if err != nil {
-				return err
-			}
-			s.rec = rec
-			defer rec.Unregister()
-		}
 	}
-	s.thread = th
+	n := s.cfg.runners
+	if n == 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	rs := make([]*runner, n)
+	for i := range rs {
+		rs[i] = newRunner(s, s.runnerName(i))
+	}
+	s.runners.Store(&rs)
+	defer s.runners.Store(nil)
 	defer func() {
-		if err != nil {
-			s.closeAll()
-		}
+		s.mu.Lock()
+		err = joinErr(err, errors.Join(s.closeErrs...))
+		s.closeErrs = nil
+		s.mu.Unlock()
 	}()
-	// The context is looked at before every resume (a non-blocking
-	// receive, a few nanoseconds); a watcher reaches the coroutine that
-	// runs when it ends. current is the entry being resumed or last
-	// resumed: it is stored before the look, so a context that ends after
-	// the look finds the coroutine that is about to run, or runs. It is
-	// this Run's own, so a watcher still running after Run returned
-	// cannot touch a later Run's coroutines.
-	var current atomic.Pointer[entry]
-	done := ctx.Done()
-	defer context.AfterFunc(ctx, func() { interrupt(&current) })()
-	for {
-		s.admit()
-		s.dueTimers()
-		if e := s.ready.pop(); e != nil {
-			current.Store(e)
+	// The first runner sets up on this goroutine before any other runner
+	// starts, so that a failure (this goroutine is attached already)
+	// leaves nothing run.
+	release, err := rs[0].setUp()
+	if err != nil {
+		return err
+	}
+	defer context.AfterFunc(ctx, s.interrupt)()
+	errs := make(chan error, 1<<10)
+	stopWatch := func() {}
+	if s.cfg.handoff > 0 {
+		stopWatch = s.watch(ctx, errs)
+	}
+	for _, r := range rs[1:] {
+		s.start(ctx, r, errs)
+	}
+	first := rs[0].loop(ctx)
+	// Detached before the wait: a thread that waits here, outside a
+	// blocking region, would hold up every stop of the world.
+	release()
+	stopWatch() // no runner starts after this, so the wait below is for all of them
+	s.wg.Wait()
+	close(errs)
+	for e := range errs {
+		first = joinErr(first, e)
+	}
+	s.mu.Lock()
+	interrupted := s.interrupted
+	s.mu.Unlock()
+	if interrupted && !errors.Is(first, ctx.Err()) {
+		first = joinErr(ctx.Err(), first)
+	}
+	return first
+}
+
+// start runs r on a goroutine of its own, counted in s.wg.
+func (s *Scheduler) start(ctx context.Context, r *runner, errs chan<- error) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		release, err := r.setUp()
+		if err == nil {
+			defer release()
+			err = r.loop(ctx)
+		} else {
+			s.retire(r) // its share goes to the others
+		}
+		if err != nil && !errors.Is(err, ctx.Err()) {
 			select {
-			case <-done:
-				s.ready.push(e) // closeAll closes it with the others
-				return ctx.Err()
+			case errs <- fmt.Errorf("coroutine: scheduler %q: runner %q: %w", s.cfg.name, r.name, err):
 			default:
 			}
-			// Resume polls the thread first: that is the safepoint
-			// between coroutines.
-			s.runOne(e)
-			continue
 		}
-		if s.live == 0 {
-			return nil
-		}
-		if err := s.idle(ctx); err != nil {
-			return err
-		}
-	}
+	}()
 }
 
-// interrupt is Run's context watcher: it cancels the coroutine that runs,
-// at its next Poll. Run resumes nothing once it has seen the context end,
-// so a coroutine that keeps polling cannot hold Run past that Poll. It
-// may instead reach a coroutine that has just switched out (current is
-// not cleared between resumes): that one is closed with the others.
-func interrupt(current *atomic.Pointer[entry]) {
-	if e := current.Load(); e != nil {
-		e.co.RequestCancel()
+func (s *Scheduler) runnerName(i int) string {
+	if s.cfg.runners == 1 {
+		return s.cfg.name
 	}
+	return fmt.Sprintf("%s/%d", s.cfg.name, i)
 }
 
-// admit moves submitted coroutines into the ready queue, and refuses
-// those bound to another thread than the scheduler's.
-func (s *Scheduler) admit() {
+// runnersNow returns the runners of the Run in progress.
+func (s *Scheduler) runnersNow() []*runner {
+	if p := s.runners.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// interrupt is Run's context watcher: it cancels the coroutines that run,
+// at their next Poll. The runners resume nothing once they have seen the
+// context end, so a coroutine that keeps polling cannot hold Run past
+// that Poll. It may instead reach a coroutine that has just switched out
+// (a runner's current is not cleared between resumes): that one is
+// closed with the others.
+func (s *Scheduler) interrupt() {
+	for _, r := range s.runnersNow() {
+		if e := r.current.Load(); e != nil {
+			e.co.RequestCancel()
+		}
+	}
+	s.wakeAll()
+}
+
+// admit moves submitted coroutines into r's queue, and refuses those
+// bound to a thread of their own.
+func (s *Scheduler) admit(r *runner) {
 	s.mu.Lock()
 	pending := s.pending
 	s.pending = nil
+	s.live += len(pending)
 	s.mu.Unlock()
 	for _, e := range pending {
 		if err := e.co.cfg.err; err != nil {
-			s.live++
 			e.co.refuse(fmt.Errorf("coroutine %q: %w", e.co.cfg.name, err))
 			s.finish(e)
 			continue
 		}
-		if t := e.co.cfg.thread; t != nil && t != s.thread {
-			runsAs := "no thread (it has no WithWorld)"
-			if s.thread != nil {
-				runsAs = fmt.Sprintf("thread %q", s.thread.Name())
-			}
-			s.live++
-			e.co.refuse(fmt.Errorf("coroutine %q: WithThread(%q): scheduler %q runs its coroutines as %s: %w",
-				e.co.cfg.name, t.Name(), s.cfg.name, runsAs, ErrForeignThread))
+		if t := e.co.cfg.thread; t != nil {
+			e.co.refuse(fmt.Errorf("coroutine %q: WithThread(%q): scheduler %q runs its coroutines as the thread of whichever runner resumes them: %w",
+				e.co.cfg.name, t.Name(), s.cfg.name, ErrForeignThread))
 			s.finish(e)
 			continue
 		}
-		e.co.cfg.thread = s.thread
-		e.co.cfg.rec = s.rec
-		e.co.plain = e.co.plain && s.thread == nil
-		s.live++
-		s.push(e)
+		e.co.plain = e.co.plain && s.cfg.world == nil
+		r.push(e)
 	}
 }
 
-// push queues e as ready. A coroutine that comes back from a yield, a
-// preemption, a delay or a blocking call moves to Ready first; the move
-// is checked (a delay must be due, a call must have returned).
-func (s *Scheduler) push(e *entry) {
-	if st := e.co.Status(); st == Suspended || st == Syscall {
-		if err := e.co.ready(); err != nil {
-			panic(fmt.Sprintf("coopsuspend: scheduler %q: %v", s.cfg.name, err)) // the scheduler's own bug
+// dueTimers moves the coroutines whose delay has passed to a ready queue:
+// their home runner's, or r's.
+func (s *Scheduler) dueTimers(r *runner) {
+	now := time.Now()
+	var due []*entry
+	s.mu.Lock()
+	for s.timers.len() > 0 && !s.timers.first().co.state.WakeAt.After(now) {
+		due = append(due, s.timers.pop())
+	}
+	s.mu.Unlock()
+	for _, e := range due {
+		switch {
+		case s.setAside(e):
+		case e.home != nil || r.retired.Load():
+			s.enqueue(e)
+		default:
+			r.push(e)
 		}
 	}
-	s.seq++
-	e.seq = s.seq
-	s.ready.push(e)
 }
 
-func (s *Scheduler) dueTimers() {
-	now := time.Now()
-	for s.timers.len() > 0 && !s.timers.first().co.state.WakeAt.After(now) {
-		s.push(s.timers.pop())
+// nextTimer returns how long until the first timer is due, 0 if none;
+// the caller holds mu.
+func (s *Scheduler) nextTimer() time.Duration {
+	if s.timers.len() == 0 {
+		return 0
 	}
+	return max(time.Until(s.timers.first().co.state.WakeAt), time.Nanosecond)
 }
 
-// runOne resumes e and files it by the state it comes back in.
-func (s *Scheduler) runOne(e *entry) {
+// notify wakes target if it is idle, or else, if the work just queued may
+// move (or was submitted: target nil), any idle runner, which then takes
+// it.
+func (s *Scheduler) notify(target *runner, movable bool) {
 	s.mu.Lock()
-	cancelled := e.cancelled
-	s.mu.Unlock()
-	if cancelled && e.co.Status() != Running {
-		s.close(e)
-		s.finish(e)
+	defer s.mu.Unlock()
+	if target != nil {
+		if _, ok := s.idle[target]; ok {
+			delete(s.idle, target)
+			target.signal()
+			return
+		}
+	}
+	if !movable {
 		return
 	}
-	st, err := e.co.Resume(struct{}{})
-	if err != nil {
-		panic(fmt.Sprintf("coopsuspend: scheduler %q: %v", s.cfg.name, err)) // the scheduler's own bug
+	for r := range s.idle {
+		delete(s.idle, r)
+		r.signal()
+		return
 	}
-	switch st.Status {
-	case Suspended:
-		if st.WakeAt.IsZero() || !st.WakeAt.After(time.Now()) {
-			s.push(e) // a yield or a preemption: the tail of its priority
-		} else {
-			s.timers.push(e)
-		}
-	case Syscall:
-		s.blocked++
-		go s.runBlocking(e, e.co.takeBlocking())
+}
+
+// notifyTimer wakes an idle runner to look at the timers again: a new
+// timer may be due before the one it sleeps for.
+func (s *Scheduler) notifyTimer() { s.notify(nil, true) }
+
+// wakeAll wakes every idle runner (to leave, or to look again).
+func (s *Scheduler) wakeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for r := range s.idle {
+		delete(s.idle, r)
+		r.signal()
+	}
+}
+
+// requeue puts e, which has just switched out on r, back on a ready
+// queue: its home's, r's, or, if r was retired meanwhile, another
+// runner's. If a Suspend is waiting for it, it is set aside instead.
+func (s *Scheduler) requeue(r *runner, e *entry) {
+	if s.setAside(e) {
+		return
+	}
+	switch {
+	case e.home != nil:
+		e.home.push(e)
+	case !r.retired.Load():
+		r.push(e)
 	default:
-		s.finish(e)
+		s.enqueue(e)
 	}
+}
+
+// enqueue puts e on a ready queue: its home runner's, else the runner
+// that last ran it unless retired, else the first runner not retired. With
+// no Run in progress it waits for the next Run, as submitted.
+func (s *Scheduler) enqueue(e *entry) {
+	if r := s.destination(e); r != nil {
+		r.push(e)
+		return
+	}
+	s.mu.Lock()
+	s.live--
+	s.pending = append(s.pending, e)
+	s.mu.Unlock()
+}
+
+// destination is the runner whose ready queue e goes to: its home runner,
+// else the runner that last ran it unless retired, else the first runner
+// not retired; nil with no Run in progress.
+func (s *Scheduler) destination(e *entry) *runner {
+	if e.home != nil {
+		return e.home
+	}
+	rs := s.runnersNow()
+	if r := e.last; r != nil && !r.retired.Load() && slices.Contains(rs, r) {
+		return r
+	}
+	for _, r := range rs {
+		if !r.retired.Load() {
+			return r
+		}
+	}
+	return nil
+}
+
+// setAside sets e aside, if a Suspend holds it, instead of queueing it,
+// and tells the Suspends waiting for it that it switched out. It reports
+// whether it did.
+func (s *Scheduler) setAside(e *entry) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e.running = false
+	for _, c := range e.pauseDone {
+		close(c)
+	}
+	e.pauseDone = nil
+	if !e.paused {
+		return false
+	}
+	s.parked[e.id] = e
+	return true
+}
+
+// takeTimers removes the timers for which take reports true.
+func (s *Scheduler) takeTimers(take func(*entry) bool) []*entry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.timers.takeWhere(take)
+}
+
+// takeParked removes the coroutines set aside by Suspend for which take
+// reports true.
+func (s *Scheduler) takeParked(take func(*entry) bool) []*entry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var taken []*entry
+	for id, e := range s.parked {
+		if take(e) {
+			taken = append(taken, e)
+			delete(s.parked, id)
+		}
+	}
+	return taken
+}
+
+// responsible reports whether r closes e when Run gives up: r is where e
+// would be queued (a coroutine in a blocking call is queued there when
+// the call returns).
+func (s *Scheduler) responsible(r *runner, e *entry) bool { return s.destination(e) == r }
+
+// blockedFor counts the coroutines in a blocking call that r closes when
+// Run gives up; the caller holds mu.
+func (s *Scheduler) blockedFor(r *runner) int {
+	n := 0
+	for e := range s.blocked {
+		if s.responsible(r, e) {
+			n++
+		}
+	}
+	return n
+}
+
+// retire stops r taking new work (a hand-off, or a runner that could not
+// set up): the coroutines it may give away move to the other runners.
+func (s *Scheduler) retire(r *runner) {
+	r.retired.Store(true)
+	r.mu.Lock()
+	moved := r.ready.takeWhere(stealable)
+	r.mu.Unlock()
+	for _, e := range moved {
+		s.enqueue(e)
+	}
+}
+
+// watch is the hand-off watchdog: a runner whose coroutine has run longer
+// than the hand-off time without switching out is retired, and a new
+// runner takes its place. It returns a function that stops the watchdog.
+func (s *Scheduler) watch(ctx context.Context, errs chan<- error) (stop func()) {
+	t := time.NewTicker(max(s.cfg.handoff/4, time.Millisecond))
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	next := len(s.runnersNow())
+	go func() {
+		defer close(stopped)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			now := time.Now().UnixNano()
+			for _, r := range s.runnersNow() {
+				since := r.since.Load()
+				if r.retired.Load() || since == 0 || time.Duration(now-since) < s.cfg.handoff {
+					continue
+				}
+				if r.thread != nil && r.thread.Held() {
+					// Stopped by the world (or a SuspendThread), not
+					// stuck: its coroutine's time starts again.
+					r.since.CompareAndSwap(since, now)
+					continue
+				}
+				fresh := newRunner(s, fmt.Sprintf("%s/%d", s.cfg.name, next))
+				next++
+				for { // loopcheck:ok a compare-and-swap retry: only Run's end also stores runners
+					old := s.runners.Load()
+					rs := append(slices.Clip(*old), fresh)
+					if s.runners.CompareAndSwap(old, &rs) {
+						break
+					}
+				}
+				s.retire(r)
+				s.start(ctx, fresh, errs)
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
 }
 
 // runBlocking runs e's blocking call on its own goroutine and hands e
-// back to Run however the call ends. A panic (or runtime.Goexit) is
+// back to a runner however the call ends. A panic (or runtime.Goexit) is
 // recovered here, where nothing could handle it, and raised again in the
 // body when Run resumes it: the coroutine fails as if its body had
 // panicked, and the process goes on.
@@ -405,7 +756,10 @@ func (s *Scheduler) runBlocking(e *entry, fn func()) {
 			e.co.blockingPanic = &callPanic{value: r, stack: debug.Stack()}
 		}
 		e.co.blockingDone.Store(true)
-		s.unblock <- e
+		s.mu.Lock()
+		delete(s.blocked, e)
+		s.mu.Unlock()
+		s.enqueue(e) // or set aside, by the runner that pops it, if a Suspend holds it
 	}()
 	fn()
 	returned = true
@@ -415,10 +769,26 @@ func (s *Scheduler) runBlocking(e *entry, fn func()) {
 // it, or else kept for a later Result or Join, dropping the oldest unread
 // results past the limit.
 func (s *Scheduler) finish(e *entry) {
-	s.live--
 	st := e.co.result()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.live--
+	if e.home != nil {
+		e.home.bound--
+	}
+	if s.live == 0 && len(s.pending) == 0 || e.home != nil && e.home.bound == 0 && e.home.retired.Load() {
+		// Every coroutine has finished (or a retired runner's last bound
+		// one has): the idle runners may leave.
+		for r := range s.idle {
+			delete(s.idle, r)
+			r.signal()
+		}
+	}
+	e.running = false
+	for _, c := range e.pauseDone {
+		close(c)
+	}
+	e.pauseDone = nil
 	delete(s.byID, e.id)
 	if js := s.joiners[e.id]; len(js) > 0 {
 		for _, ch := range js {
@@ -445,109 +815,23 @@ func (s *Scheduler) finish(e *entry) {
 	}
 }
 
-// idle waits for something to do: a blocking call's return, the next
-// timer, a Submit or Cancel, or ctx's end; inside a blocking region of the
-// scheduler's thread, so that a stop of the world does not wait for it.
-func (s *Scheduler) idle(ctx context.Context) error {
-	var timer <-chan time.Time
-	if s.timers.len() > 0 {
-		t := time.NewTimer(time.Until(s.timers.first().co.state.WakeAt))
-		defer t.Stop()
-		timer = t.C
-	}
-	var err error
-	wait := func() {
-		select {
-		case e := <-s.unblock:
-			s.blocked--
-			s.push(e)
-		case <-timer:
-		case <-s.wake:
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
-	}
-	if s.thread != nil {
-		safepoint.Blocking(s.thread, wait)
-	} else {
-		wait()
-	}
-	return err
-}
-
-// close ends e, which is not running and not in a blocking call, so
-// its Close cannot be refused; a refusal (the scheduler's own bug) is
-// kept for Run's error rather than lost.
+// close ends e, which is not running and not in a blocking call, so its
+// Close cannot be refused; a refusal (the scheduler's own bug) is kept for
+// Run's error rather than lost.
 func (s *Scheduler) close(e *entry) {
 	if err := e.co.Close(); err != nil {
+		s.mu.Lock()
 		s.closeErrs = append(s.closeErrs, err)
+		s.mu.Unlock()
 	}
 }
 
-// closeAll ends every unfinished coroutine after Run gave up. A
-// coroutine in a blocking call is closed only once the call has returned
-// (its body must not unwind under the call); the wait for that is inside
-// a blocking region of the scheduler's thread, like idle's.
-func (s *Scheduler) closeAll() {
-	for e := s.ready.pop(); e != nil; e = s.ready.pop() {
-		s.close(e)
-		s.finish(e)
+func joinErr(a, b error) error {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
 	}
-	for s.timers.len() > 0 {
-		e := s.timers.pop()
-		s.close(e)
-		s.finish(e)
-	}
-	for ; s.blocked > 0; s.blocked-- {
-		var e *entry
-		wait := func() { e = <-s.unblock }
-		if s.thread != nil {
-			safepoint.Blocking(s.thread, wait)
-		} else {
-			wait()
-		}
-		s.close(e) // its blocking call has returned
-		s.finish(e)
-	}
-}
-
-// byPriority orders the ready queue: priority, then submission (FIFO).
-func byPriority(a, b *entry) bool {
-	if a.priority != b.priority {
-		return a.priority < b.priority
-	}
-	return a.seq < b.seq
-}
-
-// byWakeAt orders the timers.
-func byWakeAt(a, b *entry) bool { return a.co.state.WakeAt.Before(b.co.state.WakeAt) }
-
-// queue is a priority queue of entries in less's order.
-type queue struct {
-	es   []*entry
-	less func(a, b *entry) bool
-}
-
-func (q *queue) push(e *entry) { heap.Push(q, e) }
-func (q *queue) len() int      { return len(q.es) }
-func (q *queue) first() *entry { return q.es[0] }
-
-// pop removes the first entry; nil when the queue is empty.
-func (q *queue) pop() *entry {
-	if len(q.es) == 0 {
-		return nil
-	}
-	return heap.Pop(q).(*entry)
-}
-
-// Len, Less, Swap, Push and Pop are for container/heap only.
-func (q *queue) Len() int           { return len(q.es) }
-func (q *queue) Less(i, j int) bool { return q.less(q.es[i], q.es[j]) }
-func (q *queue) Swap(i, j int)      { q.es[i], q.es[j] = q.es[j], q.es[i] }
-func (q *queue) Push(x any)         { q.es = append(q.es, x.(*entry)) }
-func (q *queue) Pop() any {
-	e := q.es[len(q.es)-1]
-	q.es[len(q.es)-1] = nil
-	q.es = q.es[:len(q.es)-1]
-	return e
+	return errors.Join(a, b)
 }

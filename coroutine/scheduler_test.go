@@ -3,6 +3,7 @@ package coroutine_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,9 +30,10 @@ func run(t *testing.T, s *coroutine.Scheduler, limit time.Duration) {
 }
 
 // TestSchedulerOrder: priority first, then submission order; a yield goes
-// to the tail of its priority.
+// to the tail of its priority. One runner keeps that order across all
+// coroutines.
 func TestSchedulerOrder(t *testing.T) {
-	s := coroutine.NewScheduler()
+	s := coroutine.NewScheduler(coroutine.WithRunners(1))
 	var order []string
 	body := func(name string) func(*sched) any {
 		return func(su *sched) any {
@@ -397,8 +399,25 @@ func TestSchedulerInAStoppedWorld(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if info := st.Threads(); len(info) != 1 || info[0].Name != "vm" || info[0].Word.State() != threadstate.SelfSuspended {
-			t.Fatalf("stop %d: %+v", i, info)
+		// One thread per runner, each parked at a poll or idle in its
+		// blocking region; never one per coroutine.
+		info := st.Threads()
+		parked := 0
+		for _, th := range info {
+			if !strings.HasPrefix(th.Name, "vm") || !th.Parked && !th.InSafeRegion {
+				t.Errorf("stop %d: thread %+v is neither a parked nor an idle runner", i, th)
+			}
+			if th.Word.State() == threadstate.SelfSuspended {
+				parked++
+			}
+		}
+		// A runner appears once it has attached, which may come after
+		// the first stops.
+		if len(info) == 0 || len(info) > runtime.GOMAXPROCS(0) || parked == 0 {
+			if err := st.Restart(); err != nil {
+				t.Error(err)
+			}
+			t.Fatalf("stop %d: %d threads, %d parked at a poll: %+v; want one per runner (at most %d), at least one parked", i, len(info), parked, info, runtime.GOMAXPROCS(0))
 		}
 		frozen := progress.Load()
 		time.Sleep(100 * time.Microsecond)

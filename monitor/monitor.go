@@ -288,6 +288,18 @@ func (m *Monitor) Leave(t Target) {
 	}
 }
 
+// Slice returns the monitor's time slice (WithSlice).
+func (m *Monitor) Slice() time.Duration { return m.cfg.slice }
+
+// Margin returns how far past its slice a coroutine may run before it is
+// sampled as an overrun (WithOverrun), or 0 without WithOverrun.
+func (m *Monitor) Margin() time.Duration { return m.cfg.margin }
+
+// Samples reports whether the monitor samples overruns (WithOverrun):
+// then it needs each coroutine's OS thread, registered with the signal
+// handler.
+func (m *Monitor) Samples() bool { return m.cfg.onOverrun != nil }
+
 // Running returns how many coroutines are in a slice now.
 func (m *Monitor) Running() int {
 	m.mu.Lock()

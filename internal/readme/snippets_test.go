@@ -77,7 +77,8 @@ func usingIt(ctx context.Context, program []int, conn net.Conn, buf []byte) erro
 		return err
 	}
 
-	// Guest threads as coroutines, time-sliced by a monitor, stopped with the world.
+	// Guest threads as coroutines on GOMAXPROCS runners, time-sliced by a monitor, stopped with the
+	// world: a stop waits for the runners, not for every guest.
 	m := monitor.New(monitor.WithSlice(10 * time.Millisecond))
 	sched := coroutine.NewScheduler(coroutine.WithWorld(w), coroutine.WithMonitor(m))
 	sched.Submit(func(s *coroutine.Task) any {
