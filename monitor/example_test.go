@@ -16,9 +16,10 @@ import (
 func Example() {
 	m := monitor.New(monitor.WithSlice(2 * time.Millisecond))
 	defer m.Stop()
-	sched := coroutine.NewScheduler(coroutine.WithMonitor(m))
-	// The scheduler runs its coroutines one at a time on the goroutine
-	// that calls Run, so these variables need no lock.
+	// One runner runs its coroutines one at a time, on the goroutine
+	// that calls Run, so these variables need no lock; and b can run
+	// only once a has been preempted.
+	sched := coroutine.NewScheduler(coroutine.WithMonitor(m), coroutine.WithRunners(1))
 	var bStarted, aPreempted bool
 	sched.Submit(func(s *coroutine.Task) any {
 		for giveUp := time.Now().Add(5 * time.Second); !bStarted && time.Now().Before(giveUp); {
