@@ -1,0 +1,157 @@
+package coroutine_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coopsuspend/coopsuspend/coroutine"
+	"github.com/coopsuspend/coopsuspend/internal/testenv"
+	"github.com/coopsuspend/coopsuspend/monitor"
+	"github.com/coopsuspend/coopsuspend/safepoint"
+	"github.com/coopsuspend/coopsuspend/suspend"
+)
+
+// What a stop of the world costs with G CPU-bound guests (64 steps between
+// polls), as coroutines on 2 runners or as G attached goroutines, with a
+// stop every millisecond:
+//
+//	go test -run '^$' -bench 'StopGuests' -benchtime 200x -count 6 ./coroutine
+//
+// ns/op is Stop+Restart; p50-ns and p99-ns are their distribution over
+// the run's stops.
+
+// guestSteps is the guests' shared work counter.
+var guestSteps atomic.Int64
+
+// guestWork is a guest's 64 steps between two polls: a real call, as an
+// interpreter's dispatch is.
+//
+//go:noinline
+func guestWork() {
+	for range 64 {
+		guestSteps.Add(1)
+	}
+	testenv.Preemptible()
+}
+
+func BenchmarkStopGuests(b *testing.B) {
+	for _, g := range []int{2, 1024, 4096, 10_000, 100_000} {
+		b.Run(fmt.Sprintf("pool/G=%d", g), func(b *testing.B) { benchStopPool(b, g) })
+		if g <= 4096 {
+			b.Run(fmt.Sprintf("goroutines/G=%d", g), func(b *testing.B) { benchStopGoroutines(b, g) })
+		}
+	}
+}
+
+// benchStopPool stops a world whose g guests are coroutines of a
+// scheduler on 2 runners, time-sliced every millisecond.
+func benchStopPool(b *testing.B, g int) {
+	w, err := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := monitor.New(monitor.WithSlice(time.Millisecond), monitor.WithTick(time.Millisecond/2))
+	defer m.Stop()
+	s := coroutine.NewScheduler(coroutine.WithWorld(w), coroutine.WithMonitor(m), coroutine.WithRunners(2))
+	var quit atomic.Bool
+	for range g {
+		s.Submit(func(su *sched) any {
+			for !quit.Load() {
+				guestWork()
+				su.Poll()
+			}
+			return nil
+		})
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(context.Background()) }()
+	// Every guest has run once before the clock starts.
+	for start := guestSteps.Load(); guestSteps.Load()-start < int64(64*g); {
+		time.Sleep(time.Millisecond)
+	}
+	benchStops(b, w)
+	quit.Store(true)
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// benchStopGoroutines stops a world whose g guests are attached
+// goroutines.
+func benchStopGoroutines(b *testing.B, g int) {
+	w, err := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var quit atomic.Bool
+	var wg, attached sync.WaitGroup
+	start := make(chan struct{})
+	for range g {
+		wg.Add(1)
+		attached.Add(1)
+		go func() {
+			defer wg.Done()
+			th, err := w.Attach("guest")
+			attached.Done()
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			// Attach takes the suspend lock: the guests start spinning
+			// only once all have attached, or the last ones wait for
+			// the lock behind whole time slices of the others.
+			safepoint.Blocking(th, func() { <-start })
+			for !quit.Load() {
+				guestWork()
+				safepoint.Poll(th)
+			}
+			if err := th.Detach(); err != nil {
+				b.Error(err)
+			}
+		}()
+	}
+	attached.Wait()
+	close(start)
+	for from := guestSteps.Load(); guestSteps.Load()-from < int64(64*g); {
+		time.Sleep(time.Millisecond)
+	}
+	benchStops(b, w)
+	quit.Store(true)
+	wg.Wait()
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// benchStops stops and restarts w b.N times, a millisecond apart, and
+// reports the distribution of Stop+Restart.
+func benchStops(b *testing.B, w *suspend.World) {
+	took := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		time.Sleep(time.Millisecond)
+		b.StartTimer()
+		start := time.Now()
+		st, err := w.Stop(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := st.Restart(); err != nil {
+			b.Fatal(err)
+		}
+		took = append(took, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Nanoseconds()), "p50-ns")
+	b.ReportMetric(float64(took[len(took)*99/100].Nanoseconds()), "p99-ns")
+}
