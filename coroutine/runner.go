@@ -300,7 +300,7 @@ func (r *runner) runOne(e *entry) {
 	}
 	s.mu.Unlock()
 	if cancelled && e.co.Status() != Running {
-		s.close(e)
+		s.close(r, e)
 		s.finish(e)
 		return
 	}
@@ -356,11 +356,11 @@ func (r *runner) closeOwn() {
 	mine := func(e *entry) bool { return s.responsible(r, e) }
 	for {
 		for e := r.popOwn(); e != nil; e = r.popOwn() {
-			s.close(e)
+			s.close(r, e)
 			s.finish(e)
 		}
 		for _, e := range append(s.takeTimers(mine), s.takeParked(mine)...) {
-			s.close(e)
+			s.close(r, e)
 			s.finish(e)
 		}
 		s.mu.Lock()

@@ -278,3 +278,34 @@ func TestStormOverAPool(t *testing.T) {
 	}
 
 }
+
+// TestCancelClosesAsTheClosingRunner: when Run's context ends, a runner
+// closes coroutines that last ran on another runner; the body unwinds as
+// the closing runner's thread. (It unwound as the thread it last ran as,
+// another runner's, busy meanwhile: that runner's next blocking region
+// was refused as called from another goroutine.)
+func TestCancelClosesAsTheClosingRunner(t *testing.T) {
+	for range 20 {
+		w := suspendtest.NewWorld(t, suspend.WithPolicy(suspend.Coop))
+		s := coroutine.NewScheduler(coroutine.WithWorld(w), coroutine.WithRunners(2), coroutine.WithName("closers"))
+		var steps atomic.Int64
+		for range 50 {
+			s.Submit(func(su *sched) any {
+				defer func() { steps.Add(1) }() // unwinds as some runner's thread
+				for {
+					steps.Add(1)
+					su.Poll()
+					su.Yield(struct{}{})
+				}
+			})
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx) }()
+		waitFor(t, func() bool { return steps.Load() > 500 })
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("Run: %v, want context.Canceled", err)
+		}
+	}
+}

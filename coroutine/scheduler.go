@@ -815,10 +815,13 @@ func (s *Scheduler) finish(e *entry) {
 	}
 }
 
-// close ends e, which is not running and not in a blocking call, so its
-// Close cannot be refused; a refusal (the scheduler's own bug) is kept for
-// Run's error rather than lost.
-func (s *Scheduler) close(e *entry) {
+// close ends e on runner r. e is not running and not in a blocking call,
+// so its Close cannot be refused; a refusal (the scheduler's own bug) is
+// kept for Run's error rather than lost. The body unwinds as r's thread,
+// as when r resumes it: the thread it last ran as may be another runner's,
+// busy with another coroutine.
+func (s *Scheduler) close(r *runner, e *entry) {
+	e.co.cfg.thread, e.co.cfg.rec = r.thread, r.rec
 	if err := e.co.Close(); err != nil {
 		s.mu.Lock()
 		s.closeErrs = append(s.closeErrs, err)

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/coopsuspend/coopsuspend/safepoint"
+	"github.com/coopsuspend/coopsuspend/suspend"
 	"github.com/coopsuspend/coopsuspend/threadstate"
 )
 
@@ -177,6 +178,12 @@ func (s *Suspender[P, Y]) blocking(fn func()) {
 
 // Name returns the coroutine's name.
 func (s *Suspender[P, Y]) Name() string { return s.sh.cfg.name }
+
+// Thread returns the thread the coroutine runs as now: its WithThread, or
+// the thread of the scheduler's runner that resumed it (WithWorld); nil
+// if none. Call it from the body: a scheduler's coroutine may run as
+// another runner's thread after each switch.
+func (s *Suspender[P, Y]) Thread() *suspend.Thread { return s.sh.cfg.thread }
 
 func (s *Suspender[P, Y]) suspend(y Y, wake time.Time) P {
 	h := handoff[Y]{act: actYield, y: y}

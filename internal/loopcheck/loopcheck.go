@@ -563,10 +563,14 @@ var intrinsics = map[string]bool{
 	"internal/runtime/atomic": true, "internal/runtime/sys": true,
 }
 
-// schedulers are the inlinable functions of other modules whose inlined
-// bodies still reach the scheduler.
+// schedulers are the inlinable functions whose inlined bodies still reach
+// the scheduler, where the checker cannot see it: functions of other
+// modules (runtime.Gosched), and this project's coroutine switch as seen
+// from a contrib module, which is another module there (Suspender.Yield
+// switches goroutines through an indirect call).
 var schedulers = map[string]bool{
 	"runtime.Gosched": true,
+	"(*github.com/coopsuspend/coopsuspend/coroutine.Suspender[P, Y]).Yield": true,
 }
 
 // isPoint reports whether call is a preemption point.

@@ -23,7 +23,7 @@ func Builtin(name string, fn BuiltinFunc) *starlark.Builtin {
 			return nil, notAttached(b)
 		}
 		if g.inBlocking <= g.callbacks {
-			safepoint.Poll(g.th)
+			g.poll()
 		}
 		return fn(st, b, args, kwargs)
 	})
@@ -55,7 +55,12 @@ func Blocking(name string, fn BuiltinFunc) *starlark.Builtin {
 			g.inBlocking--
 			g.schedule()
 		}()
-		safepoint.Blocking(g.th, func() { v, err = fn(st, b, args, kwargs) })
+		call := func() { v, err = fn(st, b, args, kwargs) }
+		if g.task != nil {
+			g.task.Blocking(call)
+		} else {
+			safepoint.Blocking(g.th, call)
+		}
 		return v, err
 	})
 }
@@ -69,6 +74,12 @@ func Call(st *starlark.Thread, fn starlark.Value, args starlark.Tuple, kwargs []
 	g := GuestOf(st)
 	if g == nil {
 		return nil, fmt.Errorf("starsuspend.Call: starlark thread %q is not attached to a world", st.Name)
+	}
+	if g.task != nil {
+		if g.inBlocking > g.callbacks {
+			return nil, fmt.Errorf("starsuspend.Call: guest %q is a task guest inside a Blocking builtin, whose call runs off its coroutine: it cannot call back into starlark there", g.name)
+		}
+		return starlark.Call(st, fn, args, kwargs)
 	}
 	c := safepoint.EnterUnsafe(g.th)
 	g.callbacks++

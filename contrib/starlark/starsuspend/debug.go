@@ -7,6 +7,7 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/coopsuspend/coopsuspend/coroutine"
 	"github.com/coopsuspend/coopsuspend/suspend"
 )
 
@@ -42,30 +43,39 @@ func (v View) Where() string {
 // and only a stop orders a read of it. Otherwise View fails and says so.
 func (g *Guest) View() (View, error) {
 	if g.detached {
-		return View{}, fmt.Errorf("starsuspend: guest %q: %w", g.th.Name(), suspend.ErrDetached)
+		return View{}, fmt.Errorf("starsuspend: guest %q: %w", g.name, suspend.ErrDetached)
 	}
 	if !g.stopped() {
-		return View{}, fmt.Errorf("starsuspend: guest %q is not stopped (%v): stop the world or Pause it before reading its state", g.th.Name(), g.th.Word())
+		if g.task != nil {
+			return View{}, fmt.Errorf("starsuspend: task guest %q is not held: read it through StopAll or PauseTask", g.name)
+		}
+		return View{}, fmt.Errorf("starsuspend: guest %q is not stopped (%v): stop the world or Pause it before reading its state", g.name, g.th.Word())
 	}
 	return View{
-		Name:       g.th.Name(),
+		Name:       g.name,
 		Stack:      g.st.CallStack(),
 		Steps:      g.st.Steps,
 		InBlocking: g.inBlocking > g.callbacks,
 	}, nil
 }
 
-// Paused is one guest held by Pause.
+// Paused is one guest held by Pause or PauseTask.
 type Paused struct {
 	g       *Guest
 	View    View
 	resumed bool
+	// sched and id: the scheduler and coroutine a PauseTask suspended.
+	sched *coroutine.Scheduler
+	id    uint64
 }
 
 // Pause suspends one guest (World.SuspendThread), the way a debugger
 // pauses a thread, and returns its view. The other guests run on. Call
 // Resume to let it go.
 func Pause(ctx context.Context, g *Guest) (*Paused, error) {
+	if g.task != nil {
+		return nil, fmt.Errorf("starsuspend: Pause(%q): a task guest is paused through its scheduler: PauseTask", g.name)
+	}
 	w := g.th.World()
 	if err := w.SuspendThread(ctx, g.th); err != nil {
 		return nil, err
@@ -77,12 +87,35 @@ func Pause(ctx context.Context, g *Guest) (*Paused, error) {
 	return &Paused{g: g, View: v}, nil
 }
 
+// PauseTask suspends the task guest g, coroutine id of scheduler s
+// (Scheduler.Suspend), the way a debugger pauses a thread, and returns its
+// view. The other coroutines run on. Call Resume to let it go.
+func PauseTask(ctx context.Context, s *coroutine.Scheduler, id uint64, g *Guest) (*Paused, error) {
+	if g.task == nil {
+		return nil, fmt.Errorf("starsuspend: PauseTask(%q): not a task guest (AttachTask); use Pause", g.name)
+	}
+	if err := s.Suspend(ctx, id); err != nil {
+		return nil, err
+	}
+	g.held.Store(true)
+	v, err := g.View()
+	if err != nil {
+		g.held.Store(false)
+		return nil, errors.Join(err, s.Resume(id))
+	}
+	return &Paused{g: g, View: v, sched: s, id: id}, nil
+}
+
 // Resume resumes the paused guest. A second Resume returns an error.
 func (p *Paused) Resume() error {
 	if p.resumed {
-		return fmt.Errorf("starsuspend: guest %q was resumed already", p.g.th.Name())
+		return fmt.Errorf("starsuspend: guest %q was resumed already", p.g.name)
 	}
 	p.resumed = true
+	if p.sched != nil {
+		p.g.held.Store(false)
+		return p.sched.Resume(p.id)
+	}
 	return p.g.th.World().ResumeThread(p.g.th)
 }
 
@@ -107,7 +140,16 @@ func StopAll(ctx context.Context, w *suspend.World) (*Snapshot, error) {
 	}
 	snap := &Snapshot{Stopped: s}
 	for _, g := range Guests(w) {
+		// A task guest does not run while the world is stopped: the
+		// runner that runs it is parked, and one switched out waits in
+		// its scheduler; the stop orders what it did before.
+		if g.task != nil {
+			g.held.Store(true)
+		}
 		v, err := g.View()
+		if g.task != nil {
+			g.held.Store(false)
+		}
 		if errors.Is(err, suspend.ErrDetached) {
 			continue
 		}

@@ -6,10 +6,12 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"weak"
 
 	"go.starlark.net/starlark"
 
+	"github.com/coopsuspend/coopsuspend/coroutine"
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
 )
@@ -54,9 +56,10 @@ func WithPollEvery(k uint64) Option {
 // inBlocking, callbacks) are read by others only while the guest is
 // stopped, after the stop has ordered them.
 type Guest struct {
-	// The hook's fast path reads th, every and slowAt, and nothing else
-	// of the guest.
+	// The hook's fast path reads th (task for a task guest), every and
+	// slowAt, and nothing else of the guest.
 	th    *suspend.Thread
+	task  *coroutine.Task // a task guest's coroutine (AttachTask); th is nil then
 	every uint64
 	// slowAt is the first step at which the hook leaves its fast path
 	// (poll, move the limit K steps on) for onMaxStepsSlow: the
@@ -78,7 +81,12 @@ type Guest struct {
 	// inBlocking > callbacks, starlark code must not run.
 	inBlocking, callbacks int
 
+	name     string
+	world    *suspend.World // a task guest's, registered for StopAll; nil without one
 	detached bool
+	// held is set while the adapter itself holds a task guest (StopAll
+	// with the world stopped, PauseTask): only then may View read it.
+	held atomic.Bool
 }
 
 // Attach makes st a guest thread of w, named name, on the calling
@@ -110,11 +118,52 @@ func Attach(w *suspend.World, st *starlark.Thread, name string, opts ...Option) 
 	if err != nil {
 		return nil, err
 	}
-	g := &Guest{th: th, st: st, every: cfg.every, limit: unlimited, onMax: st.OnMaxSteps}
+	g := &Guest{th: th, st: st, every: cfg.every, limit: unlimited, onMax: st.OnMaxSteps, name: name}
 	st.SetLocal(localKey, g)
 	st.OnMaxSteps = g.hook()
 	g.schedule()
 	register(w, g)
+	return g, nil
+}
+
+// AttachTask makes st a guest that runs as t, a coroutine of a
+// coroutine.Scheduler (or of New): it polls through the coroutine
+// (t.Poll) every K steps, so the scheduler's monitor time-slices the
+// script and a stop of the world reaches it through the runner that runs
+// it, and its Blocking builtins make their calls through the coroutine
+// (t.Blocking: under a scheduler, off the runner, which runs other
+// coroutines meanwhile). Thousands of scripts so share a few runners, and
+// a stop waits for the runners only. Call it in the coroutine's body,
+// before st runs, and Detach before the body returns. A Blocking builtin
+// of a task guest cannot call back into starlark (Call fails there: the
+// call runs off the coroutine).
+//
+// Its debugger's view is read while the world is stopped (StopAll of the
+// scheduler's world) or while the coroutine is suspended (PauseTask).
+func AttachTask(t *coroutine.Task, st *starlark.Thread, name string, opts ...Option) (*Guest, error) {
+	if t == nil || st == nil {
+		return nil, errors.New("starsuspend: AttachTask needs a coroutine's Task and a starlark thread")
+	}
+	if old, ok := st.Local(localKey).(*Guest); ok && old != nil && !old.detached {
+		return nil, fmt.Errorf("starsuspend: starlark thread %q is attached already, as guest %q", st.Name, old.name)
+	}
+	if st.CallStackDepth() > 0 {
+		return nil, fmt.Errorf("starsuspend: starlark thread %q is executing; attach it before it runs", st.Name)
+	}
+	cfg := config{every: DefaultPollEvery}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	g := &Guest{task: t, st: st, every: cfg.every, limit: unlimited, onMax: st.OnMaxSteps, name: name}
+	st.SetLocal(localKey, g)
+	st.OnMaxSteps = g.hook()
+	g.schedule()
+	if th := t.Thread(); th != nil {
+		register(th.World(), g)
+		g.world = th.World()
+	}
 	return g, nil
 }
 
@@ -139,15 +188,21 @@ func Run(w *suspend.World, st *starlark.Thread, name string, fn func(*Guest) err
 // guest's goroutine, with st no longer executing.
 func (g *Guest) Detach() error {
 	if g.detached {
-		return fmt.Errorf("starsuspend: guest %q: %w", g.th.Name(), suspend.ErrDetached)
+		return fmt.Errorf("starsuspend: guest %q: %w", g.name, suspend.ErrDetached)
 	}
 	if g.st.CallStackDepth() > 0 {
-		return fmt.Errorf("starsuspend: guest %q is still executing starlark code; detach it after it returns", g.th.Name())
+		return fmt.Errorf("starsuspend: guest %q is still executing starlark code; detach it after it returns", g.name)
 	}
-	unregister(g.th.World(), g)
-	if err := g.th.Detach(); err != nil {
-		register(g.th.World(), g)
-		return err
+	if g.task != nil {
+		if g.world != nil {
+			unregister(g.world, g)
+		}
+	} else {
+		unregister(g.th.World(), g)
+		if err := g.th.Detach(); err != nil {
+			register(g.th.World(), g)
+			return err
+		}
 	}
 	g.detached = true
 	g.st.OnMaxSteps = g.onMax
@@ -169,14 +224,20 @@ func (g *Guest) SetMaxExecutionSteps(max uint64) {
 	g.schedule()
 }
 
-// Thread returns the guest's suspend thread.
-func (g *Guest) Thread() *suspend.Thread { return g.th }
+// Thread returns the guest's suspend thread: for a task guest, the thread
+// of the runner that runs it now (call it from the guest's goroutine).
+func (g *Guest) Thread() *suspend.Thread {
+	if g.task != nil {
+		return g.task.Thread()
+	}
+	return g.th
+}
 
 // Starlark returns the guest's starlark thread.
 func (g *Guest) Starlark() *starlark.Thread { return g.st }
 
 // Name returns the guest's name.
-func (g *Guest) Name() string { return g.th.Name() }
+func (g *Guest) Name() string { return g.name }
 
 // GuestOf returns the guest st is attached as, or nil.
 func GuestOf(st *starlark.Thread) *Guest {
@@ -191,7 +252,7 @@ func GuestOf(st *starlark.Thread) *Guest {
 // nil: what a builtin passes to package safepoint.
 func ThreadOf(st *starlark.Thread) *suspend.Thread {
 	if g := GuestOf(st); g != nil {
-		return g.th
+		return g.Thread()
 	}
 	return nil
 }
@@ -230,6 +291,19 @@ func (g *Guest) schedule() {
 //
 //go:noinline
 func (g *Guest) hook() func(*starlark.Thread) {
+	if g.task != nil {
+		// A task guest polls through its coroutine, whose Poll also
+		// honours the scheduler's preemptions and cancellations.
+		return func(st *starlark.Thread) {
+			steps := st.Steps
+			if steps >= g.slowAt {
+				g.onMaxStepsSlow(st)
+				return
+			}
+			st.SetMaxExecutionSteps(steps + min(g.slowAt-steps, g.every))
+			g.task.Poll()
+		}
+	}
 	if g.every == 1 {
 		// K=1 runs this on every step. As steps < slowAt ≤ limit, the
 		// next step is never past the limit, so the general closure's
@@ -267,10 +341,10 @@ func (g *Guest) hook() func(*starlark.Thread) {
 //go:noinline
 func (g *Guest) onMaxStepsSlow(st *starlark.Thread) {
 	if g.inBlocking > g.callbacks {
-		st.Cancel(fmt.Sprintf("starsuspend: guest %q ran starlark code inside a Blocking builtin, where a stop does not wait for it; call back through starsuspend.Call", g.th.Name()))
+		st.Cancel(fmt.Sprintf("starsuspend: guest %q ran starlark code inside a Blocking builtin, where a stop does not wait for it; call back through starsuspend.Call", g.name))
 		return
 	}
-	safepoint.Poll(g.th)
+	g.poll()
 	if st.Steps >= g.limit {
 		if g.onMax == nil {
 			st.Cancel("too many steps")
@@ -283,15 +357,39 @@ func (g *Guest) onMaxStepsSlow(st *starlark.Thread) {
 			// sets, would now, silently. Say so instead.
 			st.Cancel(fmt.Sprintf("starsuspend: guest %q reached its step limit %d, and OnMaxSteps did not raise it "+
 				"through Guest.SetMaxExecutionSteps (while a thread is attached, starlark.Thread.SetMaxExecutionSteps "+
-				"belongs to the adapter)", g.th.Name(), g.limit))
+				"belongs to the adapter)", g.name, g.limit))
 		}
 	}
 	g.schedule() // the embedder's hook may have moved the limit
 }
 
+// poll is the guest's safepoint outside the hook's fast path.
+func (g *Guest) poll() {
+	if g.task != nil {
+		g.task.Poll()
+	} else {
+		safepoint.Poll(g.th)
+	}
+}
+
 // stopped reports whether the guest is held by a stop or a suspend and
-// runs no starlark code: parked, or inside a blocking region.
-func (g *Guest) stopped() bool { return g.th.Held() }
+// runs no starlark code: parked, or inside a blocking region; a task
+// guest, only while the adapter holds it (StopAll, PauseTask).
+func (g *Guest) stopped() bool {
+	if g.task != nil {
+		return g.held.Load()
+	}
+	return g.th.Held()
+}
+
+// attached reports whether the guest is still one of its world's: a task
+// guest until Detach, a thread guest while its thread is.
+func (g *Guest) attached() bool {
+	if g.task != nil {
+		return !g.detached
+	}
+	return g.th.Attached()
+}
 
 // The world's guests, for StopAll. A world does not hand out its threads,
 // so the adapter keeps its own list, and follows the world: a guest the
@@ -344,7 +442,7 @@ func Guests(w *suspend.World) []*Guest {
 	list := guests.m[k][:0]
 	for _, p := range guests.m[k] {
 		g := p.Value()
-		if g == nil || !g.th.Attached() {
+		if g == nil || !g.attached() {
 			continue // collected, or removed by the world
 		}
 		list = append(list, p)
