@@ -155,3 +155,117 @@ func benchStops(b *testing.B, w *suspend.World) {
 	b.ReportMetric(float64(took[len(took)/2].Nanoseconds()), "p50-ns")
 	b.ReportMetric(float64(took[len(took)*99/100].Nanoseconds()), "p99-ns")
 }
+
+// The throughput of CPU-bound coroutines on R runners, and how fairly
+// they share them:
+//
+//	go test -run '^$' -bench 'PoolThroughput|PoolFairness' -count 6 ./coroutine
+//
+// PoolThroughput: 1,000 coroutines each do 64 chunks of guestWork,
+// yielding between chunks; ns/op is per chunk. On 2 CPUs, R=2 should take
+// about half R=1's time.
+func BenchmarkPoolThroughput(b *testing.B) {
+	for _, r := range []int{1, 2, 4, 8} {
+		b.Run(fmt.Sprintf("R=%d", r), func(b *testing.B) {
+			const coroutines, chunks = 1000, 64
+			for b.Loop() {
+				s := coroutine.NewScheduler(coroutine.WithRunners(r))
+				for range coroutines {
+					s.Submit(func(su *sched) any {
+						for range chunks {
+							guestWork()
+							su.Yield(struct{}{})
+						}
+						return nil
+					})
+				}
+				if err := s.Run(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*coroutines*chunks), "ns/chunk")
+		})
+	}
+}
+
+// PoolFairness: 10,000 coroutines that never yield share 2 runners under
+// a 1 ms slice for 5 s; min/max is the least-served coroutine's turns
+// over the most-served's (a turn: each time it starts running).
+func BenchmarkPoolFairness(b *testing.B) {
+	const coroutines = 10_000
+	for b.Loop() {
+		var mu sync.Mutex
+		turns := make(map[string]int, coroutines)
+		m := monitor.New(monitor.WithSlice(time.Millisecond), monitor.WithTick(time.Millisecond/2))
+		s := coroutine.NewScheduler(coroutine.WithMonitor(m), coroutine.WithRunners(2),
+			coroutine.WithListener(coroutine.Listener{OnRunning: func(name string) {
+				mu.Lock()
+				turns[name]++
+				mu.Unlock()
+			}}))
+		var quit atomic.Bool
+		for range coroutines {
+			s.Submit(func(su *sched) any {
+				for !quit.Load() {
+					guestWork()
+					su.Poll() // preempted here at the end of the slice
+				}
+				return nil
+			})
+		}
+		done := make(chan error, 1)
+		go func() { done <- s.Run(context.Background()) }()
+		time.Sleep(5 * time.Second)
+		mu.Lock()
+		lo, hi := 1<<62, 0
+		for _, n := range turns {
+			lo, hi = min(lo, n), max(hi, n)
+		}
+		if len(turns) < coroutines {
+			lo = 0
+		}
+		mu.Unlock()
+		quit.Store(true)
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+		m.Stop()
+		b.ReportMetric(float64(lo)/float64(max(hi, 1)), "min/max")
+		b.ReportMetric(float64(hi), "max-turns")
+	}
+}
+
+// SubmitComplete: an empty coroutine from Submit to its Join, beside a
+// goroutine from go to its WaitGroup.Wait.
+func BenchmarkSubmitComplete(b *testing.B) {
+	b.Run("scheduler", func(b *testing.B) {
+		s := coroutine.NewScheduler(coroutine.WithRunners(2))
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		keep := s.Submit(func(su *sched) any { // keeps Run running between submits
+			for ctx.Err() == nil {
+				su.Sleep(time.Millisecond)
+			}
+			return nil
+		})
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx) }()
+		for b.Loop() {
+			id := s.Submit(func(*sched) any { return nil })
+			if _, err := s.Join(ctx, id); err != nil {
+				b.Fatal(err)
+			}
+		}
+		cancel()
+		<-done
+		_ = keep
+	})
+	b.Run("goroutine", func(b *testing.B) {
+		for b.Loop() {
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() { wg.Done() }()
+			wg.Wait()
+		}
+	})
+}
