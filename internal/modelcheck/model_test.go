@@ -10,7 +10,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"unsafe"
 
+	"github.com/coopsuspend/coopsuspend/internal/core"
 	"github.com/coopsuspend/coopsuspend/internal/seam"
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
@@ -157,6 +159,12 @@ func (m *mx) wordOf(th *suspend.Thread) ts.Word {
 	return m.words[suspend.ModelCell(th)]
 }
 
+// actAs makes the calling goroutine act as th: a pre-attached thread was
+// attached on another goroutine, and thread-side calls check their
+// goroutine in every build (a coroutine's body is handed its thread the
+// same way).
+func actAs(th *suspend.Thread) { core.Adopt(unsafe.Pointer(th)) }
+
 // guest runs a guest thread's program, one letter per action:
 //
 //	p  Poll, then a work step
@@ -168,6 +176,7 @@ func (m *mx) wordOf(th *suspend.Thread) ts.Word {
 //	   handler (attachSim), then a work step
 //	d  Detach from inside a blocking region (must be last)
 func (m *mx) guest(th *suspend.Thread, prog string) {
+	actAs(th)
 	for i, a := range prog {
 		switch a {
 		case 'p':
@@ -499,6 +508,7 @@ var scenarios = []scenario{
 			th := m.preattached("A", "I")
 			m.r.Go("i1", func() { m.stop(ctx, false, nil) })
 			m.r.Go("I", func() {
+				actAs(th[1])
 				m.stop(ctx, false, th[1])
 				m.guest(th[1], "p")
 			})
@@ -662,6 +672,7 @@ func TestModelChecksCanFail(t *testing.T) {
 			th := m.preattached("A")
 			m.r.Go("init", func() { m.stop(ctx, false, nil) })
 			m.r.Go("A", func() {
+				actAs(th[0])
 				safepoint.EnterSafe(th[0])
 				m.work(th[0]) // wrong: guest code in a blocking region
 				safepoint.ExitSafe(th[0])
