@@ -34,7 +34,10 @@ func ExampleNew() {
 }
 
 func ExampleScheduler() {
-	s := coroutine.NewScheduler()
+	// One runner keeps one queue's strict order: the coroutines take
+	// turns. With more runners (the default is GOMAXPROCS) they run side
+	// by side.
+	s := coroutine.NewScheduler(coroutine.WithRunners(1))
 	for _, name := range []string{"a", "b"} {
 		s.Submit(func(su *coroutine.Task) any {
 			for i := 1; i <= 2; i++ {
