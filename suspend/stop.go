@@ -335,6 +335,12 @@ func (r *stopRun) request(tg *target) bool {
 		// Go code stops only at its polls, in every policy (rule 1).
 		tg.fromRunning = true
 		r.w.notifier.Add(1)
+		if f := tg.t.onRequest; f != nil {
+			// After the request is on the word, before anyone waits for
+			// the poll: a thread that polls through a channel (or waits
+			// on one) is nudged toward its poll here.
+			f(tg.t)
+		}
 	case threadstate.ReqSuspendInitSuspendBlocking:
 		// In its blocking region it counts as stopped; hybrid looks at
 		// it again once the running threads have stopped, preemptive

@@ -30,6 +30,9 @@ type Thread struct {
 	// guarded by the suspend lock.
 	holds int
 
+	// onRequest is OnRequest's function, or nil; set by Attach.
+	onRequest func(*Thread)
+
 	// ownerG is the attaching goroutine's token (goid.G), set by Attach:
 	// a SuspendThread from it would wait for itself. (c.OwnerG moves to a
 	// coroutine's goroutine while one runs on the thread.)

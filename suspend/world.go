@@ -246,6 +246,32 @@ func (w *World) Policy() Policy { return w.policy }
 // DefaultStopTimeout unless WithStopTimeout said otherwise; 0 for no bound.
 func (w *World) StopTimeout() time.Duration { return w.timeout }
 
+// AttachOption configures Attach.
+type AttachOption struct{ apply func(*Thread) }
+
+// OnRequest asks that fn be called each time a stop of the world or a
+// SuspendThread requests the thread while it runs guest code (its word
+// goes from RUNNING to ASYNC_SUSPEND_REQUESTED: it must reach a poll),
+// right after the request is on the thread's word and before the
+// initiator waits for the poll. It is for runtimes whose guests poll
+// through a channel, or wait on channels they could be woken from (otto's
+// Interrupt): fn nudges the thread toward its poll. A request that finds
+// the thread in a blocking region, or held already, calls nothing: such a
+// thread parks without polling if it leaves its region.
+//
+// fn runs on the initiator's goroutine, not the thread's, while the
+// initiator holds the world's suspend lock: it must not block, nor call
+// the world's initiator methods (Stop, SuspendThread, Attach, Detach),
+// nor the thread's. It must tolerate a call for a request that is then
+// withdrawn (a stop that times out rolls back): a nudge that finds no
+// request pending polls for nothing. A panic in fn unwinds the stop as
+// any panic under the suspend lock does (the requests are withdrawn, the
+// world stays usable) and goes on. Unused, it costs a stop a nil check
+// per running thread, and Poll nothing.
+func OnRequest(fn func(*Thread)) AttachOption {
+	return AttachOption{func(t *Thread) { t.onRequest = fn }}
+}
+
 // Attach registers the calling goroutine as a thread named name and
 // returns it, Running. Call it on the goroutine that is the thread, and
 // call Detach on the same goroutine when it is done. Under the hybrid and
@@ -259,11 +285,17 @@ func (w *World) StopTimeout() time.Duration { return w.timeout }
 // has found its *Thread unreachable, or, while something still holds the
 // *Thread, by the first stop that times out waiting for it (it is named
 // in StopTimeoutError.Abandoned) and by Close; see Stats.Abandoned.
-func (w *World) Attach(name string) (*Thread, error) {
+func (w *World) Attach(name string, opts ...AttachOption) (*Thread, error) {
 	if err := w.usable(); err != nil {
 		return nil, err
 	}
 	t := &Thread{world: w}
+	for _, o := range opts {
+		if o.apply == nil {
+			return nil, fmt.Errorf("coopsuspend: Attach(%q): the zero AttachOption", name)
+		}
+		o.apply(t)
+	}
 	t.c.Init(name, w.nextID.Add(1), w.notifier)
 	t.c.Owner = goid.Current()
 	t.c.OwnerG = goid.G()
