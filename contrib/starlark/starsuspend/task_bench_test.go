@@ -3,6 +3,7 @@ package starsuspend_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -42,7 +43,7 @@ func BenchmarkTaskScriptsStop(b *testing.B) {
 					}
 					defer func() { _ = guest.Detach() }() // fails only while the script runs, which it no longer does
 					started.Add(1)
-					_, err = execSrc(st, loop, 1<<40, nil) // runs until cancelled
+					_, err = execSrc(st, loop, math.MaxInt32, nil) // runs until cancelled
 					return err
 				})
 			}
