@@ -58,7 +58,9 @@ func TestSchedulerOrder(t *testing.T) {
 // TestSchedulerDelayAndSleep: a delayed coroutine waits in the timer
 // heap and a sleeping one in Syscall, while another keeps running.
 func TestSchedulerDelayAndSleep(t *testing.T) {
-	s := coroutine.NewScheduler()
+	// One runner: the third coroutine runs after the first two started
+	// their waits (with two it may finish on the other runner first).
+	s := coroutine.NewScheduler(coroutine.WithRunners(1))
 	var sleeping, delayed atomic.Bool
 	var runsMeanwhile atomic.Int64
 	var seen []coroutine.Status
