@@ -18,7 +18,9 @@ type taskCoroutine = Coroutine[struct{}, struct{}, any]
 
 // Scheduler runs coroutines on R runner goroutines (WithRunners; the
 // default is GOMAXPROCS): the goroutine that calls Run is the first, and
-// Run starts the others.
+// Run starts the others. With more than one runner, coroutines run in
+// parallel: what they share needs synchronization, as goroutines do.
+// WithRunners(1) runs them one at a time, in one strict order.
 //
 // Each runner has its own ready queue, in priority, then submission,
 // order, and runs its first coroutine; a yielding or preempted coroutine
