@@ -14,7 +14,9 @@ import (
 // removes its own. A thread inside a blocking region counts as suspended
 // at once and parks if it leaves the region. If the thread does not reach a
 // safepoint before ctx is done or the stop timeout passes, the request is
-// withdrawn and a *StopTimeoutError returned.
+// withdrawn and a *StopTimeoutError returned. Once it returns nil,
+// everything t did before it stopped happens before the caller's next
+// step, as after Stop.
 func (w *World) SuspendThread(ctx context.Context, t *Thread, opts ...StopOption) error {
 	cfg, err := w.stopConfig(opts)
 	if err != nil {
@@ -69,7 +71,8 @@ func (w *World) SuspendThread(ctx context.Context, t *Thread, opts ...StopOption
 
 // ResumeThread undoes one SuspendThread of t. It returns an error, and
 // changes nothing, if no SuspendThread of t is outstanding: a thread that
-// runs, is detached, or is held only by a stop of the world.
+// runs, is detached, or is held only by a stop of the world. What the
+// caller wrote before ResumeThread happens before t runs again.
 func (w *World) ResumeThread(t *Thread, opts ...StopOption) error {
 	cfg, err := w.stopConfig(opts)
 	if err != nil {

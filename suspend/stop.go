@@ -167,6 +167,11 @@ type target struct {
 // that did not, with where their goroutines were and the world's dump at
 // that moment; the world stays usable. A call on the goroutine that holds
 // a stop it has not restarted fails at once with ErrWaitsForItself.
+//
+// Everything the stopped threads did before they stopped happens before
+// Stop returns, so the initiator may read their state without a data race
+// until Restart (the package documentation, "What the initiator may
+// read").
 func (w *World) Stop(ctx context.Context, opts ...StopOption) (*Stopped, error) {
 	cfg, err := w.stopConfig(opts)
 	if err != nil {
@@ -565,7 +570,8 @@ func (w *World) resume(t *Thread) threadstate.Result {
 }
 
 // Restart resumes every thread the stop stopped and releases the world.
-// A second Restart returns an error and changes nothing.
+// A second Restart returns an error and changes nothing. What the
+// initiator wrote before Restart happens before each thread runs again.
 //
 // The threads are resumed in an order that rotates from one restart to
 // the next: the first ones resumed get the CPUs first, and a fixed order

@@ -48,24 +48,38 @@ func readmeSnippets(t *testing.T) []snippet {
 	return out
 }
 
-// copied returns the lines of snippets_test.go between "// README:
-// section" and "// README: end", with the function body's indentation
-// removed.
-func copied(t *testing.T, section string) ([]string, bool) {
+// key names a snippet in snippets_test.go: its section, and "imports"
+// after it for a block that is the section's import declaration.
+func (s snippet) key() string {
+	if len(s.lines) > 0 && s.lines[0] == "import (" {
+		return s.section + ", imports"
+	}
+	return s.section
+}
+
+// copied returns the lines of snippets_test.go between "// README: key"
+// and "// README: end". A marker inside a function body is indented; the
+// body's indentation is removed from the lines it encloses.
+func copied(t *testing.T, key string) ([]string, bool) {
 	t.Helper()
 	src, err := os.ReadFile("snippets_test.go")
 	require.NoError(t, err)
 	var lines []string
-	in, found := false, false
+	in, found, indented := false, false, false
 	for _, line := range strings.Split(string(src), "\n") {
 		trimmed := strings.TrimSpace(line)
 		switch {
-		case trimmed == "// README: "+section:
-			in, found = true, true
+		case trimmed == "// README: "+key:
+			in, found, indented = true, true, trimmed != line
 		case in && trimmed == "// README: end":
+			for len(lines) > 0 && lines[len(lines)-1] == "" {
+				lines = lines[:len(lines)-1] // gofmt's blank line before a top-level comment
+			}
 			return lines, true
-		case in:
+		case in && indented:
 			lines = append(lines, strings.TrimPrefix(line, "\t"))
+		case in:
+			lines = append(lines, line)
 		}
 	}
 	return nil, found && !in
@@ -77,11 +91,11 @@ func TestSnippetsAreInTheREADME(t *testing.T) {
 	snippets := readmeSnippets(t)
 	require.NotEmpty(t, snippets, "README.md has no ```go block")
 	for _, s := range snippets {
-		got, ok := copied(t, s.section)
-		if !assert.True(t, ok, "snippets_test.go has no compiled copy of the README's block under %q", s.section) {
+		got, ok := copied(t, s.key())
+		if !assert.True(t, ok, "snippets_test.go has no compiled copy of the README's block %q", s.key()) {
 			continue
 		}
 		assert.Equal(t, strings.Join(s.lines, "\n"), strings.Join(got, "\n"),
-			"the README's block under %q and its compiled copy in snippets_test.go differ", s.section)
+			"the README's block %q and its compiled copy in snippets_test.go differ", s.key())
 	}
 }

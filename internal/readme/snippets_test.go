@@ -5,12 +5,17 @@ import (
 	"log"
 	"net"
 	"time"
+)
 
+// README: Using it, imports
+import (
 	"github.com/coopsuspend/coopsuspend/coroutine"
 	"github.com/coopsuspend/coopsuspend/monitor"
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
 )
+
+// README: end
 
 // The snippets are compiled, not run: they show code from several
 // goroutines (a guest's, a collector's, a debugger's) side by side.
