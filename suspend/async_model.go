@@ -9,12 +9,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/coopsuspend/coopsuspend/internal/modelhooks"
 	"github.com/coopsuspend/coopsuspend/internal/seam"
 )
 
 // The explorer's stand-in for a thread's signal handler (docs/design.md,
-// "Model checking the library"). A thread given a SimHandler makes its
-// wrapped system calls through SimHandler.Syscall, and the initiator's
+// "Model checking the library"). A thread given a simHandler makes its
+// wrapped system calls through simHandler.syscall, and the initiator's
 // questions to its record (recInWrapper, recSuspendAsync,
 // recResumeAsync) are answered by the simulation, through the seam,
 // instead of by the real record (internal/asyncsuspend) and a signal.
@@ -33,8 +34,8 @@ import (
 // registers (the real record holds no park's buffer, so Context reports
 // none).
 
-// SimHandler is one thread's simulated signal handler.
-type SimHandler struct {
+// simHandler is one thread's simulated signal handler.
+type simHandler struct {
 	inWrapper seam.Uint32
 	// phase is where the thread is in its call; only the running proc
 	// reads or writes it (the explorer runs one at a time).
@@ -55,42 +56,50 @@ const (
 
 var simHandlers struct {
 	sync.Mutex
-	m map[*Thread]*SimHandler
+	m map[*Thread]*simHandler
 }
 
-// ModelSimulateHandler gives t a simulated signal handler; its record's
-// answers come from it until the thread is forgotten by a later call
-// for another world. Call it before the exploration runs t.
-func ModelSimulateHandler(t *Thread) *SimHandler {
-	h := &SimHandler{release: seam.NewToken("handler-release"), ack: seam.NewToken("handler-ack")}
+func init() {
+	modelhooks.SimulateHandler = func(thread any) func() {
+		t := thread.(*Thread)
+		h := simulateHandler(t)
+		return func() { h.syscall(t) }
+	}
+	modelhooks.ForgetHandlers = forgetHandlers
+}
+
+// simulateHandler gives t a simulated signal handler; its record's
+// answers come from it until the handlers are forgotten.
+func simulateHandler(t *Thread) *simHandler {
+	h := &simHandler{release: seam.NewToken("handler-release"), ack: seam.NewToken("handler-ack")}
 	simHandlers.Lock()
 	defer simHandlers.Unlock()
 	if simHandlers.m == nil {
-		simHandlers.m = map[*Thread]*SimHandler{}
+		simHandlers.m = map[*Thread]*simHandler{}
 	}
 	simHandlers.m[t] = h
 	return h
 }
 
-// ModelForgetHandlers drops every simulated handler.
-func ModelForgetHandlers() {
+// forgetHandlers drops every simulated handler.
+func forgetHandlers() {
 	simHandlers.Lock()
 	defer simHandlers.Unlock()
 	simHandlers.m = nil
 }
 
-func simOf(t *Thread) *SimHandler {
+func simOf(t *Thread) *simHandler {
 	simHandlers.Lock()
 	defer simHandlers.Unlock()
 	return simHandlers.m[t]
 }
 
-// Syscall is a wrapped system call of the thread t, as safepoint.Syscall6
+// syscall is a wrapped system call of the thread t, as safepoint.Syscall6
 // makes it: inside a blocking region, marked in the record while in the
 // kernel entry. While the handler has the thread parked, the call does
 // not return; after the release the call restarts, as an interrupted
 // system call does.
-func (h *SimHandler) Syscall(t *Thread) {
+func (h *simHandler) syscall(t *Thread) {
 	t.c.EnterSafe()
 	h.inWrapper.Store(1)
 	h.phase = simEntering

@@ -13,6 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/coopsuspend/coopsuspend/internal/core"
+	"github.com/coopsuspend/coopsuspend/internal/modelhooks"
 	"github.com/coopsuspend/coopsuspend/internal/seam"
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
@@ -76,7 +77,7 @@ type mx struct {
 	detaching map[uint64]bool
 	threads   []*suspend.Thread // every thread ever attached
 	byID      map[uint64]*suspend.Thread
-	sims      map[*suspend.Thread]*suspend.SimHandler
+	sims      map[*suspend.Thread]func() // a simulated thread's wrapped system call
 
 	checkers map[*ts.Cell]*ts.Checker
 	words    map[*ts.Cell]ts.Word
@@ -97,7 +98,8 @@ var current *mx
 var seen map[string]bool
 
 func init() {
-	ts.SetObserver(func(c *ts.Cell, tr ts.Transition) {
+	modelhooks.Observe = func(cell, transition any) {
+		c, tr := cell.(*ts.Cell), transition.(ts.Transition)
 		m := current
 		if m == nil {
 			return
@@ -112,7 +114,7 @@ func init() {
 		}
 		m.words[c] = tr.After
 		seen[fmt.Sprintf("%v -> %v in %v", tr.Event, tr.Result, tr.Before.State())] = true
-	})
+	}
 }
 
 func (m *mx) failf(format string, args ...any) { m.r.Fail(fmt.Errorf(format, args...)) }
@@ -130,10 +132,10 @@ func (m *mx) attach(name string) *suspend.Thread {
 }
 
 // attachSim attaches a thread whose wrapped system calls go through a
-// simulated signal handler (suspend.SimHandler).
+// simulated signal handler (internal/modelhooks.SimulateHandler).
 func (m *mx) attachSim(name string) *suspend.Thread {
 	th := m.attach(name)
-	m.sims[th] = suspend.ModelSimulateHandler(th)
+	m.sims[th] = modelhooks.SimulateHandler(th)
 	return th
 }
 
@@ -156,7 +158,7 @@ func (m *mx) work(th *suspend.Thread) {
 }
 
 func (m *mx) wordOf(th *suspend.Thread) ts.Word {
-	return m.words[suspend.ModelCell(th)]
+	return m.words[modelhooks.Cell(th).(*ts.Cell)]
 }
 
 // actAs makes the calling goroutine act as th: a pre-attached thread was
@@ -201,7 +203,7 @@ func (m *mx) guest(th *suspend.Thread, prog string) {
 		case 'w':
 			m.work(th)
 		case 's':
-			m.sims[th].Syscall(th)
+			m.sims[th]()
 			m.work(th)
 		case 'd':
 			if i != len(prog)-1 {
@@ -297,7 +299,7 @@ func (m *mx) step() error {
 			continue
 		}
 		th := m.byID[id]
-		w := m.words[suspend.ModelCell(th)]
+		w := m.words[modelhooks.Cell(th).(*ts.Cell)]
 		if !m.policy.EndStates().Has(w.State()) || w.Count() < n {
 			return fmt.Errorf("%s is held %d times but its word is %v", th.Name(), n, w)
 		}
@@ -308,7 +310,7 @@ func (m *mx) step() error {
 // end is the check after every goroutine finished.
 func (m *mx) end() error {
 	defer close(m.owners)
-	if err := suspend.ModelBalanced(m.w); err != nil {
+	if err := modelhooks.Balanced(m.w); err != nil {
 		return err
 	}
 	for _, tk := range m.r.Tokens() {
@@ -347,7 +349,7 @@ func (sc scenario) program(t *testing.T) seam.Program {
 	return func(r *seam.Run) func() error {
 		m := &mx{t: t, r: r, policy: sc.policy,
 			held: map[uint64]int{}, attached: map[uint64]*suspend.Thread{}, detaching: map[uint64]bool{},
-			sims: map[*suspend.Thread]*suspend.SimHandler{}, byID: map[uint64]*suspend.Thread{},
+			sims: map[*suspend.Thread]func(){}, byID: map[uint64]*suspend.Thread{},
 			checkers: map[*ts.Cell]*ts.Checker{}, words: map[*ts.Cell]ts.Word{}, owners: make(chan struct{})}
 		m.w = newWorld(t, suspend.WithPolicy(sc.policy))
 		ctx := context.Background()
@@ -356,7 +358,7 @@ func (sc scenario) program(t *testing.T) seam.Program {
 		}
 		current = m
 		r.OnStep(m.step)
-		suspend.ModelForgetHandlers()
+		modelhooks.ForgetHandlers()
 		sc.setup(m, ctx)
 		return m.end
 	}
@@ -551,7 +553,7 @@ var hybridScenarios = []scenario{
 }
 
 // The asynchronous park, with the handler's side simulated through the
-// seam (suspend.SimHandler): a thread in a wrapped system call is parked
+// seam (internal/modelhooks.SimulateHandler): a thread in a wrapped system call is parked
 // by the mop-up phase (hybrid) or at once (preemptive), finished on the
 // handler's behalf, and released by the restart, a ResumeThread or a
 // rollback.
