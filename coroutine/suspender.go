@@ -47,17 +47,16 @@ func misuseReason(method string, from Status) string {
 
 // Yield suspends the coroutine with y; it may be resumed at once. It
 // returns the value of the Resume that continues it.
-//
-// Yield is kept within the inliner's budget of 80 (TestYieldInlines), so
-// that it is inlined into the body and the switch is the only call
-// between the body and the resumer: each call in between costs one more
-// mispredicted return every time the switch comes back, about 8 ns a
-// round trip on the development VM (BenchmarkRoundTripDepth). Hence the
-// refusal by table (yieldIn) instead of a test and a panic, the action
-// left at its zero value (actYield), and the adoption written out in both
-// branches instead of kept in a variable: each saves a few units, and
-// Yield costs 77 (go build -gcflags=-m=2).
 func (s *Suspender[P, Y]) Yield(y Y) P {
+	// Yield is kept within the inliner's budget of 80 (TestYieldInlines),
+	// so that it is inlined into the body and the switch is the only call
+	// between the body and the resumer: each call in between costs one
+	// more mispredicted return every time the switch comes back, about
+	// 8 ns a round trip (BenchmarkRoundTripDepth, docs/benchmarks.md).
+	// Hence the refusal by table (yieldIn) instead of a test and a panic,
+	// the action left at its zero value (actYield), and the adoption
+	// written out in both branches instead of kept in a variable: each
+	// saves a few units, and Yield costs 77 (go build -gcflags=-m=2).
 	if !s.sh.yieldIn[s.sh.status](handoff[Y]{y: y}) {
 		if threadstate.Checked {
 			s.sh.adoptThread()

@@ -143,6 +143,22 @@ func (c *call) do(t *suspend.Thread, skip int) (r1, r2 uintptr, err error) {
 }
 
 // Read reads from fd into p through Syscall6.
+//
+// Use Read (and Write) for a descriptor in blocking mode, where the call
+// really waits in the kernel and a hybrid or preemptive stop can suspend
+// the thread there: a pipe, a terminal, a device, or a file opened with
+// unix.Open without O_NONBLOCK. An *os.File's descriptor is f.Fd(), which
+// switches the file to blocking mode for good (its deadlines stop
+// working), and f must be kept alive while the call runs. A descriptor
+// the Go runtime polls (a net.Conn's, an os.File's left in non-blocking
+// mode, as SyscallConn's Control hands it over) returns EAGAIN instead of
+// waiting: for those, keep the standard library's own call and bracket
+// it with Blocking, as in
+//
+//	safepoint.Blocking(t, func() { n, err = conn.Read(buf) })
+//
+// which parks the goroutine in Go's network poller, holds no OS thread,
+// and counts as stopped under every policy.
 func Read(t *suspend.Thread, fd int, p []byte) (int, error) {
 	return transfer(t, syscall.SYS_READ, fd, p)
 }

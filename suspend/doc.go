@@ -46,18 +46,17 @@
 // sent and no goroutine is locked to its OS thread; a thread inside a
 // blocking region keeps running its blocking call and counts as stopped.
 //
-// Hybrid is Coop with Mono's second, mop-up phase: once the running
-// threads have stopped, a thread still inside its blocking region that is
-// in a system call made through safepoint's wrappers is suspended
-// asynchronously, by a signal, inside the kernel; the others stay counted
-// as stopped in their region. Attach locks the goroutine to its OS thread
-// so that the signal can find it.
+// Hybrid adds a second phase to Coop: once the running threads have
+// stopped, a thread still inside its blocking region that is in a system
+// call made through safepoint's wrappers is suspended by a signal, inside
+// the kernel; the others stay counted as stopped in their region. Attach
+// locks the goroutine to its OS thread so that the signal can find it.
 //
-// Preemptive, which in Mono suspends every thread by signal, suspends in
-// Go only the threads inside a wrapped system call, and does so at once,
-// in the first phase; Go code is stopped at its polls, as in the other
-// policies, because a goroutine parked in a signal handler would hold its
-// P and deadlock Go's own garbage collector. Hybrid and Preemptive need
+// Preemptive signals such threads at once, in the stop's first phase,
+// while the running ones make their way to a poll. Go code is stopped at
+// its polls under every policy: a goroutine parked in a signal handler
+// would hold its P and deadlock Go's own garbage collector (in Mono,
+// preemptive suspends every thread by signal). Hybrid and Preemptive need
 // coopsuspend's signal handler (arch.Supported); where there is none,
 // NewWorld refuses them with an error wrapping arch.ErrUnsupported.
 //
@@ -76,9 +75,6 @@
 // Stops cost more too: in docs/benchmarks.md a stop of one gopher-lua
 // guest has a median of 22–25 µs under Coop and 42–48 µs under Hybrid,
 // four starlark guests 73–81 µs and 158–170 µs.
-// Preemptive differs from Hybrid in signalling such a thread at once, in
-// the stop's first phase, instead of after the polling threads have
-// answered.
 //
 // # What the initiator may read
 //

@@ -39,30 +39,12 @@
 // refusal. The table, its guards and every cell are in
 // docs/state-machine.md, generated from the code by go generate.
 //
-// # Proof
+// # How the table is checked
 //
-// Each check proves something different:
-//
-//   - TestStepMatchesReference holds Step against an independent
-//     transcription of Mono's transition functions (internal/monospec)
-//     on all 5120 words and 14 events: the table is Mono's, with the
-//     departures docs/state-machine.md lists.
-//   - TestModelCheck explores to exhaustion every interleaving of
-//     internal/stwmodel, a model of Mono's protocol (one initiator with
-//     Mono's pulse loop, a handler that finishes its own suspend, up to
-//     three threads) driving real Cells, and checks the invariants of
-//     docs/mono-protocol.md §5 (CheckWord, Checker) at every step: the
-//     table supports Mono's protocol under each policy. The property
-//     tests drive the same model with random interleavings, and fuzz/
-//     adds coverage-guided inputs. None of this runs the library's own
-//     initiator, which differs from Mono's (docs/design.md, "Model
-//     checking the library").
-//   - internal/modelcheck runs the library's code itself (suspend,
-//     safepoint, internal/core, over these Cells) under a deterministic
-//     scheduler, with the coopmodel build tag: every schedule of its
-//     scenarios within a preemption bound, and random deeper ones, with
-//     a Checker on every Cell. It is bounded where TestModelCheck is
-//     exhaustive, and real where TestModelCheck is a model.
+// The table is compared with an independent transcription of Mono's
+// transition functions on every word and event, and model-checked, alone
+// and under the library's own code; docs/design.md ("Model checking the
+// library") says what each check proves.
 //
 // # Checked builds
 //

@@ -4,15 +4,13 @@ package threadstate
 // It is pure: the caller publishes the new word (Cell.Apply does so with a
 // compare-and-swap). Where Mono's transition would be fatal, Step returns
 // the unchanged word, NoResult and a *TransitionError that names the word,
-// the event and the reason.
-//
-// Step reads the transition table of this package (table.go) through a
-// compiled copy that turns each cell's checks into one count range and one
-// flag test, and each outcome into word arithmetic; a word the compiled
-// cell does not admit takes the slow path, which reads the table itself to
-// say which check failed. docs/state-machine.md is generated from the same
-// table.
+// the event and the reason. docs/state-machine.md lists every transition.
 func Step(w Word, e Event) (Word, Result, error) {
+	// Step reads the transition table (table.go) through a compiled copy
+	// that turns each cell's checks into one count range and one flag
+	// test, and each outcome into word arithmetic; a word the compiled
+	// cell does not admit takes the slow path, which reads the table
+	// itself to say which check failed.
 	s := w & stateMask
 	if e >= NumEvents || s >= NumStates || w&reservedBitsMask != 0 {
 		return stepRefused(w, e)
