@@ -13,7 +13,7 @@
 // says what it holds.
 package modelhooks
 
-// Observe, when set, sees every transition any threadstate.Cell
+// Observe sees, when set, every transition any threadstate.Cell
 // publishes, at the moment it takes effect: cell is the *threadstate.Cell
 // and transition its threadstate.Transition. The explorer runs one
 // goroutine at a time and never switches between a compare-and-swap and
