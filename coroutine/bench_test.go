@@ -59,7 +59,7 @@ func BenchmarkRoundTripIterPull(b *testing.B) {
 // chunks ("x-iter.Pull"): the number issue 11 sets at most 1.2. It also
 // reports, from the same chunks, the floor of any Resume with this
 // signature that is not inlined ("x-floor"): iter.Pull with next() called
-// through one function that is not, and that returns a State and an error
+// through one function that is not, and that returns an Outcome and an error
 // as Resume does (stateThrough; see BenchmarkRoundTripDepth).
 func BenchmarkRoundTripRatio(b *testing.B) {
 	const chunk = 2000
@@ -183,13 +183,13 @@ func BenchmarkRoundTripDepth(b *testing.B) {
 //go:noinline
 func nextThrough(next func() (int, bool)) (int, bool) { return next() }
 
-// stateThrough is nextThrough returning what Resume returns: a State (64
+// stateThrough is nextThrough returning what Resume returns: an Outcome (64
 // bytes, on the stack) and an error.
 //
 //go:noinline
-func stateThrough(next func() (int, bool)) (coroutine.State[int, int], error) {
+func stateThrough(next func() (int, bool)) (coroutine.Outcome[int, int], error) {
 	v, _ := next()
-	return coroutine.State[int, int]{Status: coroutine.Suspended, Yield: v}, nil
+	return coroutine.Outcome[int, int]{Status: coroutine.Suspended, Yield: v}, nil
 }
 
 //go:noinline

@@ -21,7 +21,7 @@ import (
 
 // Coroutine is a stackful coroutine whose body takes P at each resume,
 // suspends with Y, and returns R. Resume, Close and the body strictly
-// alternate, and State belongs with them; Name, RequestPreemption and
+// alternate, and Outcome belongs with them; Name, RequestPreemption and
 // RequestCancel may be called from any goroutine. Go's coroutine switch requires every Resume
 // and Close to come from a goroutine locked to an OS thread exactly as
 // the first Resume's was (both unlocked, or both on that same thread);
@@ -31,9 +31,9 @@ type Coroutine[P, Y, R any] struct {
 	fn func(*Suspender[P, Y], P) R
 	// state is what Resume returns, but for its Status, which lives in
 	// shared (the body moves it too) and is copied in by result: one
-	// place for the status, so a State can never disagree with Status().
+	// place for the status, so an Outcome can never disagree with Status().
 	// Written by Resume's side only.
-	state State[Y, R]
+	state Outcome[Y, R]
 	// plain: no listeners, thread or monitor, so a resumed yield needs
 	// only the switch (Resume's fast path).
 	plain bool
@@ -65,7 +65,7 @@ type shared[P, Y any] struct {
 
 	// yield is iter.Pull's: the switch back to the resumer. yieldIn is
 	// what Yield calls, by status: yield when Running, and otherwise a
-	// function that panics with Yield's *TransitionError before anything
+	// function that panics with Yield's *StatusError before anything
 	// changed. A table rather than a test and a panic in Yield, which
 	// must stay small enough to be inlined into the body (see Yield).
 	// Both are written once, by the body as it starts, before fn has
@@ -249,7 +249,7 @@ func samePanic(a, b any) (same bool) {
 // Name returns the coroutine's name (WithName, or a generated one).
 func (c *Coroutine[P, Y, R]) Name() string { return c.cfg.name }
 
-// Status returns the coroutine's current status, the one a State that
+// Status returns the coroutine's current status, the one an Outcome that
 // Resume returns at this moment would hold.
 // Like Resume, call it from the resuming side (or the body), not
 // concurrently with a Resume.
@@ -262,13 +262,13 @@ func (c *Coroutine[P, Y, R]) ready() error {
 	from := c.Status()
 	switch {
 	case from == Suspended && !c.state.WakeAt.IsZero() && time.Now().Before(c.state.WakeAt):
-		return &TransitionError{Name: c.cfg.name, From: from, To: Ready,
+		return &StatusError{Name: c.cfg.name, From: from, To: Ready,
 			Reason: "not due until " + c.state.WakeAt.Format(time.RFC3339Nano)}
 	case from == Suspended:
 	case from == Syscall && c.blockingDone.Load():
 		c.state.Syscall = SyscallReturned
 	default:
-		return &TransitionError{Name: c.cfg.name, From: from, To: Ready}
+		return &StatusError{Name: c.cfg.name, From: from, To: Ready}
 	}
 	c.setStatus(from, Ready)
 	return nil
@@ -298,8 +298,8 @@ func (c *Coroutine[P, Y, R]) ListenerPanics() int64 { return c.listenerPanics.Lo
 // returns its state. Resuming a finished coroutine returns its final state
 // again. A coroutine Suspended with a WakeAt in the future, or one that is
 // running (Resume from inside its own body), is refused with a
-// *TransitionError and nothing changes.
-func (c *Coroutine[P, Y, R]) Resume(p P) (State[Y, R], error) {
+// *StatusError and nothing changes.
+func (c *Coroutine[P, Y, R]) Resume(p P) (Outcome[Y, R], error) {
 	// The fast path: a plain yield resumed, with nothing to tell anyone.
 	// Suspended and not by a Delay: its WakeAt is zero (out keeps the
 	// last switch's action until the next one).
@@ -313,14 +313,14 @@ func (c *Coroutine[P, Y, R]) Resume(p P) (State[Y, R], error) {
 			// What result would return, built in place: a Suspended
 			// coroutine has no WakeAt here (checked above), no Result,
 			// no Err and no system call.
-			return State[Y, R]{Status: Suspended, Yield: h.y}, nil
+			return Outcome[Y, R]{Status: Suspended, Yield: h.y}, nil
 		}
 		return c.settle(h, ok)
 	}
 	return c.resumeSlow(p)
 }
 
-func (c *Coroutine[P, Y, R]) resumeSlow(p P) (State[Y, R], error) {
+func (c *Coroutine[P, Y, R]) resumeSlow(p P) (Outcome[Y, R], error) {
 	from := c.Status()
 	if c.cfg.err != nil && from == Ready {
 		return c.result(), fmt.Errorf("coroutine %q: %w", c.cfg.name, c.cfg.err)
@@ -329,11 +329,11 @@ func (c *Coroutine[P, Y, R]) resumeSlow(p P) (State[Y, R], error) {
 	case from.Finished():
 		return c.result(), nil
 	case from == Running:
-		return c.result(), &TransitionError{Name: c.cfg.name, From: from, To: Running, Reason: "it is running"}
+		return c.result(), &StatusError{Name: c.cfg.name, From: from, To: Running, Reason: "it is running"}
 	case from == Syscall && !c.blockingDone.Load():
-		return c.result(), &TransitionError{Name: c.cfg.name, From: from, To: Running, Reason: "its blocking call has not returned"}
+		return c.result(), &StatusError{Name: c.cfg.name, From: from, To: Running, Reason: "its blocking call has not returned"}
 	case from == Suspended && !c.state.WakeAt.IsZero() && time.Now().Before(c.state.WakeAt):
-		return c.result(), &TransitionError{Name: c.cfg.name, From: from, To: Running,
+		return c.result(), &StatusError{Name: c.cfg.name, From: from, To: Running,
 			Reason: "not due until " + c.state.WakeAt.Format(time.RFC3339Nano)}
 	}
 	if t := c.cfg.thread; t != nil {
@@ -384,8 +384,8 @@ func (sh *shared[P, Y]) adoptThread() {
 	}
 }
 
-// result is the coroutine's State, with its current status.
-func (c *Coroutine[P, Y, R]) result() State[Y, R] {
+// result is the coroutine's Outcome, with its current status.
+func (c *Coroutine[P, Y, R]) result() Outcome[Y, R] {
 	s := c.state
 	s.Status = c.status
 	return s
@@ -393,7 +393,7 @@ func (c *Coroutine[P, Y, R]) result() State[Y, R] {
 
 // settle files the way the body switched back: h, or, when the body
 // returned (!ok), the out its defer set.
-func (c *Coroutine[P, Y, R]) settle(h handoff[Y], ok bool) (State[Y, R], error) {
+func (c *Coroutine[P, Y, R]) settle(h handoff[Y], ok bool) (Outcome[Y, R], error) {
 	if ok {
 		c.out = h.act
 	}
@@ -437,9 +437,9 @@ func (c *Coroutine[P, Y, R]) Close() error {
 	case from.Finished():
 		return nil
 	case from == Running, from == Syscall && !c.cfg.offload:
-		return &TransitionError{Name: c.cfg.name, From: from, To: Cancelled, Reason: "Close from inside its body"}
+		return &StatusError{Name: c.cfg.name, From: from, To: Cancelled, Reason: "Close from inside its body"}
 	case from == Syscall && !c.blockingDone.Load():
-		return &TransitionError{Name: c.cfg.name, From: from, To: Cancelled, Reason: "its blocking call has not returned"}
+		return &StatusError{Name: c.cfg.name, From: from, To: Cancelled, Reason: "its blocking call has not returned"}
 	}
 	if c.stop != nil {
 		c.handOver()

@@ -84,7 +84,7 @@ func TestDelay(t *testing.T) {
 		t.Fatalf("%+v, %v", st, err)
 	}
 	_, err = c.Resume(struct{}{})
-	var te *coroutine.TransitionError
+	var te *coroutine.StatusError
 	if !errors.As(err, &te) || !strings.Contains(err.Error(), `"sleepy": unexpected Suspended->Running`) {
 		t.Fatalf("early resume: %v", err)
 	}
@@ -235,7 +235,7 @@ func TestPreemptionAtPoll(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		timer := time.AfterFunc(2*time.Millisecond, c.RequestPreemption)
 		done := make(chan struct{})
-		var st coroutine.State[struct{}, int]
+		var st coroutine.Outcome[struct{}, int]
 		var err error
 		go func() { st, err = c.Resume(struct{}{}); close(done) }()
 		select {

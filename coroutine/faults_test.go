@@ -217,7 +217,7 @@ func TestJoin(t *testing.T) {
 	if _, err := s.Join(ctx, id); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Join before the coroutine finished, with a deadline: %v; want the deadline", err)
 	}
-	joined := make(chan coroutine.State[struct{}, any], 2)
+	joined := make(chan coroutine.Outcome[struct{}, any], 2)
 	for range 2 {
 		go func() {
 			st, err := s.Join(context.Background(), id)

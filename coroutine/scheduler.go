@@ -82,9 +82,9 @@ type Scheduler struct {
 	// result was read meanwhile is skipped there). joiners are the Joins
 	// waiting for a coroutine that has not finished: they get its result
 	// instead of results.
-	results     map[uint64]State[struct{}, any]
+	results     map[uint64]Outcome[struct{}, any]
 	resultOrder []uint64
-	joiners     map[uint64][]chan State[struct{}, any]
+	joiners     map[uint64][]chan Outcome[struct{}, any]
 	// closeErrs are the refusals of closes that cannot be refused (a
 	// Ready or Suspended coroutine); Run returns them.
 	closeErrs []error
@@ -130,8 +130,8 @@ var ErrNotSuspended = errors.New("the coroutine is not suspended")
 func NewScheduler(opts ...Option) *Scheduler {
 	s := &Scheduler{
 		byID:    map[uint64]*entry{},
-		results: map[uint64]State[struct{}, any]{},
-		joiners: map[uint64][]chan State[struct{}, any]{},
+		results: map[uint64]Outcome[struct{}, any]{},
+		joiners: map[uint64][]chan Outcome[struct{}, any]{},
 		parked:  map[uint64]*entry{},
 		idle:    map[*runner]struct{}{},
 		blocked: map[*entry]struct{}{},
@@ -288,7 +288,7 @@ func (s *Scheduler) Resume(id uint64) error {
 // reports false if the coroutine has not finished, or its result was read
 // already (by Result or Join), or dropped past the scheduler's result
 // limit (WithResultLimit).
-func (s *Scheduler) Result(id uint64) (State[struct{}, any], bool) {
+func (s *Scheduler) Result(id uint64) (Outcome[struct{}, any], bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st, ok := s.results[id]
@@ -308,7 +308,7 @@ var ErrNoResult = errors.New("no result to join")
 // Joins of one coroutine all get its result. It may be called from any
 // goroutine, and is how a server that submits coroutines keeps no result
 // it does not read.
-func (s *Scheduler) Join(ctx context.Context, id uint64) (State[struct{}, any], error) {
+func (s *Scheduler) Join(ctx context.Context, id uint64) (Outcome[struct{}, any], error) {
 	s.mu.Lock()
 	if st, ok := s.results[id]; ok {
 		delete(s.results, id)
@@ -317,10 +317,10 @@ func (s *Scheduler) Join(ctx context.Context, id uint64) (State[struct{}, any], 
 	}
 	if _, live := s.byID[id]; !live {
 		s.mu.Unlock()
-		return State[struct{}, any]{}, fmt.Errorf("coroutine: Join(%d) on scheduler %q: %w: no such coroutine, "+
+		return Outcome[struct{}, any]{}, fmt.Errorf("coroutine: Join(%d) on scheduler %q: %w: no such coroutine, "+
 			"or its result was read or dropped", id, s.cfg.name, ErrNoResult)
 	}
-	ch := make(chan State[struct{}, any], 1)
+	ch := make(chan Outcome[struct{}, any], 1)
 	s.joiners[id] = append(s.joiners[id], ch)
 	s.mu.Unlock()
 	select {
@@ -334,11 +334,11 @@ func (s *Scheduler) Join(ctx context.Context, id uint64) (State[struct{}, any], 
 			return st, nil
 		default:
 		}
-		s.joiners[id] = slices.DeleteFunc(s.joiners[id], func(c chan State[struct{}, any]) bool { return c == ch })
+		s.joiners[id] = slices.DeleteFunc(s.joiners[id], func(c chan Outcome[struct{}, any]) bool { return c == ch })
 		if len(s.joiners[id]) == 0 {
 			delete(s.joiners, id)
 		}
-		return State[struct{}, any]{}, fmt.Errorf("coroutine: Join(%d) on scheduler %q: %w", id, s.cfg.name, context.Cause(ctx))
+		return Outcome[struct{}, any]{}, fmt.Errorf("coroutine: Join(%d) on scheduler %q: %w", id, s.cfg.name, context.Cause(ctx))
 	}
 }
 

@@ -31,8 +31,8 @@ func (s Status) String() string {
 // Finished reports whether s is final: Cancelled, Complete or Failed.
 func (s Status) Finished() bool { return s >= Cancelled }
 
-// State is what Resume reports.
-type State[Y, R any] struct {
+// Outcome is what Resume reports.
+type Outcome[Y, R any] struct {
 	Status Status
 	// Syscall is where a coroutine in status Syscall is with its blocking
 	// call. (Beside Status, so that the two bytes share a word.)
@@ -71,14 +71,14 @@ func (s SyscallState) String() string {
 	return fmt.Sprintf("SyscallState(%d)", uint8(s))
 }
 
-// TransitionError is a refused status change.
-type TransitionError struct {
+// StatusError is a refused status change.
+type StatusError struct {
 	Name     string
 	From, To Status
 	Reason   string
 }
 
-func (e *TransitionError) Error() string {
+func (e *StatusError) Error() string {
 	s := fmt.Sprintf("coroutine %q: unexpected %v->%v", e.Name, e.From, e.To)
 	if e.Reason != "" {
 		s += ": " + e.Reason

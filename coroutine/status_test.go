@@ -10,13 +10,13 @@ import (
 )
 
 // TestStateAgreesWithStatus: the status lives in one place, so every
-// State that Resume returns, a refused one included, holds the status
+// Outcome that Resume returns, a refused one included, holds the status
 // Status() reports at that moment. (When it was stored twice, a Resume
-// refused from inside the body returned a State that said Ready while the
+// refused from inside the body returned an Outcome that said Ready while the
 // coroutine was Running, and after a fast-path yield the stored copy lagged.)
 func TestStateAgreesWithStatus(t *testing.T) {
 	var c *coroutine.Coroutine[int, int, int]
-	var inside coroutine.State[int, int]
+	var inside coroutine.Outcome[int, int]
 	var insideErr error
 	var insideStatus coroutine.Status
 	c = coroutine.New(func(s *coroutine.Suspender[int, int], p int) int {
@@ -29,10 +29,10 @@ func TestStateAgreesWithStatus(t *testing.T) {
 	})
 	st, err := c.Resume(1)
 	require.NoError(t, err)
-	var te *coroutine.TransitionError
+	var te *coroutine.StatusError
 	require.ErrorAs(t, insideErr, &te, "Resume from inside the body")
 	assert.Equal(t, coroutine.Running, insideStatus)
-	assert.Equal(t, coroutine.Running, inside.Status, "the refused Resume's State")
+	assert.Equal(t, coroutine.Running, inside.Status, "the refused Resume's Outcome")
 
 	for p := 2; ; p++ {
 		assert.Equal(t, c.Status(), st.Status, "after Resume(%d)", p-1)
@@ -48,5 +48,5 @@ func TestStateAgreesWithStatus(t *testing.T) {
 	require.NoError(t, c.Close())
 	again, err := c.Resume(9)
 	require.NoError(t, err)
-	assert.Equal(t, coroutine.Complete, again.Status, "a finished coroutine's State, again")
+	assert.Equal(t, coroutine.Complete, again.Status, "a finished coroutine's Outcome, again")
 }
