@@ -11,7 +11,7 @@ import (
 // Suspender is the body's handle on its coroutine. Use it only from the
 // body, on the body's goroutine, while the body runs: a Suspender used
 // after its body returned, from another coroutine's body, or from inside
-// its own blocking call panics with a *TransitionError that names the
+// its own blocking call panics with a *StatusError that names the
 // coroutine, its status and the method, and changes nothing.
 type Suspender[P, Y any] struct {
 	sh *shared[P, Y]
@@ -29,8 +29,8 @@ func (s *Suspender[P, Y]) mustRun(method string, to Status) {
 	}
 }
 
-func (s *Suspender[P, Y]) misuse(method string, from, to Status) *TransitionError {
-	return &TransitionError{Name: s.sh.cfg.name, From: from, To: to, Reason: misuseReason(method, from)}
+func (s *Suspender[P, Y]) misuse(method string, from, to Status) *StatusError {
+	return &StatusError{Name: s.sh.cfg.name, From: from, To: to, Reason: misuseReason(method, from)}
 }
 
 // misuseReason says why a Suspender method called in status from is

@@ -11,7 +11,7 @@ import (
 )
 
 // TestSuspenderAfterTheBodyReturned: a Suspender kept past its body's
-// return is dead. Each of its methods panics with a *TransitionError that
+// return is dead. Each of its methods panics with a *StatusError that
 // names the coroutine, its final status and the method, and nothing
 // changes: Sleep in particular does not move a Complete coroutine back to
 // Running.
@@ -36,9 +36,9 @@ func TestSuspenderAfterTheBodyReturned(t *testing.T) {
 		{"Cancel", func() { kept.Cancel() }},
 	} {
 		r := catch(tc.call)
-		te, ok := r.(*coroutine.TransitionError)
+		te, ok := r.(*coroutine.StatusError)
 		if !ok {
-			t.Errorf("%s after the body returned: recovered %T %v, want a *coroutine.TransitionError", tc.method, r, r)
+			t.Errorf("%s after the body returned: recovered %T %v, want a *coroutine.StatusError", tc.method, r, r)
 			continue
 		}
 		if msg := te.Error(); !strings.Contains(msg, `"gone"`) || te.From != coroutine.Complete || !strings.Contains(msg, tc.method) {
@@ -82,7 +82,7 @@ func TestSuspenderOfAnotherCoroutine(t *testing.T) {
 		return 0
 	}, coroutine.WithName("second"))
 	st, err := second.Resume(0)
-	var te *coroutine.TransitionError
+	var te *coroutine.StatusError
 	if err != nil || st.Status != coroutine.Failed || !errors.As(st.Err, &te) || te.Name != "first" || te.From != coroutine.Suspended {
 		t.Fatalf("second, using first's Suspender: %+v, %v", st, err)
 	}
@@ -112,10 +112,10 @@ func TestRefusedYieldChangesNothing(t *testing.T) {
 	if st, err := c.Resume(0); err != nil || st.Status != coroutine.Suspended || st.Yield != 5 {
 		t.Fatalf("%+v, %v", st, err)
 	}
-	if te, ok := inCall.(*coroutine.TransitionError); !ok || te.From != coroutine.Syscall || !strings.Contains(te.Reason, "Yield inside its blocking call") {
+	if te, ok := inCall.(*coroutine.StatusError); !ok || te.From != coroutine.Syscall || !strings.Contains(te.Reason, "Yield inside its blocking call") {
 		t.Errorf("Yield inside its blocking call: recovered %T %v", inCall, inCall)
 	}
-	te, ok := catch(func() { kept.Yield(9) }).(*coroutine.TransitionError)
+	te, ok := catch(func() { kept.Yield(9) }).(*coroutine.StatusError)
 	if !ok || te.Name != "late" || te.From != coroutine.Suspended || te.To != coroutine.Suspended ||
 		!strings.Contains(te.Reason, "Yield outside its running body") {
 		t.Fatalf("Yield while Suspended: %v", te)
