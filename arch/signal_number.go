@@ -23,5 +23,5 @@ func ValidSignal(sig syscall.Signal) error {
 	if sig == syscall.SIGURG || (sig >= 35 && sig <= 62) {
 		return nil
 	}
-	return fmt.Errorf("coopsuspend/arch: cannot use signal %d (%v): use SIGURG or a real-time signal from 35 to 62", int(sig), sig)
+	return fmt.Errorf("arch: cannot use signal %d (%v): use SIGURG or a real-time signal from 35 to 62", int(sig), sig)
 }

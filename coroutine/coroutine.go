@@ -291,7 +291,8 @@ func (c *Coroutine[P, Y, R]) takeBlocking() (fn func()) {
 // monitor, a request still pending when a new slice starts is dropped.
 func (c *Coroutine[P, Y, R]) RequestPreemption() { c.preempt.Store(true) }
 
-// ListenerPanics counts listener calls that panicked (and were ignored).
+// ListenerPanics counts listener calls that panicked (each one is logged:
+// see Listener).
 func (c *Coroutine[P, Y, R]) ListenerPanics() int64 { return c.listenerPanics.Load() }
 
 // Resume runs the coroutine, passing p, until it suspends or finishes, and
@@ -474,9 +475,11 @@ func (sh *shared[P, Y]) notifyAll(from, to Status) {
 func (sh *shared[P, Y]) notify(l Listener, from, to Status) {
 	defer func() {
 		if r := recover(); r != nil {
+			// Reported, not raised again: see Listener.
 			sh.listenerPanics.Add(1)
-			sh.cfg.logger.Error("coopsuspend: a coroutine listener panicked; ignored",
-				"coroutine", sh.cfg.name, "from", from.String(), "to", to.String(), "panic", fmt.Sprint(r))
+			sh.cfg.logger.Error("coroutine: a listener panicked; the coroutine goes on",
+				"coroutine", sh.cfg.name, "from", from.String(), "to", to.String(),
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 		}
 	}()
 	if l.OnStateChanged != nil {

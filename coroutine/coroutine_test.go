@@ -3,6 +3,7 @@ package coroutine_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"runtime"
 	"strings"
 	"sync"
@@ -98,8 +99,11 @@ func TestDelay(t *testing.T) {
 }
 
 // TestListeners: listeners see every change in order; one that panics is
-// reported and ignored.
+// reported (logged with its stack, and counted), and the coroutine goes
+// on.
 func TestListeners(t *testing.T) {
+	var logged strings.Builder
+	logger := slog.New(slog.NewTextHandler(&logged, nil))
 	var seen []string
 	good := coroutine.Listener{OnStateChanged: func(name string, from, to coroutine.Status) {
 		seen = append(seen, from.String()+">"+to.String())
@@ -113,7 +117,7 @@ func TestListeners(t *testing.T) {
 		s.Yield(1)
 		s.Sleep(time.Millisecond)
 		return 2
-	}, coroutine.WithListener(good), coroutine.WithListener(bad))
+	}, coroutine.WithListener(good), coroutine.WithListener(bad), coroutine.WithLogger(logger))
 	if _, err := c.Resume(0); err != nil {
 		t.Fatal(err)
 	}
@@ -127,6 +131,11 @@ func TestListeners(t *testing.T) {
 	}
 	if c.ListenerPanics() != 1 || completes != 1 {
 		t.Errorf("listener panics %d, completes %d", c.ListenerPanics(), completes)
+	}
+	for _, want := range []string{"level=ERROR", "a listener panicked", "panic=\"listener bug\"", "TestListeners.func"} {
+		if !strings.Contains(logged.String(), want) {
+			t.Errorf("the log does not say %q:\n%s", want, logged.String())
+		}
 	}
 }
 

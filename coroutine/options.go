@@ -29,6 +29,13 @@ import (
 //	WithRunners             ✓
 //	WithHandoff             ✓
 //	WithPriority                        ✓
+//
+// The scope is checked when the options are used, not by the compiler.
+// One option type per constructor (three interfaces, and option types
+// for the pairs: five types for ten options) would reject a misplaced
+// option at compile time, but an embedder's shared list of options
+// (name, listener, logger, built once for New and Submit) could then not
+// be passed to both: Go has no conversion from one slice type to another.
 type Option struct {
 	name  string
 	scope scope
@@ -206,8 +213,17 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // Listener is told about a coroutine's status changes. Each field is
-// optional. A listener that panics is reported and ignored; the
-// coroutine goes on.
+// optional.
+//
+// A listener's panic is the listener's bug, and it is reported, not
+// hidden: the coroutine's logger (WithLogger; slog.Default unless set)
+// gets an Error record with the panic value and the listener's stack,
+// and ListenerPanics counts it. It is not raised again, and the coroutine
+// goes on: a listener runs in the middle of a status change, on whichever
+// goroutine makes it (the resumer, the body's goroutine at a Yield, a
+// Scheduler's runner, a blocking call's goroutine), and a panic there
+// would unwind a half-made change, failing the body or the runner and
+// every other coroutine queued on it rather than the listener's caller.
 type Listener struct {
 	// OnStateChanged is called on every change, before the specific one.
 	OnStateChanged func(name string, from, to Status)

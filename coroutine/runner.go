@@ -62,7 +62,7 @@ func newRunner(s *Scheduler, name string) *runner {
 func (r *runner) push(e *entry) {
 	if st := e.co.Status(); st == Suspended || st == Syscall {
 		if err := e.co.ready(); err != nil {
-			panic(fmt.Sprintf("coopsuspend: scheduler %q: %v", r.s.cfg.name, err)) // the scheduler's own bug
+			panic(fmt.Sprintf("coopsuspend: internal error: scheduler %q: %v", r.s.cfg.name, err)) // the scheduler's own bug
 		}
 	}
 	e.seq = r.s.seq.Add(1)
@@ -313,7 +313,7 @@ func (r *runner) runOne(e *entry) {
 	st, err := e.co.Resume(struct{}{})
 	r.since.Store(0)
 	if err != nil {
-		panic(fmt.Sprintf("coopsuspend: scheduler %q: %v", s.cfg.name, err)) // the scheduler's own bug
+		panic(fmt.Sprintf("coopsuspend: internal error: scheduler %q: %v", s.cfg.name, err)) // the scheduler's own bug
 	}
 	switch st.Status {
 	case Suspended:

@@ -186,14 +186,14 @@ func (m *Monitor) Start() error {
 	case started:
 		return nil
 	case stopped:
-		return errors.New("coopsuspend/monitor: a stopped monitor cannot be restarted")
+		return errors.New("monitor: a stopped monitor cannot be restarted")
 	}
 	if m.cfg.slice <= 0 || m.cfg.tick <= 0 {
-		return fmt.Errorf("coopsuspend/monitor: slice %v and tick %v must be positive", m.cfg.slice, m.cfg.tick)
+		return fmt.Errorf("monitor: slice %v and tick %v must be positive", m.cfg.slice, m.cfg.tick)
 	}
 	if m.cfg.onOverrun != nil {
 		if err := asyncsuspend.Install(m.cfg.sig); err != nil {
-			return fmt.Errorf("coopsuspend/monitor: overrun sampling: %w", err)
+			return fmt.Errorf("monitor: overrun sampling: %w", err)
 		}
 		m.sampled = true
 	}
@@ -214,7 +214,7 @@ func (m *Monitor) CheckSignals() error {
 		return nil
 	}
 	if err := asyncsuspend.Installed(m.cfg.sig); err != nil {
-		return fmt.Errorf("coopsuspend/monitor: overrun sampling: %w", err)
+		return fmt.Errorf("monitor: overrun sampling: %w", err)
 	}
 	return nil
 }

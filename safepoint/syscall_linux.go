@@ -17,7 +17,7 @@ var ErrInterrupted = interruptedError{}
 type interruptedError struct{}
 
 func (interruptedError) Error() string {
-	return "coopsuspend: the system call was interrupted by World.Interrupt"
+	return "safepoint: the system call was interrupted by World.Interrupt"
 }
 func (interruptedError) Is(target error) bool { return target == syscall.EINTR }
 

@@ -164,7 +164,7 @@ func recResumeAsync(t *Thread) {
 		return
 	}
 	if !h.release.TryPut() {
-		panic("coopsuspend: simulated handler released twice")
+		panic("suspend: simulated handler released twice")
 	}
 	h.ack.Take()
 }

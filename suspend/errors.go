@@ -67,10 +67,10 @@ type StuckThread struct {
 
 func (e *StopTimeoutError) Error() string {
 	if len(e.Waiting) == 0 {
-		return fmt.Sprintf("coopsuspend: %v", e.Err)
+		return fmt.Sprintf("suspend: %v", e.Err)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "coopsuspend: stop gave up (%v): ", e.Err)
+	fmt.Fprintf(&b, "suspend: stop gave up (%v): ", e.Err)
 	if len(e.Waiting) == 1 {
 		b.WriteString("thread ")
 	} else {
@@ -140,7 +140,7 @@ type StopError struct {
 }
 
 func (e *StopError) Error() string {
-	return fmt.Sprintf("coopsuspend: stop failed: %v", e.Err)
+	return fmt.Sprintf("suspend: stop failed: %v", e.Err)
 }
 
 // Unwrap returns the failure.
@@ -167,4 +167,4 @@ var ErrInUse = errors.New("the world is in use")
 
 // errZeroWorld is returned by every method of a World that NewWorld did
 // not make.
-var errZeroWorld = errors.New("coopsuspend: the World was not made by NewWorld (its zero value is not usable)")
+var errZeroWorld = errors.New("suspend: the World was not made by NewWorld (its zero value is not usable)")

@@ -59,7 +59,7 @@ func ParsePolicy(s string) (Policy, error) {
 	case "preemptive":
 		return Preemptive, nil
 	}
-	return 0, fmt.Errorf("coopsuspend: unknown suspend policy %q: must be one of coop, hybrid, preemptive", s)
+	return 0, fmt.Errorf("suspend: unknown suspend policy %q: must be one of coop, hybrid, preemptive", s)
 }
 
 // policyFromEnv returns the policy named by PolicyEnv, Coop if it is unset

@@ -44,7 +44,7 @@ func (w *World) SuspendThread(ctx context.Context, t *Thread, opts ...StopOption
 		// The thread would stop at its next poll, which this goroutine,
 		// waiting here, would never reach.
 		r.end()
-		return fmt.Errorf("coopsuspend: SuspendThread(%q) called on the thread's own goroutine: a thread cannot suspend itself: %w",
+		return fmt.Errorf("suspend: SuspendThread(%q) called on the thread's own goroutine: a thread cannot suspend itself: %w",
 			t.c.Name, ErrWaitsForItself)
 	}
 	if err := r.checkLimit("SuspendThread"); err != nil {
@@ -91,7 +91,7 @@ func (w *World) ResumeThread(t *Thread, opts ...StopOption) error {
 		return err
 	}
 	if t.holds == 0 {
-		return fmt.Errorf("coopsuspend: ResumeThread(%q): the thread is not suspended by SuspendThread (%v)",
+		return fmt.Errorf("suspend: ResumeThread(%q): the thread is not suspended by SuspendThread (%v)",
 			t.c.Name, t.Word())
 	}
 	w.checkBalanced()
@@ -114,9 +114,9 @@ func (w *World) ResumeThread(t *Thread, opts ...StopOption) error {
 func (w *World) checkRegistered(t *Thread, op string) error {
 	switch {
 	case !t.Word().State().IsLive():
-		return fmt.Errorf("coopsuspend: %s(%q): %w (%v)", op, t.c.Name, ErrDetached, t.Word())
+		return fmt.Errorf("suspend: %s(%q): %w (%v)", op, t.c.Name, ErrDetached, t.Word())
 	case !w.registeredLocked(t):
-		return fmt.Errorf("coopsuspend: %s(%q): %w: the world removed it because its goroutine ended without Detach (%v)",
+		return fmt.Errorf("suspend: %s(%q): %w: the world removed it because its goroutine ended without Detach (%v)",
 			op, t.c.Name, ErrDetached, t.Word())
 	}
 	return nil
@@ -125,13 +125,13 @@ func (w *World) checkRegistered(t *Thread, op string) error {
 func (w *World) checkTarget(t, self *Thread, op string) error {
 	switch {
 	case t == nil:
-		return fmt.Errorf("coopsuspend: %s(nil)", op)
+		return fmt.Errorf("suspend: %s(nil)", op)
 	case w.lock == nil:
 		return fmt.Errorf("%s(%q): %w", op, t.c.Name, errZeroWorld)
 	case t.world != w:
-		return fmt.Errorf("coopsuspend: %s(%q): the thread belongs to another world", op, t.c.Name)
+		return fmt.Errorf("suspend: %s(%q): the thread belongs to another world", op, t.c.Name)
 	case t == self:
-		return fmt.Errorf("coopsuspend: %s(%q): a thread cannot suspend or resume itself", op, t.c.Name)
+		return fmt.Errorf("suspend: %s(%q): a thread cannot suspend or resume itself", op, t.c.Name)
 	}
 	return nil
 }
@@ -146,18 +146,18 @@ func (w *World) Interrupt(t *Thread) error {
 		return err
 	}
 	if !w.policy.usesSignals() || t.c.Rec == nil {
-		return fmt.Errorf("coopsuspend: Interrupt(%q): policy %v has no signals; use hybrid or preemptive", t.c.Name, w.policy)
+		return fmt.Errorf("suspend: Interrupt(%q): policy %v has no signals; use hybrid or preemptive", t.c.Name, w.policy)
 	}
 	if err := w.CheckSignals(); err != nil {
-		return fmt.Errorf("coopsuspend: Interrupt(%q): %w", t.c.Name, err)
+		return fmt.Errorf("suspend: Interrupt(%q): %w", t.c.Name, err)
 	}
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if !w.registeredLocked(t) {
-		return fmt.Errorf("coopsuspend: Interrupt(%q): %w (%v)", t.c.Name, ErrDetached, t.Word())
+		return fmt.Errorf("suspend: Interrupt(%q): %w (%v)", t.c.Name, ErrDetached, t.Word())
 	}
 	if err := t.c.Rec.Interrupt(w.sig); err != nil {
-		return fmt.Errorf("coopsuspend: Interrupt(%q): %w", t.c.Name, err)
+		return fmt.Errorf("suspend: Interrupt(%q): %w", t.c.Name, err)
 	}
 	return nil
 }

@@ -45,11 +45,11 @@ func (w *World) stopConfig(opts []StopOption) (stopConfig, error) {
 	if s := c.self; s != nil {
 		switch {
 		case s.world != w:
-			return c, fmt.Errorf("coopsuspend: By(%q): the thread belongs to another world", s.c.Name)
+			return c, fmt.Errorf("suspend: By(%q): the thread belongs to another world", s.c.Name)
 		case s.detached:
-			return c, fmt.Errorf("coopsuspend: By(%q): %w (%v)", s.c.Name, ErrDetached, s.Word())
+			return c, fmt.Errorf("suspend: By(%q): %w (%v)", s.c.Name, ErrDetached, s.Word())
 		case s.Word().NoSafepoints():
-			return c, fmt.Errorf("coopsuspend: By(%q): an initiator cannot be inside a no-safepoints region (%v)",
+			return c, fmt.Errorf("suspend: By(%q): an initiator cannot be inside a no-safepoints region (%v)",
 				s.c.Name, s.Word())
 		}
 	}
@@ -230,7 +230,7 @@ func (w *World) Stop(ctx context.Context, opts ...StopOption) (*Stopped, error) 
 	took := time.Since(start)
 	w.stats.stopped(took, slowest)
 	if w.logger.Enabled(ctx, slog.LevelDebug) {
-		w.logger.DebugContext(ctx, "coopsuspend: world stopped", "threads", len(s.targets),
+		w.logger.DebugContext(ctx, "suspend: world stopped", "threads", len(s.targets),
 			"policy", w.policy.String(), "took", took)
 	}
 	return s, nil
@@ -284,7 +284,7 @@ func (r *stopRun) checkLimit(op string) error {
 	}
 	for _, tg := range r.targets {
 		if wd := tg.t.Word(); wd.Count() >= threadstate.MaxCount {
-			return fmt.Errorf("coopsuspend: %s: thread %q: %w (%d outstanding suspends; %v)",
+			return fmt.Errorf("suspend: %s: thread %q: %w (%d outstanding suspends; %v)",
 				op, tg.t.c.Name, ErrSuspendLimit, wd.Count(), wd)
 		}
 	}
@@ -471,7 +471,7 @@ func (r *stopRun) abandon(cause error) error {
 	for _, t := range gone {
 		w.forget(t)
 	}
-	w.logger.Warn("coopsuspend: a suspend failed and was rolled back", "err", cause, "waiting", waiting,
+	w.logger.Warn("suspend: a suspend failed and was rolled back", "err", cause, "waiting", waiting,
 		"abandoned", abandoned, "dump", dump)
 	if isTimeout(cause) {
 		w.stats.timedOut()
@@ -578,7 +578,7 @@ func (w *World) resume(t *Thread) threadstate.Result {
 // let the last ones starve under frequent stops.
 func (s *Stopped) Restart() error {
 	if !s.restarted.CompareAndSwap(false, true) {
-		return errors.New("coopsuspend: Restart: the world was already restarted")
+		return errors.New("suspend: Restart: the world was already restarted")
 	}
 	w := s.world
 	region := trace.StartRegion(s.ctx, "coopsuspend.Restart")
@@ -591,7 +591,7 @@ func (s *Stopped) Restart() error {
 	}
 	if w.logger.Enabled(s.ctx, slog.LevelDebug) {
 		defer func(n int) {
-			w.logger.Debug("coopsuspend: world restarted", "threads", n, "pause", time.Since(s.start))
+			w.logger.Debug("suspend: world restarted", "threads", n, "pause", time.Since(s.start))
 		}(n)
 	}
 	resumed := 0

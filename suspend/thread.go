@@ -113,11 +113,11 @@ func (t *Thread) Stats() ThreadStats {
 // would wait for its own Restart.
 func (t *Thread) Detach() error {
 	if t.detached {
-		return fmt.Errorf("coopsuspend: Detach(%q): %w already (%v)", t.c.Name, ErrDetached, t.Word())
+		return fmt.Errorf("suspend: Detach(%q): %w already (%v)", t.c.Name, ErrDetached, t.Word())
 	}
 	w := t.world
 	if w.initiator.Load() == t {
-		return fmt.Errorf("coopsuspend: Detach(%q): the thread holds a stop of the world (By); Restart it first (%v)",
+		return fmt.Errorf("suspend: Detach(%q): the thread holds a stop of the world (By); Restart it first (%v)",
 			t.c.Name, t.Word())
 	}
 	inUserRegion := t.c.InSafeRegion()

@@ -152,22 +152,22 @@ func NewWorld(opts ...Option) (*World, error) {
 		o(w)
 	}
 	if w.timeout < 0 {
-		return nil, fmt.Errorf("coopsuspend: NewWorld: negative stop timeout %v: use 0 for none", w.timeout)
+		return nil, fmt.Errorf("suspend: NewWorld: negative stop timeout %v: use 0 for none", w.timeout)
 	}
 	// A bad COOPSUSPEND_POLICY fails only a world that reads it.
 	if !w.policyGiven {
 		p, err := policyFromEnv()
 		if err != nil {
-			return nil, fmt.Errorf("coopsuspend: NewWorld: %w", err)
+			return nil, fmt.Errorf("suspend: NewWorld: %w", err)
 		}
 		w.policy = p
 	}
 	if !w.policy.Valid() {
-		return nil, fmt.Errorf("coopsuspend: NewWorld: invalid policy %v: must be one of coop, hybrid, preemptive", w.policy)
+		return nil, fmt.Errorf("suspend: NewWorld: invalid policy %v: must be one of coop, hybrid, preemptive", w.policy)
 	}
 	if w.policy.usesSignals() {
 		if err := w.installHandler(); err != nil {
-			return nil, fmt.Errorf("coopsuspend: NewWorld: %w", err)
+			return nil, fmt.Errorf("suspend: NewWorld: %w", err)
 		}
 	}
 	return w, nil
@@ -202,18 +202,18 @@ func (w *World) Close() error {
 	case w.lock == nil:
 		return errZeroWorld
 	case w.closed.Load():
-		return fmt.Errorf("coopsuspend: Close: %w", ErrClosed)
+		return fmt.Errorf("suspend: Close: %w", ErrClosed)
 	}
 	if !w.lock.TryPut() {
-		return fmt.Errorf("coopsuspend: Close: %w: the world is held by %s", ErrInUse, w.holderString("another call"))
+		return fmt.Errorf("suspend: Close: %w: the world is held by %s", ErrInUse, w.holderString("another call"))
 	}
 	w.held(nil, "Close")
 	defer w.release()
 	if w.closed.Load() { // another Close won the race for the lock
-		return fmt.Errorf("coopsuspend: Close: %w", ErrClosed)
+		return fmt.Errorf("suspend: Close: %w", ErrClosed)
 	}
 	if attached := w.attachedNames(); len(attached) > 0 {
-		return fmt.Errorf("coopsuspend: Close: %w: %d threads are attached: %s", ErrInUse, len(attached), strings.Join(attached, ", "))
+		return fmt.Errorf("suspend: Close: %w: %d threads are attached: %s", ErrInUse, len(attached), strings.Join(attached, ", "))
 	}
 	w.closed.Store(true)
 	if w.policy.usesSignals() {
@@ -234,7 +234,7 @@ func (w *World) CheckSignals() error {
 		return nil
 	}
 	if err := asyncsuspend.Installed(w.sig); err != nil {
-		return fmt.Errorf("coopsuspend: policy %v cannot suspend asynchronously: %w", w.policy, err)
+		return fmt.Errorf("suspend: policy %v cannot suspend asynchronously: %w", w.policy, err)
 	}
 	return nil
 }
@@ -292,7 +292,7 @@ func (w *World) Attach(name string, opts ...AttachOption) (*Thread, error) {
 	t := &Thread{world: w}
 	for _, o := range opts {
 		if o.apply == nil {
-			return nil, fmt.Errorf("coopsuspend: Attach(%q): the zero AttachOption", name)
+			return nil, fmt.Errorf("suspend: Attach(%q): the zero AttachOption", name)
 		}
 		o.apply(t)
 	}
@@ -301,7 +301,7 @@ func (w *World) Attach(name string, opts ...AttachOption) (*Thread, error) {
 	t.c.OwnerG = goid.G()
 	t.ownerG = t.c.OwnerG
 	if err := claimOwner(t.c.Owner, name); err != nil {
-		return nil, fmt.Errorf("coopsuspend: Attach(%q): %w", name, err)
+		return nil, fmt.Errorf("suspend: Attach(%q): %w", name, err)
 	}
 	// Until the thread is published, a panic below (a test hook, an
 	// internal error) undoes what was done, so that nothing is left
@@ -324,7 +324,7 @@ func (w *World) Attach(name string, opts ...AttachOption) (*Thread, error) {
 			if errors.Is(err, asyncsuspend.ErrRegistered) {
 				err = ErrAttached
 			}
-			return nil, fmt.Errorf("coopsuspend: Attach(%q): %w", name, err)
+			return nil, fmt.Errorf("suspend: Attach(%q): %w", name, err)
 		}
 		t.c.Rec = rec
 		t.c.Tid = int32(rec.Tid())
@@ -337,7 +337,7 @@ func (w *World) Attach(name string, opts ...AttachOption) (*Thread, error) {
 	testHook("Attach", "attached")
 	if err := w.acquireOpen(context.Background(), nil, "Attach"); err != nil {
 		w.unwindAttach(t, false, false) // closed meanwhile
-		return nil, fmt.Errorf("coopsuspend: Attach(%q): %w", name, err)
+		return nil, fmt.Errorf("suspend: Attach(%q): %w", name, err)
 	}
 	locked = true
 	testHook("Attach", "locked")
@@ -378,7 +378,7 @@ func (w *World) usable() error {
 		return errZeroWorld
 	}
 	if w.closed.Load() {
-		return fmt.Errorf("coopsuspend: %w", ErrClosed)
+		return fmt.Errorf("suspend: %w", ErrClosed)
 	}
 	return nil
 }
@@ -391,7 +391,7 @@ func (w *World) acquire(ctx context.Context, self *Thread, op string) error {
 		return nil
 	}
 	if g := w.stopG.Load(); g != 0 && g == goid.G() {
-		return fmt.Errorf("coopsuspend: %s: this goroutine holds a stop of the world that was not restarted; "+
+		return fmt.Errorf("suspend: %s: this goroutine holds a stop of the world that was not restarted; "+
 			"call Restart first: %w", op, ErrWaitsForItself)
 	}
 	if self != nil && !self.c.InSafeRegion() {
@@ -419,7 +419,7 @@ func (w *World) acquireOpen(ctx context.Context, self *Thread, op string) error 
 	}
 	if w.closed.Load() {
 		w.release()
-		return fmt.Errorf("coopsuspend: %s: %w", op, ErrClosed)
+		return fmt.Errorf("suspend: %s: %w", op, ErrClosed)
 	}
 	return nil
 }

@@ -23,15 +23,15 @@ func CheckStopped(p suspend.Policy, s *suspend.Stopped) error {
 		st := ti.Word.State()
 		switch {
 		case !end.Has(st):
-			errs = append(errs, fmt.Errorf("thread %q (id %d) is %v, not in %v's stopped states %v", ti.Name, ti.ID, ti.Word, p, end))
+			errs = append(errs, fmt.Errorf("suspendtest: thread %q (id %d) is %v, not in %v's stopped states %v", ti.Name, ti.ID, ti.Word, p, end))
 		case ti.Word.Count() < 1:
-			errs = append(errs, fmt.Errorf("thread %q (id %d) is %v: a stopped thread's suspend count is at least 1", ti.Name, ti.ID, ti.Word))
+			errs = append(errs, fmt.Errorf("suspendtest: thread %q (id %d) is %v: a stopped thread's suspend count is at least 1", ti.Name, ti.ID, ti.Word))
 		case ti.Parked != st.IsParked():
-			errs = append(errs, fmt.Errorf("thread %q (id %d) is %v but reported Parked=%v", ti.Name, ti.ID, ti.Word, ti.Parked))
+			errs = append(errs, fmt.Errorf("suspendtest: thread %q (id %d) is %v but reported Parked=%v", ti.Name, ti.ID, ti.Word, ti.Parked))
 		case ti.InSafeRegion != (st == threadstate.BlockingSuspendRequested):
-			errs = append(errs, fmt.Errorf("thread %q (id %d) is %v but reported InSafeRegion=%v", ti.Name, ti.ID, ti.Word, ti.InSafeRegion))
+			errs = append(errs, fmt.Errorf("suspendtest: thread %q (id %d) is %v but reported InSafeRegion=%v", ti.Name, ti.ID, ti.Word, ti.InSafeRegion))
 		case ti.Async && st != threadstate.AsyncSuspended && st != threadstate.BlockingAsyncSuspended:
-			errs = append(errs, fmt.Errorf("thread %q (id %d) is %v but reported Async=%v", ti.Name, ti.ID, ti.Word, ti.Async))
+			errs = append(errs, fmt.Errorf("suspendtest: thread %q (id %d) is %v but reported Async=%v", ti.Name, ti.ID, ti.Word, ti.Async))
 		}
 	}
 	return errors.Join(errs...)

@@ -47,7 +47,7 @@ func findSyscallInsn(start uintptr) uintptr {
 			return pc
 		}
 	}
-	panic(fmt.Sprintf("coopsuspend: no system-call instruction in kernelEntry at %#x", start))
+	panic(fmt.Sprintf("coopsuspend: internal error: no system-call instruction in kernelEntry at %#x", start))
 }
 
 // SyscallPC returns the address of the kernel entry's system-call

@@ -13,12 +13,12 @@ import (
 
 // ErrBusy reports a sample asked while another request (a stop's park)
 // holds the thread's record.
-var ErrBusy = errors.New("coopsuspend: the thread's record is busy with another request")
+var ErrBusy = errors.New("the thread's record is busy with another request")
 
 // ErrRegistered is returned by Register when the calling goroutine has
 // registered its OS thread already: the handler can serve one record per
 // thread.
-var ErrRegistered = errors.New("coopsuspend: this goroutine's OS thread is registered already")
+var ErrRegistered = errors.New("this goroutine's OS thread is registered already")
 
 // AckTimeout bounds how long an initiator waits for the handler to answer
 // a request before it concludes that the handler is not running (it was

@@ -246,7 +246,7 @@ func (r *Record) Unregister() {
 		free = append(free, r)
 		return
 	}
-	panic(fmt.Sprintf("coopsuspend: record of tid %d is not registered", tid))
+	panic(fmt.Sprintf("coopsuspend: internal error: record of tid %d is not registered", tid))
 }
 
 // find returns the slot that holds tid, and its record, or nil.
@@ -374,7 +374,7 @@ func (r *Record) Context() (arch.Context, bool) {
 // posted (busy held, no request in flight).
 func (r *Record) attach() {
 	if r.buf.Swap(regsPool.Get().(*[rawWords]uintptr)) != nil {
-		panic("coopsuspend: a record's register buffer attached twice")
+		panic("coopsuspend: internal error: a record's register buffer attached twice")
 	}
 }
 

@@ -84,7 +84,7 @@ func newThreadTimer(tid int, sig syscall.Signal) (threadTimer, error) {
 	var t threadTimer
 	if _, _, e := unix.RawSyscall(unix.SYS_TIMER_CREATE, clockMonotonic,
 		uintptr(unsafe.Pointer(&ev)), uintptr(unsafe.Pointer(&t.id))); e != 0 {
-		return threadTimer{}, fmt.Errorf("coopsuspend: timer_create for tid %d: %w", tid, e)
+		return threadTimer{}, fmt.Errorf("timer_create for tid %d: %w", tid, e)
 	}
 	return t, nil
 }
@@ -94,7 +94,7 @@ func (t threadTimer) arm(d time.Duration) error {
 	spec := itimerspec{value: unix.NsecToTimespec(int64(d))}
 	if _, _, e := unix.RawSyscall6(unix.SYS_TIMER_SETTIME, uintptr(t.id), 0,
 		uintptr(unsafe.Pointer(&spec)), 0, 0, 0); e != 0 {
-		return fmt.Errorf("coopsuspend: timer_settime: %w", e)
+		return fmt.Errorf("timer_settime: %w", e)
 	}
 	return nil
 }

@@ -57,10 +57,10 @@ func Install(sig syscall.Signal) error {
 	}
 	switch old.handler {
 	case sigDfl, sigIgn:
-		return fmt.Errorf("coopsuspend: signal %d has no handler to chain to (it is %s): was signal.Ignore or signal.Reset called?",
+		return fmt.Errorf("signal %d has no handler to chain to (it is %s): was signal.Ignore or signal.Reset called?",
 			int(sig), map[uintptr]string{sigDfl: "SIG_DFL", sigIgn: "SIG_IGN"}[old.handler])
 	case handlerAddr():
-		return fmt.Errorf("coopsuspend: signal %d already runs this handler", int(sig))
+		return fmt.Errorf("signal %d already runs this handler", int(sig))
 	}
 	prevHandlers[sig] = old.handler
 	act := old
@@ -102,7 +102,7 @@ func Installed(sig syscall.Signal) error {
 	install.mu.Lock()
 	defer install.mu.Unlock()
 	if install.sigs[sig] == nil {
-		return fmt.Errorf("coopsuspend: the signal handler is not installed on signal %d", int(sig))
+		return fmt.Errorf("the signal handler is not installed on signal %d", int(sig))
 	}
 	return installedLocked(sig)
 }
@@ -126,7 +126,7 @@ func rtSigaction(sig syscall.Signal, act, old *sigaction) error {
 	_, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig),
 		uintptr(unsafe.Pointer(act)), uintptr(unsafe.Pointer(old)), 8, 0, 0)
 	if e != 0 {
-		return fmt.Errorf("coopsuspend: rt_sigaction(%d): %w", int(sig), e)
+		return fmt.Errorf("rt_sigaction(%d): %w", int(sig), e)
 	}
 	return nil
 }
