@@ -1,5 +1,32 @@
 //go:build linux
 
+// Asynchronous suspension on linux/386: kernelEntry, the one system-call
+// instruction at which the handler may park a thread, and sigHandler, the
+// signal handler. The protocol is the same on every architecture and
+// docs/design.md ("Asynchronous suspension: signals, and why only inside a
+// wrapper") describes it; this header says where this architecture keeps
+// things. The offsets the handler reads in the kernel's signal frame are
+// the UC_* defines below, which TestEntryDefines checks against Go's
+// runtime/defs_linux_386.go.
+//
+// Registers: every general register but SP carries a system call (AX the
+// number; BX, CX, DX, SI, DI, BP six arguments), so none can hold the
+// record across INT $0x80. kernelEntry reads the record and the call from
+// rawSyscall6's arguments on the stack instead, above two return
+// addresses: the record is at 8(SP) while eip is in the entry, and the
+// handler reads it there, through the frame's esp (UC_ESP), once the pc is
+// known to be in the entry.
+//
+// The kernel passes the handler's arguments on the stack (0(SP) the
+// restorer's address, then signo, info, ucontext). The handler leaves SP
+// and those words untouched and jumps to Go's handler, which so finds
+// them. In the handler BP holds the ucontext, DI the record, BX the
+// request taken; it may clobber every register, and calls ack and
+// copyContext below SP, on the signal stack.
+//
+// A slot of the thread table keeps its record in its last word (offset
+// 12).
+
 #include "textflag.h"
 #include "record.h"
 

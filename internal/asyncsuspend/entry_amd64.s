@@ -1,5 +1,29 @@
 //go:build linux
 
+// Asynchronous suspension on linux/amd64: kernelEntry, the one system-call
+// instruction at which the handler may park a thread, and sigHandler, the
+// signal handler. The protocol is the same on every architecture and
+// docs/design.md ("Asynchronous suspension: signals, and why only inside a
+// wrapper") describes it; this header says where this architecture keeps
+// things. The offsets the handler reads in the kernel's signal frame are
+// the UC_* defines below, which TestEntryDefines checks against Go's
+// runtime/defs_linux_amd64.go.
+//
+// Registers:
+//
+//	R12	the record (*Record) through kernelEntry: rawSyscall6 loads it and
+//		the kernel preserves it across SYSCALL, so the handler can check
+//		that a thread inside the entry is there with the record it found
+//		by thread id (UC_R12 in the frame).
+//	DI, SI, DX	signo, info and ucontext on the handler's entry; kept in
+//		R12, R13, R14 for the chain to Go's handler.
+//	R15	the record, in the handler; BX the request taken.
+//
+// The handler's state is in R12–R15. It calls its subroutines (ack,
+// copyContext) on the signal stack, and may clobber every other register:
+// the kernel restores the interrupted ones from the frame, and Go's
+// handler saves what it needs.
+
 #include "textflag.h"
 #include "record.h"
 

@@ -1,5 +1,32 @@
 //go:build linux && arm.7
 
+// Asynchronous suspension on linux/arm: kernelEntry, the one system-call
+// instruction at which the handler may park a thread, and sigHandler, the
+// signal handler. The protocol is the same on every architecture and
+// docs/design.md ("Asynchronous suspension: signals, and why only inside a
+// wrapper") describes it; this header says where this architecture keeps
+// things. The offsets the handler reads in the kernel's signal frame are
+// the UC_* defines below, which TestEntryDefines checks against Go's
+// runtime/defs_linux_arm.go.
+//
+// Built for GOARM=7 only (the arm.7 tag): the handler needs LDREX/STREX
+// and DMB, which ARMv7 has; with GOARM 5 or 6 the platform is coop-only.
+//
+// Registers:
+//
+//	R8	the record (*Record) through kernelEntry; the kernel keeps every
+//		register but R0 across the SWI, and the handler compares the
+//		frame's r8 (UC_R8) with the record it found by thread id. In the
+//		handler, R8 holds that record.
+//	R0, R1, R2	signo, info and ucontext on the handler's entry: pushed on
+//		the signal stack and popped for the chain to Go's handler, so SP
+//		is as it was; the ucontext is kept in R6.
+//	R9	the request taken.
+//	LR	the kernel's return path: the handler makes no calls.
+//
+// The handler never touches LR, R10 (Go's g) or R11 (the assembler's
+// temporary: constants and addresses are loaded so that it needs none).
+
 #include "textflag.h"
 #include "record.h"
 

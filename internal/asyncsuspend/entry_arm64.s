@@ -1,5 +1,27 @@
 //go:build linux
 
+// Asynchronous suspension on linux/arm64: kernelEntry, the one system-call
+// instruction at which the handler may park a thread, and sigHandler, the
+// signal handler. The protocol is the same on every architecture and
+// docs/design.md ("Asynchronous suspension: signals, and why only inside a
+// wrapper") describes it; this header says where this architecture keeps
+// things. The offsets the handler reads in the kernel's signal frame are
+// the UC_* defines below, which TestEntryDefines checks against Go's
+// runtime/defs_linux_arm64.go.
+//
+// Registers:
+//
+//	R20	the record (*Record) through kernelEntry; the kernel keeps it
+//		across the SVC, and the handler compares the frame's R20 (UC_R20)
+//		with the record it found by thread id.
+//	R0, R1, R2	signo, info and ucontext on the handler's entry; kept in
+//		R9, R10, R11 for the chain to Go's handler.
+//	R12	the record, in the handler; R7 the request taken.
+//	LR	the kernel's return path: the handler makes no calls.
+//
+// The handler never touches LR, R18 (the platform register) or R19–R29.
+// Requests are taken with LDAXR/STLXR, acknowledgements stored with STLR.
+
 #include "textflag.h"
 #include "record.h"
 

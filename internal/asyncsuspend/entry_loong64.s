@@ -1,5 +1,32 @@
 //go:build linux
 
+// Asynchronous suspension on linux/loong64: kernelEntry, the one system-call
+// instruction at which the handler may park a thread, and sigHandler, the
+// signal handler. The protocol is the same on every architecture and
+// docs/design.md ("Asynchronous suspension: signals, and why only inside a
+// wrapper") describes it; this header says where this architecture keeps
+// things. The offsets the handler reads in the kernel's signal frame are
+// the UC_* defines below, which TestEntryDefines checks against Go's
+// runtime/defs_linux_loong64.go.
+//
+// Registers:
+//
+//	R10	the record (*Record) through kernelEntry: a6, which no system call
+//		takes; the kernel keeps it across SYSCALL (which may clobber
+//		t0–t8), and the handler compares the frame's r10 (UC_R10) with
+//		the record it found by thread id.
+//	R4, R5, R6	signo, info and ucontext on the handler's entry; kept in
+//		R23, R24, R25 for the chain to Go's handler.
+//	R26	the record, in the handler; R27 the request taken.
+//	RA	the kernel's return path (the vDSO's sigreturn).
+//
+// What must survive the handler's own system calls is in the callee-saved
+// R23–R27, which the kernel restores from the frame on return. The
+// handler never touches RA, TP, R21, R22 (Go's g), R29 (Go's closure
+// context) or R30 (the assembler's temporary), makes no calls, and uses
+// LL/SC with DBAR. The kernel has no sa_restorer on loong64
+// (sigaction_norestorer_linux.go).
+
 #include "textflag.h"
 #include "record.h"
 

@@ -1,5 +1,43 @@
 //go:build linux
 
+// Asynchronous suspension on linux/ppc64le: kernelEntry, the one system-call
+// instruction at which the handler may park a thread, and sigHandler, the
+// signal handler. The protocol is the same on every architecture and
+// docs/design.md ("Asynchronous suspension: signals, and why only inside a
+// wrapper") describes it; this header says where this architecture keeps
+// things. The offsets the handler reads in the kernel's signal frame are
+// the UC_* defines below, which TestEntryDefines checks against Go's
+// runtime/defs_linux_ppc64le.go.
+//
+// Registers:
+//
+//	R14	the record (*Record) through kernelEntry: the kernel keeps the
+//		non-volatile R14–R31 across sc, and may clobber R0 and R3–R12
+//		(R3 carries the result). The handler compares the frame's gpr14
+//		(UC_GPR14) with the record it found by thread id.
+//	R0	the system call's number in the entry, and Go's zero register
+//		elsewhere: Go's assembler encodes a $0 operand as R0, so the
+//		handler clears R0 on entry and after each system call, and
+//		restores it for the chain.
+//	R3, R4, R5	signo, info and ucontext on the handler's entry; R12 the
+//		handler's address (ELFv2). R0 and R3–R5 are kept in R15–R18 for
+//		the chain, which also gets R12 = the previous handler's address.
+//	R19	the record, in the handler; R20 the request taken.
+//
+// The handler keeps what must survive its own system calls in the
+// non-volatile R15–R20, never touches LR, R1, R2 (the TOC), R13 (the
+// thread pointer), R30 (Go's g) or R31 (the assembler's temporary), and
+// makes no calls.
+//
+// The kernel reports an error with CR0's summary-overflow bit and a
+// positive errno; kernelEntry turns that into the usual negative result
+// right after the sc, and an interrupt resumes at the RET after that
+// conversion.
+//
+// Frames are larger here: safepoint's call.enter converts its pointers in
+// place because, with a copy, the nosplit chain from there into
+// entersyscall was 32 bytes over the linker's limit on ppc64le.
+
 #include "textflag.h"
 #include "record.h"
 

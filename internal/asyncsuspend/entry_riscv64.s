@@ -1,5 +1,30 @@
 //go:build linux
 
+// Asynchronous suspension on linux/riscv64: kernelEntry, the one system-call
+// instruction at which the handler may park a thread, and sigHandler, the
+// signal handler. The protocol is the same on every architecture and
+// docs/design.md ("Asynchronous suspension: signals, and why only inside a
+// wrapper") describes it; this header says where this architecture keeps
+// things. The offsets the handler reads in the kernel's signal frame are
+// the UC_* defines below, which TestEntryDefines checks against Go's
+// runtime/defs_linux_riscv64.go.
+//
+// Registers:
+//
+//	T3	the record (*Record) through kernelEntry; the kernel preserves every
+//		register but a0 across ECALL, and the handler compares the frame's
+//		t3 (UC_T3) with the record it found by thread id. In the handler,
+//		T3 holds that record.
+//	A0, A1, A2	signo, info and ucontext on the handler's entry; kept in
+//		T0, T1, T2 for the chain to Go's handler.
+//	T4	the request taken; A0–A7 and T5 are scratch.
+//	RA	the kernel's return path (the vDSO's sigreturn).
+//
+// The handler uses only caller-saved registers and makes no calls: it
+// never touches RA, GP, TP, the callee-saved X8, X9, X18–X27 (X27 is Go's
+// g) or T6 (the assembler's temporary). The kernel has no sa_restorer on
+// riscv64 (sigaction_norestorer_linux.go).
+
 #include "textflag.h"
 #include "record.h"
 

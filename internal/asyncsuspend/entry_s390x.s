@@ -1,5 +1,29 @@
 //go:build linux
 
+// Asynchronous suspension on linux/s390x: kernelEntry, the one system-call
+// instruction at which the handler may park a thread, and sigHandler, the
+// signal handler. The protocol is the same on every architecture and
+// docs/design.md ("Asynchronous suspension: signals, and why only inside a
+// wrapper") describes it; this header says where this architecture keeps
+// things. The offsets the handler reads in the kernel's signal frame are
+// the UC_* defines below, which TestEntryDefines checks against Go's
+// runtime/defs_linux_s390x.go.
+//
+// Registers:
+//
+//	R9	the record (*Record) through kernelEntry and in the handler; the
+//		kernel keeps every register but R2 across SVC 0, and the handler
+//		compares the frame's r9 (UC_R9) with the record it found by
+//		thread id.
+//	R2, R3, R4	signo, info and ucontext on the handler's entry; kept in
+//		R6, R7, R8 for the chain to Go's handler.
+//	R5	the request taken.
+//	R14	the kernel's return path: the handler makes no calls.
+//
+// The handler clears R0 as Go's own handler does and never touches R10
+// and R11 (the assembler's temporaries), R12 (Go's closure context), R13
+// (Go's g), R14 or R15. CS takes a request in one instruction.
+
 #include "textflag.h"
 #include "record.h"
 
