@@ -58,9 +58,12 @@ func (w *World) stopConfig(opts []StopOption) (stopConfig, error) {
 
 // ThreadInfo describes one thread of a stopped world.
 type ThreadInfo struct {
-	Name string
-	ID   uint64
-	Tid  int // OS thread id when locked, else 0
+	// Thread is the thread described; its Value is what the embedder
+	// attached it with (WithValue).
+	Thread *Thread
+	Name   string
+	ID     uint64
+	Tid    int // OS thread id when locked, else 0
 	// Word is the thread's state word when the stop completed.
 	Word threadstate.Word
 	// Parked: the thread is parked and runs nothing until it is resumed.
@@ -654,6 +657,7 @@ func infoOf(t *Thread) ThreadInfo {
 	wd := t.Word()
 	ctx := t.asyncContext(wd)
 	return ThreadInfo{
+		Thread:       t,
 		Name:         t.c.Name,
 		ID:           t.c.ID,
 		Tid:          int(t.c.Tid),

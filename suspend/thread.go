@@ -33,6 +33,10 @@ type Thread struct {
 	// onRequest is OnRequest's function, or nil; set by Attach.
 	onRequest func(*Thread)
 
+	// value is WithValue's value, or nil; set by Attach before the thread
+	// is published, never written again.
+	value any
+
 	// ownerG is the attaching goroutine's token (goid.G), set by Attach:
 	// a SuspendThread from it would wait for itself. (c.OwnerG moves to a
 	// coroutine's goroutine while one runs on the thread.)
@@ -60,6 +64,10 @@ func (t *Thread) Tid() int { return int(t.c.Tid) }
 
 // Word returns the thread's current state word.
 func (t *Thread) Word() threadstate.Word { return t.c.Cell.Load() }
+
+// Value returns the value given to Attach with WithValue, or nil. It may
+// be called from any goroutine.
+func (t *Thread) Value() any { return t.value }
 
 // Attached reports whether t is still one of its world's threads: false
 // once it has detached, or once the world has removed it because its

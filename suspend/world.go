@@ -1,11 +1,13 @@
 package suspend
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -270,6 +272,35 @@ type AttachOption struct{ apply func(*Thread) }
 // per running thread, and Poll nothing.
 func OnRequest(fn func(*Thread)) AttachOption {
 	return AttachOption{func(t *Thread) { t.onRequest = fn }}
+}
+
+// WithValue keeps v with the thread: Thread.Value returns it. Keep there
+// what code that meets the thread must find from it (the guest's VM, an
+// adapter's record of the guest), so that a collector walking a stopped
+// world (ThreadInfo.Thread) or a debugger listing World.Threads needs no
+// map of its own. The thread holds v strongly; the world holds its
+// threads weakly (see Attach), so v does not keep an abandoned thread
+// alive unless v itself is reachable from elsewhere.
+func WithValue(v any) AttachOption {
+	return AttachOption{func(t *Thread) { t.value = v }}
+}
+
+// Threads returns the world's attached threads, in the order they
+// attached: those that have not detached and that the world has not
+// removed (see Attach). The list is a copy, true at the call; while the
+// world is stopped it is the stop's threads and the initiator's. It may
+// be called from any goroutine, also while the world is stopped.
+func (w *World) Threads() []*Thread {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	out := make([]*Thread, 0, len(w.entries))
+	for i := range w.entries {
+		if t := w.entries[i].thread.Value(); t != nil {
+			out = append(out, t)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Thread) int { return cmp.Compare(a.c.ID, b.c.ID) })
+	return out
 }
 
 // Attach registers the calling goroutine as a thread named name and
