@@ -4,11 +4,11 @@ import (
 	"context"
 	"iter"
 	"runtime"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/coopsuspend/coopsuspend/coroutine"
+	"github.com/coopsuspend/coopsuspend/internal/testutil"
 	"github.com/coopsuspend/coopsuspend/monitor"
 )
 
@@ -107,10 +107,10 @@ func BenchmarkRoundTripRatio(b *testing.B) {
 		coNs, pullNs, ratios = append(coNs, co), append(pullNs, pull), append(ratios, co/pull)
 		floors = append(floors, float64(t3.Sub(t2))/chunk/pull)
 	}
-	b.ReportMetric(median(ratios), "x-iter.Pull")
-	b.ReportMetric(median(floors), "x-floor")
-	b.ReportMetric(median(coNs), "ns/coroutine-trip")
-	b.ReportMetric(median(pullNs), "ns/pull-trip")
+	b.ReportMetric(testutil.Median(ratios), "x-iter.Pull")
+	b.ReportMetric(testutil.Median(floors), "x-floor")
+	b.ReportMetric(testutil.Median(coNs), "ns/coroutine-trip")
+	b.ReportMetric(testutil.Median(pullNs), "ns/pull-trip")
 }
 
 // BenchmarkRoundTripDepth measures what one call between the caller and
@@ -175,9 +175,9 @@ func BenchmarkRoundTripDepth(b *testing.B) {
 		one, two = append(one, float64(t2.Sub(t1))/pull), append(two, float64(t3.Sub(t2))/pull)
 		state = append(state, float64(t4.Sub(t3))/pull)
 	}
-	b.ReportMetric(median(one), "x-one-level")
-	b.ReportMetric(median(two), "x-two-levels")
-	b.ReportMetric(median(state), "x-one-level-state")
+	b.ReportMetric(testutil.Median(one), "x-one-level")
+	b.ReportMetric(testutil.Median(two), "x-two-levels")
+	b.ReportMetric(testutil.Median(state), "x-one-level-state")
 }
 
 //go:noinline
@@ -194,12 +194,6 @@ func stateThrough(next func() (int, bool)) (coroutine.Outcome[int, int], error) 
 
 //go:noinline
 func yieldThrough(yield func(int) bool, v int) bool { return yield(v) }
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
 
 func BenchmarkRoundTripChannels(b *testing.B) {
 	ping, pong := make(chan int), make(chan int)

@@ -2,11 +2,11 @@ package safepoint_test
 
 import (
 	"context"
-	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/coopsuspend/coopsuspend/internal/testutil"
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
 	"github.com/coopsuspend/coopsuspend/suspendtest"
@@ -109,21 +109,15 @@ func BenchmarkPollRatio(b *testing.B) {
 		vsFlag = append(vsFlag, p/float64(t2.Sub(t1)))
 		vsFlagCall = append(vsFlagCall, p/float64(t3.Sub(t2)))
 	}
-	b.ReportMetric(median(vsFlag), "x-flag")
-	b.ReportMetric(median(vsFlagCall), "x-flag-call")
-	b.ReportMetric(median(pollNs), "ns/poll-iter")
+	b.ReportMetric(testutil.Median(vsFlag), "x-flag")
+	b.ReportMetric(testutil.Median(vsFlagCall), "x-flag-call")
+	b.ReportMetric(testutil.Median(pollNs), "ns/poll-iter")
 }
 
 // interrupted is a flag's cold path that returns.
 //
 //go:noinline
 func interrupted() { sink++ }
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
 
 // BenchmarkCtxDone is a non-blocking select on ctx.Done().
 func BenchmarkCtxDone(b *testing.B) {

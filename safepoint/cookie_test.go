@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/coopsuspend/coopsuspend/internal/testutil"
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
 	"github.com/coopsuspend/coopsuspend/suspendtest"
@@ -68,7 +69,7 @@ func TestExitUnsafeWithAnotherThreadsCookie(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := borrower.Word()
-			p := catch(func() { safepoint.ExitUnsafe(borrower, tc.cookie) })
+			p := testutil.Catch(func() { safepoint.ExitUnsafe(borrower, tc.cookie) })
 			err, isErr := p.(error)
 			require.True(t, isErr, "ExitUnsafe did not panic with an error: %v", p)
 			var te *threadstate.TransitionError
@@ -89,10 +90,4 @@ func TestExitUnsafeWithAnotherThreadsCookie(t *testing.T) {
 	s, err := w.Stop(context.Background(), suspend.By(borrower))
 	require.NoError(t, err)
 	require.NoError(t, s.Restart())
-}
-
-func catch(fn func()) (p any) {
-	defer func() { p = recover() }()
-	fn()
-	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/coopsuspend/coopsuspend/arch"
 	"github.com/coopsuspend/coopsuspend/internal/testchild"
 	"github.com/coopsuspend/coopsuspend/internal/testenv"
+	"github.com/coopsuspend/coopsuspend/internal/testutil"
 	"github.com/coopsuspend/coopsuspend/suspend"
 	"github.com/coopsuspend/coopsuspend/threadstate"
 )
@@ -55,25 +56,6 @@ func newStackWorld(t *testing.T, p suspend.Policy) *suspend.World {
 	}
 	closeAtEnd(t, w)
 	return w
-}
-
-// onThread runs fn on a new goroutine attached to w, and waits for it.
-func onThread(t *testing.T, w *suspend.World, name string, fn func(th *suspend.Thread)) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		th, err := w.Attach(name)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		fn(th)
-		if err := th.Detach(); err != nil {
-			t.Error(err)
-		}
-	}()
-	<-done
 }
 
 const padSize = 48
@@ -314,7 +296,7 @@ func TestStackGrowthBeforeEntry(t *testing.T) {
 								}
 							}
 							var msg string
-							onThread(t, w, "stackmove", func(th *suspend.Thread) {
+							testutil.OnThread(t, w, "stackmove", func(th *suspend.Thread) {
 								// Grow the stack in advance, so that nothing
 								// moves it before the hook does.
 								burn(preGrow)
@@ -384,7 +366,7 @@ func TestStackGrowthNatural(t *testing.T) {
 							}
 						}
 						var msg string
-						onThread(t, w, "stackmove", func(th *suspend.Thread) {
+						testutil.OnThread(t, w, "stackmove", func(th *suspend.Thread) {
 							descend(d, func() { msg = op.run(th, d) })
 						})
 						if msg == "" && op.finish != nil {
@@ -450,7 +432,7 @@ func TestStackShrinkWhileParked(t *testing.T) {
 							runtime.GC()
 							stopped <- errors.Join(err, s.Restart())
 						}()
-						onThread(t, w, "stackmove", func(th *suspend.Thread) {
+						testutil.OnThread(t, w, "stackmove", func(th *suspend.Thread) {
 							burn(256 << 10) // a large stack, mostly unused below
 							descend(d, func() {
 								var marker byte

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/coopsuspend/coopsuspend/internal/testutil"
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
 	"github.com/coopsuspend/coopsuspend/threadstate"
@@ -62,7 +63,7 @@ func TestThreadSideCallsFromAnotherGoroutinePanic(t *testing.T) {
 		{name: "Detach", call: detach},
 		{name: "Detach in a region", setup: enterSafe, call: detach, teardown: exitSafe},
 	} {
-		onThread(t, w, "owned", func(th *suspend.Thread) {
+		testutil.OnThreadNoDetach(t, w, "owned", func(th *suspend.Thread) {
 			if c.setup != nil {
 				c.setup(th)
 			}
@@ -95,7 +96,7 @@ func TestThreadSideCallsFromAnotherGoroutinePanic(t *testing.T) {
 // owner's own Poll completes it.
 func TestStrangerPollDuringAStopPanics(t *testing.T) {
 	w := newWorld(t, suspend.WithPolicy(suspend.Coop))
-	onThread(t, w, "owned", func(th *suspend.Thread) {
+	testutil.OnThreadNoDetach(t, w, "owned", func(th *suspend.Thread) {
 		stopped := make(chan *suspend.Stopped, 1)
 		go func() {
 			s := stopWorld(t, w)

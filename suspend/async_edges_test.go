@@ -20,6 +20,7 @@ import (
 	"github.com/coopsuspend/coopsuspend/arch"
 	"github.com/coopsuspend/coopsuspend/internal/asyncsuspend"
 	"github.com/coopsuspend/coopsuspend/internal/testchild"
+	"github.com/coopsuspend/coopsuspend/internal/testutil"
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
 	"github.com/coopsuspend/coopsuspend/threadstate"
@@ -34,7 +35,7 @@ func TestAttachTwiceIsAnError(t *testing.T) {
 		t.Run(p.String(), func(t *testing.T) {
 			w1 := newWorld(t, suspend.WithPolicy(p))
 			w2 := newWorld(t, suspend.WithPolicy(p))
-			onThread(t, w1, "first", func(th *suspend.Thread) {
+			testutil.OnThreadNoDetach(t, w1, "first", func(th *suspend.Thread) {
 				for _, w := range []*suspend.World{w1, w2} {
 					again, err := w.Attach("second")
 					if !errors.Is(err, suspend.ErrAttached) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/coopsuspend/coopsuspend/arch"
 	"github.com/coopsuspend/coopsuspend/internal/asyncsuspend"
+	"github.com/coopsuspend/coopsuspend/internal/testutil"
 	"github.com/coopsuspend/coopsuspend/suspend"
 )
 
@@ -98,7 +99,7 @@ func TestCloseGivesTheSignalBack(t *testing.T) {
 
 	require.NoError(t, a.Close())
 	require.NoError(t, b.CheckSignals(), "closing one world took the handler from another")
-	onThread(t, b, "reader", func(th *suspend.Thread) { assert.NoError(t, th.Detach()) })
+	testutil.OnThreadNoDetach(t, b, "reader", func(th *suspend.Thread) { assert.NoError(t, th.Detach()) })
 
 	require.NoError(t, b.Close())
 	err := asyncsuspend.Installed(sig)

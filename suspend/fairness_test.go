@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coopsuspend/coopsuspend/internal/testutil"
 	"github.com/coopsuspend/coopsuspend/suspend"
 )
 
@@ -62,7 +63,7 @@ func TestFairUnderFrequentStops(t *testing.T) {
 
 			progress := make([]int64, guests)
 			for g := range guests {
-				progress[g] = median(perWindow[g])
+				progress[g] = testutil.Median(perWindow[g])
 			}
 			lo, hi := slices.Min(progress), slices.Max(progress)
 			t.Logf("%v: %d stops; median progress per guest per rotation %v (min/max %.2f)",
@@ -72,10 +73,4 @@ func TestFairUnderFrequentStops(t *testing.T) {
 			}
 		})
 	}
-}
-
-func median(xs []int64) int64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[len(s)/2]
 }

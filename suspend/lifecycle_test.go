@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coopsuspend/coopsuspend/internal/testutil"
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
 	"github.com/coopsuspend/coopsuspend/threadstate"
@@ -136,7 +137,7 @@ func TestDetachHoldingAStopIsAnError(t *testing.T) {
 	w := newWorld(t)
 	ps := startPollers(t, w, 1)
 	defer ps.stop()
-	onThread(t, w, "initiator", func(th *suspend.Thread) {
+	testutil.OnThreadNoDetach(t, w, "initiator", func(th *suspend.Thread) {
 		s, err := w.Stop(context.Background(), suspend.By(th))
 		if err != nil {
 			t.Error(err)
@@ -185,7 +186,7 @@ func TestZeroWorldFailsAtOnce(t *testing.T) {
 		}
 	})
 	other := newWorld(t)
-	onThread(t, other, "stranger", func(th *suspend.Thread) {
+	testutil.OnThreadNoDetach(t, other, "stranger", func(th *suspend.Thread) {
 		within(t, "SuspendThread on a zero World", func() { check("SuspendThread", w.SuspendThread(context.Background(), th)) })
 		within(t, "ResumeThread on a zero World", func() { check("ResumeThread", w.ResumeThread(th)) })
 		if err := th.Detach(); err != nil {
@@ -201,7 +202,7 @@ func TestDetachInsideBlocking(t *testing.T) {
 	checkNoLeak(t)
 	w := newWorld(t)
 	for _, how := range []string{"Blocking", "EnterSafe"} {
-		onThread(t, w, how, func(th *suspend.Thread) {
+		testutil.OnThreadNoDetach(t, w, how, func(th *suspend.Thread) {
 			withinHere(t, "Detach inside "+how, func() {
 				if how == "Blocking" {
 					safepoint.Blocking(th, func() {

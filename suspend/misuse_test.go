@@ -8,26 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coopsuspend/coopsuspend/internal/testutil"
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
 	"github.com/coopsuspend/coopsuspend/threadstate"
 )
-
-// onThread runs fn on a fresh attached goroutine and waits for it.
-func onThread(t *testing.T, w *suspend.World, name string, fn func(th *suspend.Thread)) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		th, err := w.Attach(name)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		fn(th)
-	}()
-	<-done
-}
 
 // mustPanicTransition runs fn, which must panic with a
 // *threadstate.TransitionError that names the thread, the event and the
@@ -78,7 +63,7 @@ func mustPanicCall(t *testing.T, th *suspend.Thread, call string, fn func()) {
 func TestThreadSideMisusePanics(t *testing.T) {
 	checkNoLeak(t)
 	w := newWorld(t)
-	onThread(t, w, "misuser", func(th *suspend.Thread) {
+	testutil.OnThreadNoDetach(t, w, "misuser", func(th *suspend.Thread) {
 		safepoint.BeginNoSafepoints(th)
 		mustPanicTransition(t, th, threadstate.StatePoll, func() { safepoint.Poll(th) })
 		mustPanicTransition(t, th, threadstate.DoBlocking, func() { safepoint.EnterSafe(th) })
@@ -201,7 +186,7 @@ func TestInitiatorMisuseReturnsErrors(t *testing.T) {
 
 func TestSelfSuspendIsAnError(t *testing.T) {
 	w := newWorld(t)
-	onThread(t, w, "self", func(th *suspend.Thread) {
+	testutil.OnThreadNoDetach(t, w, "self", func(th *suspend.Thread) {
 		if err := w.SuspendThread(context.Background(), th, suspend.By(th)); err == nil {
 			t.Error("a thread suspended itself")
 		}
@@ -288,7 +273,7 @@ func TestWaitingForTheLockSaysWhoHoldsIt(t *testing.T) {
 // (Attach knows its goroutine's number, internal/goid).
 func TestCoopAttachTwiceIsAnError(t *testing.T) {
 	w1, w2 := newWorld(t, suspend.WithPolicy(suspend.Coop)), newWorld(t, suspend.WithPolicy(suspend.Coop))
-	onThread(t, w1, "first", func(th *suspend.Thread) {
+	testutil.OnThreadNoDetach(t, w1, "first", func(th *suspend.Thread) {
 		for _, w := range []*suspend.World{w1, w2} {
 			if again, err := w.Attach("second"); !errors.Is(err, suspend.ErrAttached) {
 				t.Errorf("second Attach: %v (thread %v); want ErrAttached", err, again != nil)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coopsuspend/coopsuspend/internal/testutil"
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
 )
@@ -100,7 +101,7 @@ func TestHoldersCallsFailAtOnce(t *testing.T) {
 // would never make; it fails at once.
 func TestSuspendOwnThreadFailsAtOnce(t *testing.T) {
 	w := newWorld(t, suspend.WithStopTimeout(time.Minute))
-	onThread(t, w, "self", func(th *suspend.Thread) {
+	testutil.OnThreadNoDetach(t, w, "self", func(th *suspend.Thread) {
 		withinHere(t, "SuspendThread of the caller's own thread", func() {
 			if err := w.SuspendThread(context.Background(), th); !errors.Is(err, suspend.ErrWaitsForItself) {
 				t.Errorf("SuspendThread of the caller's own thread: %v; want ErrWaitsForItself", err)

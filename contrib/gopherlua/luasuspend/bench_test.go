@@ -11,6 +11,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/coopsuspend/coopsuspend/contrib/gopherlua/luasuspend"
+	"github.com/coopsuspend/coopsuspend/internal/testutil"
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
 	"github.com/coopsuspend/coopsuspend/suspendtest"
@@ -223,14 +224,8 @@ func BenchmarkSpinRatio(b *testing.B) {
 		ratio("K64/adapter", k64, adapter)
 	}
 	for name, rs := range ratios {
-		b.ReportMetric(median(rs), name)
+		b.ReportMetric(testutil.Median(rs), name)
 	}
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
 
 // BenchmarkStopLatency measures stops of a world of guests running the

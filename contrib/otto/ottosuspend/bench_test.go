@@ -13,6 +13,7 @@ import (
 	"github.com/robertkrimen/otto"
 
 	"github.com/coopsuspend/coopsuspend/contrib/otto/ottosuspend"
+	"github.com/coopsuspend/coopsuspend/internal/testutil"
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
 	"github.com/coopsuspend/coopsuspend/suspendtest"
@@ -103,17 +104,11 @@ func ratioRounds(b *testing.B, variants []*variant, ratios [][2]*variant) {
 		}
 	}
 	for name, rs := range got {
-		b.ReportMetric(median(rs), name)
+		b.ReportMetric(testutil.Median(rs), name)
 	}
 	for _, v := range variants {
 		b.ReportMetric(float64(v.all.Nanoseconds())/float64(2*b.N), v.name+"-ns/call")
 	}
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
 
 // withInterrupt gives the VM an idle Interrupt channel, as an embedder
@@ -329,9 +324,9 @@ func BenchmarkStopNotification(b *testing.B) {
 		none = append(none, float64(a.Nanoseconds())/(2*per))
 		noop = append(noop, float64(c.Nanoseconds())/(2*per))
 	}
-	b.ReportMetric(median(ratios), "noop/none")
-	b.ReportMetric(median(none), "none-ns/stop")
-	b.ReportMetric(median(noop), "noop-ns/stop")
+	b.ReportMetric(testutil.Median(ratios), "noop/none")
+	b.ReportMetric(testutil.Median(none), "none-ns/stop")
+	b.ReportMetric(testutil.Median(noop), "noop-ns/stop")
 }
 
 // BenchmarkGosched measures the primitive behind BenchmarkHybridRatio:

@@ -1,9 +1,6 @@
 package ottosuspend_test
 
 import (
-	"bytes"
-	"runtime"
-	"strconv"
 	"testing"
 	"time"
 
@@ -117,21 +114,6 @@ func startGuest(t *testing.T, w *suspend.World, name, src string, stop <-chan st
 		t.Fatalf("guest %s did not start", name)
 	}
 	return g, done
-}
-
-// goid returns the calling goroutine's number.
-func goid() uint64 {
-	var buf [64]byte
-	b := buf[:runtime.Stack(buf[:], false)]
-	b, _ = bytes.CutPrefix(b, []byte("goroutine "))
-	if i := bytes.IndexByte(b, ' '); i >= 0 {
-		b = b[:i]
-	}
-	id, err := strconv.ParseUint(string(b), 10, 64)
-	if err != nil {
-		panic("no goroutine number in a stack trace's header: " + err.Error())
-	}
-	return id
 }
 
 // mustValue returns v, or panics with err.

@@ -10,6 +10,7 @@ import (
 	"github.com/robertkrimen/otto"
 
 	"github.com/coopsuspend/coopsuspend/contrib/otto/ottosuspend"
+	"github.com/coopsuspend/coopsuspend/internal/goid"
 	"github.com/coopsuspend/coopsuspend/suspend"
 	"github.com/coopsuspend/coopsuspend/suspendtest"
 )
@@ -25,7 +26,7 @@ type record struct {
 func (r *record) fn(i int) func() {
 	return func() {
 		r.order = append(r.order, i)
-		r.goids[goid()]++
+		r.goids[goid.Current()]++
 	}
 }
 
@@ -49,7 +50,7 @@ func TestEmbedderInterruptsRun(t *testing.T) {
 			guestG := make(chan uint64, 1)
 			g, done := startGuest(t, w, "interrupted", "ready(); loop();", stop, func(vm *otto.Otto) {
 				vm.Interrupt = own
-				guestG <- goid()
+				guestG <- goid.Current()
 			})
 			storm := suspendtest.StartStorm(w, suspendtest.StormConfig{})
 			field := g.VM().Interrupt // the guest's channel; read after Attach, ordered by startGuest

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/coopsuspend/coopsuspend/contrib/starlark/starsuspend"
+	"github.com/coopsuspend/coopsuspend/internal/testutil"
 	"github.com/coopsuspend/coopsuspend/safepoint"
 	"github.com/coopsuspend/coopsuspend/suspend"
 	"github.com/coopsuspend/coopsuspend/suspendtest"
@@ -189,13 +189,13 @@ func BenchmarkSpinRatio(b *testing.B) {
 		k16VsPlain = append(k16VsPlain, float64(a16)/float64(p))
 		k64VsPlain = append(k64VsPlain, float64(a64)/float64(p))
 	}
-	b.ReportMetric(median(hookVsPlain), "hook/plain")
-	b.ReportMetric(median(pollVsPlain), "poll/plain")
-	b.ReportMetric(median(k1VsPlain), "K1/plain")
-	b.ReportMetric(median(k1VsHook), "K1/hook")
-	b.ReportMetric(median(k1VsPoll), "K1/poll")
-	b.ReportMetric(median(k16VsPlain), "K16/plain")
-	b.ReportMetric(median(k64VsPlain), "K64/plain")
+	b.ReportMetric(testutil.Median(hookVsPlain), "hook/plain")
+	b.ReportMetric(testutil.Median(pollVsPlain), "poll/plain")
+	b.ReportMetric(testutil.Median(k1VsPlain), "K1/plain")
+	b.ReportMetric(testutil.Median(k1VsHook), "K1/hook")
+	b.ReportMetric(testutil.Median(k1VsPoll), "K1/poll")
+	b.ReportMetric(testutil.Median(k16VsPlain), "K16/plain")
+	b.ReportMetric(testutil.Median(k64VsPlain), "K64/plain")
 }
 
 // BenchmarkSpinSweep runs plain starlark and the adapter at K = 1, 2, 4,
@@ -259,14 +259,8 @@ func BenchmarkSpinSweep(b *testing.B) {
 		}
 	}
 	for i, g := range guests[1:] {
-		b.ReportMetric(median(g.ratio), fmt.Sprintf("K%d/plain", ks[i+1]))
+		b.ReportMetric(testutil.Median(g.ratio), fmt.Sprintf("K%d/plain", ks[i+1]))
 	}
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
 
 // BenchmarkStopLatency measures stops of a world of 4 guests running the
