@@ -1,6 +1,7 @@
 package suspend
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -27,11 +28,21 @@ type Stats struct {
 	Slowest []Arrival
 }
 
-// Distribution summarises durations over the most recent samples (up to
-// 4096).
+// Distribution summarises a set of durations: in Stats, those of the most
+// recent samples (up to 4096); in a suspendtest storm's report, those of
+// every stop of the storm.
 type Distribution struct {
 	Samples       int
 	P50, P99, Max time.Duration
+}
+
+// String gives the percentiles and the number of samples, as in
+// "p50 50µs, p99 99µs, max 100µs (100 samples)", or "no samples".
+func (d Distribution) String() string {
+	if d.Samples == 0 {
+		return "no samples"
+	}
+	return fmt.Sprintf("p50 %v, p99 %v, max %v (%d samples)", d.P50, d.P99, d.Max, d.Samples)
 }
 
 // Stats returns the world's stop statistics.

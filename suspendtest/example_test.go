@@ -3,6 +3,7 @@ package suspendtest_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -55,6 +56,7 @@ func ExampleStartStorm() {
 	quit := make(chan struct{})
 	_, done := guest(w, "counter", &steps, quit)
 
+	restarts := make(chan struct{}, 1)
 	storm := suspendtest.StartStorm(w, suspendtest.StormConfig{
 		Check: func(*suspend.Stopped) error {
 			before := steps.Load()
@@ -64,8 +66,20 @@ func ExampleStartStorm() {
 			}
 			return nil
 		},
+		AfterRestart: func() {
+			select {
+			case restarts <- struct{}{}:
+			default:
+			}
+		},
 	})
-	time.Sleep(50 * time.Millisecond)
+	// Let the storm run until it has made 3 stops, or failed.
+	for i := 0; i < 3; i++ {
+		select {
+		case <-restarts:
+		case <-storm.Done():
+		}
+	}
 	report, err := storm.End()
 	close(quit)
 	<-done
@@ -166,8 +180,9 @@ func ExampleWaitInRegion() {
 	// Output: <nil> BLOCKING
 }
 
-// Slowest names the thread that holds a stop up: here one that polls
-// only every few milliseconds.
+// Slowest names the thread that holds a stop up: here one that, once the
+// stop has asked it to, runs on without polling until the other thread
+// has parked.
 func ExampleSlowest() {
 	w, err := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
 	if err != nil {
@@ -198,31 +213,32 @@ func ExampleSlowest() {
 				return
 			default:
 			}
-			safepoint.Poll(th)
-			// Runs on without polling, for longer than a loaded
-			// machine keeps Slowest's sampler from running: with
-			// 20 ms, CI once saw neither thread before the stop
-			// returned, and the tie named "fast".
-			time.Sleep(100 * time.Millisecond)
+			// Poll only while fast is parked: asked to stop, this
+			// thread runs on (ASYNC_SUSPEND_REQUESTED) until fast has
+			// parked, so it is the last to stop, and the stop names it.
+			if fast.Word().State() == threadstate.SelfSuspended {
+				safepoint.Poll(th)
+			}
+			runtime.Gosched()
 		}
 	}()
 	slow := <-slowReady
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	found, err := suspendtest.Slowest(ctx, w, []*suspend.Thread{fast, slow})
+	s, found, err := suspendtest.Slowest(ctx, w, []*suspend.Thread{fast, slow})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(found.Name)
-	if err := found.Stopped.Restart(); err != nil {
+	fmt.Println(found.Thread, found.Wait > 0)
+	if err := s.Restart(); err != nil {
 		fmt.Println(err)
 	}
 	close(quit)
 	<-fastDone
 	<-slowDone
-	// Output: slow
+	// Output: slow true
 }
 
 // CheckedCell checks a code path's transitions against the reference's
@@ -290,14 +306,14 @@ func ExamplePolicies() {
 	// Output: true true RUNNING true
 }
 
-// LatencyOf summarises stop latencies the way a storm reports them.
-func ExampleLatencyOf() {
+// DistributionOf summarises stop latencies the way a storm reports them.
+func ExampleDistributionOf() {
 	var samples []time.Duration
 	for i := 1; i <= 100; i++ {
 		samples = append(samples, time.Duration(i)*time.Microsecond)
 	}
-	fmt.Println(suspendtest.LatencyOf(samples))
-	// Output: p50 50µs, p99 99µs, max 100µs
+	fmt.Println(suspendtest.DistributionOf(samples))
+	// Output: p50 50µs, p99 99µs, max 100µs (100 samples)
 }
 
 // closeWorld closes a world whose threads have all detached; an error

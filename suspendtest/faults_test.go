@@ -114,9 +114,9 @@ func TestSlowestRefusesThreadsOutsideTheStop(t *testing.T) {
 		t.FailNow()
 	}
 	for name, th := range map[string]*suspend.Thread{"a detached": detached, "another world's": foreign} {
-		got, err := suspendtest.Slowest(context.Background(), w, []*suspend.Thread{mine, th})
+		s, _, err := suspendtest.Slowest(context.Background(), w, []*suspend.Thread{mine, th})
 		if err == nil {
-			if rerr := got.Stopped.Restart(); rerr != nil {
+			if rerr := s.Restart(); rerr != nil {
 				t.Error(rerr)
 			}
 		}

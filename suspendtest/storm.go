@@ -46,26 +46,19 @@ type StormReport struct {
 	Stops int
 	// Latency is the time from Stop's call to every thread stopped, over
 	// every stop of the storm.
-	Latency Latency
+	Latency suspend.Distribution
 }
 
-// Latency summarises a set of durations.
-type Latency struct {
-	P50, P99, Max time.Duration
-}
-
-func (l Latency) String() string {
-	return fmt.Sprintf("p50 %v, p99 %v, max %v", l.P50, l.P99, l.Max)
-}
-
-// LatencyOf summarises samples (which it sorts).
-func LatencyOf(samples []time.Duration) Latency {
+// DistributionOf summarises samples (which it sorts) the way World.Stats
+// summarises a world's stops: the p-th percentile is the sample at index
+// (n-1)*p/100 in sorted order.
+func DistributionOf(samples []time.Duration) suspend.Distribution {
 	if len(samples) == 0 {
-		return Latency{}
+		return suspend.Distribution{}
 	}
 	slices.Sort(samples)
-	at := func(q float64) time.Duration { return samples[int(q*float64(len(samples)-1))] }
-	return Latency{P50: at(0.50), P99: at(0.99), Max: samples[len(samples)-1]}
+	at := func(p int) time.Duration { return samples[(len(samples)-1)*p/100] }
+	return suspend.Distribution{Samples: len(samples), P50: at(50), P99: at(99), Max: samples[len(samples)-1]}
 }
 
 func (r StormReport) String() string {
@@ -159,7 +152,7 @@ func (st *Storm) run(ctx context.Context) {
 		return lo + time.Duration(rng.Int64N(int64(hi-lo)+1))
 	}
 	var latencies []time.Duration
-	defer func() { st.report.Latency = LatencyOf(latencies) }()
+	defer func() { st.report.Latency = DistributionOf(latencies) }()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {

@@ -245,7 +245,7 @@ func TestWaitsFailNamingTheThread(t *testing.T) {
 			t.Errorf("%s of a running thread: %v", name, err)
 		}
 	}
-	if _, err := suspendtest.Slowest(ctx, w, nil); err == nil {
+	if _, _, err := suspendtest.Slowest(ctx, w, nil); err == nil {
 		t.Error("Slowest with no threads succeeded")
 	}
 }
@@ -352,5 +352,63 @@ func TestActionsUnderSuspend(t *testing.T) {
 	})
 	if err := suspendtest.Do(nil, suspendtest.Action(99), nil); err == nil {
 		t.Error("Do with an unknown action succeeded")
+	}
+}
+
+// TestSlowestNamesTheLastToStop: a thread that, asked to stop, polls only
+// once another thread has parked is the one Slowest names, in every
+// round and in either order of the threads: when the sampler cannot tell
+// the two apart (it saw both stop in one pass, or neither before the stop
+// returned), the stop's own last arrival decides.
+func TestSlowestNamesTheLastToStop(t *testing.T) {
+	w := newWorld(t, suspend.Coop)
+	fast := pollingThread(t, w, "fast")
+	ready, quit, done := make(chan *suspend.Thread), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		th, err := w.Attach("slow")
+		if err != nil {
+			t.Error(err)
+			close(ready)
+			return
+		}
+		ready <- th
+		for {
+			select {
+			case <-quit:
+				if err := th.Detach(); err != nil {
+					t.Error(err)
+				}
+				return
+			default:
+			}
+			if fast.Word().State() == threadstate.SelfSuspended {
+				safepoint.Poll(th)
+			}
+			runtime.Gosched()
+		}
+	}()
+	slow := <-ready
+	if slow == nil {
+		t.FailNow()
+	}
+	defer func() { close(quit); <-done }()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for round := range 40 {
+		threads := []*suspend.Thread{fast, slow}
+		if round%2 == 1 {
+			threads = []*suspend.Thread{slow, fast}
+		}
+		s, found, err := suspendtest.Slowest(ctx, w, threads)
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if found.Thread != "slow" || found.Wait <= 0 {
+			t.Errorf("round %d: Slowest found %+v, want slow", round, found)
+		}
+		if err := s.Restart(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

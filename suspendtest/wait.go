@@ -52,37 +52,32 @@ func waitState(ctx context.Context, th *suspend.Thread, what string, ok func(thr
 	}
 }
 
-// SlowestThread is what Slowest found: the thread that reached its
-// stopped state last, and when, counted from Stop's call.
-type SlowestThread struct {
-	Name  string
-	After time.Duration
-	// Stopped is the stop Slowest made; the caller restarts it.
-	Stopped *suspend.Stopped
-}
-
 // Slowest stops w and watches threads while the stop waits, to find the
 // one that held it up: the last to leave the executing states Running and
 // AsyncSuspendRequested. It returns the stopped world, which the caller
-// restarts. threads are the threads to watch (a World does not hand out
-// its threads); the others are stopped but not timed. A thread that is not
-// part of the stop (another world's, or one that has detached or that
-// the world removed) is an error: Slowest then stops nothing, or, if the
-// thread left while the stop was made, restarts the world.
+// restarts, and that thread as an Arrival: its name, and when it stopped,
+// counted from Stop's call. threads are the threads to watch (a World
+// does not hand out its threads); the others are stopped but not timed.
+// A thread that is not part of the stop (another world's, or one that has
+// detached or that the world removed) is an error: Slowest then stops
+// nothing, or, if the thread left while the stop was made, restarts the
+// world.
 //
 // The times are sampled by a goroutine that loads the words in a loop, so
 // they are upper bounds, accurate to that loop's period (microseconds
-// when a CPU is free). A thread the loop did not see stop before the stop
-// returned gets the stop's return time; when several share it (the loop
-// did not run meanwhile, on a loaded machine), the first of them in
-// threads is named.
-func Slowest(ctx context.Context, w *suspend.World, threads []*suspend.Thread) (SlowestThread, error) {
+// when a CPU is free). Threads the loop saw stop in the same pass share
+// its time, and threads it did not see stop before the stop returned
+// share the stop's return time. Among threads that share the latest time,
+// Slowest names the one the stop itself saw arrive last at its poll
+// (Stopped.Slowest) if it is one of them, and otherwise the first of them
+// in threads.
+func Slowest(ctx context.Context, w *suspend.World, threads []*suspend.Thread) (*suspend.Stopped, suspend.Arrival, error) {
 	if len(threads) == 0 {
-		return SlowestThread{}, fmt.Errorf("suspendtest: Slowest needs at least one thread to watch")
+		return nil, suspend.Arrival{}, fmt.Errorf("suspendtest: Slowest needs at least one thread to watch")
 	}
 	for _, th := range threads {
 		if err := partOf(w, th); err != nil {
-			return SlowestThread{}, err
+			return nil, suspend.Arrival{}, err
 		}
 	}
 	type result struct {
@@ -95,25 +90,25 @@ func Slowest(ctx context.Context, w *suspend.World, threads []*suspend.Thread) (
 		s, err := w.Stop(ctx)
 		stopped <- result{s, err}
 	}()
-	at := make([]time.Duration, len(threads))
+	at := make([]time.Duration, len(threads)) // zero: not seen stopped yet
+	seen := make([]bool, len(threads))
 	left := len(threads)
 	for {
 		select {
 		case r := <-stopped:
 			if r.err != nil {
-				return SlowestThread{}, r.err
+				return nil, suspend.Arrival{}, r.err
 			}
 			// Threads not yet seen stopped were seen by the stop itself:
 			// they stopped before it returned, so no later than now.
 			now := time.Since(start)
-			slowest := SlowestThread{Stopped: r.s, After: -1}
 			ids := map[uint64]bool{}
 			for _, info := range r.s.Threads() {
 				ids[info.ID] = true
 			}
 			for _, th := range threads {
 				if !ids[th.ID()] {
-					return SlowestThread{}, errors.Join(
+					return nil, suspend.Arrival{}, errors.Join(
 						fmt.Errorf("suspendtest: Slowest: thread %q is not part of the stop: it left the world while the stop was made", th.Name()),
 						r.s.Restart())
 				}
@@ -122,23 +117,45 @@ func Slowest(ctx context.Context, w *suspend.World, threads []*suspend.Thread) (
 				if at[i] == 0 && !executing(th.Word()) {
 					at[i] = max(now, 1)
 				}
-				if at[i] > slowest.After {
-					slowest.Name, slowest.After = th.Name(), at[i]
-				}
 			}
-			return slowest, nil
+			return r.s, latest(threads, at, r.s.Slowest().Thread), nil
 		default:
 		}
 		if left > 0 {
 			for i, th := range threads {
-				if at[i] == 0 && th.Word().Count() > 0 && !executing(th.Word()) {
-					at[i] = max(time.Since(start), 1) // zero means not seen yet
+				word := th.Word()
+				seen[i] = at[i] == 0 && word.Count() > 0 && !executing(word)
+			}
+			// One time for the pass, read after its loads: an upper
+			// bound for every thread the pass saw stopped.
+			now := max(time.Since(start), 1)
+			for i := range threads {
+				if seen[i] {
+					at[i] = now
 					left--
 				}
 			}
 		}
 		runtime.Gosched()
 	}
+}
+
+// latest returns the thread with the latest time in at; among threads that
+// share it, the one named last (the stop's own last arrival) if it is one
+// of them, else the first.
+func latest(threads []*suspend.Thread, at []time.Duration, last string) suspend.Arrival {
+	slowest := suspend.Arrival{Wait: -1}
+	named := false // slowest is the stop's own last arrival
+	for i, th := range threads {
+		switch {
+		case at[i] > slowest.Wait:
+			slowest = suspend.Arrival{Thread: th.Name(), Wait: at[i]}
+			named = th.Name() == last
+		case at[i] == slowest.Wait && !named && th.Name() == last:
+			slowest.Thread, named = th.Name(), true
+		}
+	}
+	return slowest
 }
 
 // partOf fails unless th is one of w's threads, which a stop of w holds.
