@@ -280,7 +280,8 @@ func OnRequest(fn func(*Thread)) AttachOption {
 // world (ThreadInfo.Thread) or a debugger listing World.Threads needs no
 // map of its own. The thread holds v strongly; the world holds its
 // threads weakly (see Attach), so v does not keep an abandoned thread
-// alive unless v itself is reachable from elsewhere.
+// alive unless v itself is reachable from elsewhere. The adapters in
+// contrib keep their guest there.
 func WithValue(v any) AttachOption {
 	return AttachOption{func(t *Thread) { t.value = v }}
 }

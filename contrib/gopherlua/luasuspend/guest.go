@@ -8,8 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"sync"
-	"weak"
+	"sync/atomic"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -74,6 +73,12 @@ type Guest struct {
 	patched []patch
 
 	detached bool
+
+	// listed is set once Attach has made the guest and cleared when it
+	// detaches: Guests lists it only in between. It orders what Attach
+	// wrote before it for the goroutines that find the guest through
+	// the world's threads (Thread.Value).
+	listed atomic.Bool
 }
 
 // patch is one function of a library table that Attach replaced.
@@ -123,15 +128,16 @@ func Attach(w *suspend.World, L *lua.LState, name string, opts ...Option) (*Gues
 	if err := learnInterpreter(); err != nil {
 		return nil, err
 	}
-	th, err := w.Attach(name)
+	g := &Guest{L: L, goid: goroutineID(), own: L.Context()}
+	th, err := w.Attach(name, suspend.WithValue(g))
 	if err != nil {
 		return nil, err
 	}
-	g := &Guest{th: th, L: L, goid: goroutineID(), own: L.Context()}
+	g.th = th
 	L.SetContext(newPollCtx(g, L, g.Context()))
 	L.G.Registry.RawSetString(registryKey, &lua.LUserData{Value: g, Metatable: lua.LNil})
 	g.patchLibraries(cfg)
-	register(w, g)
+	g.listed.Store(true)
 	return g, nil
 }
 
@@ -177,10 +183,9 @@ func (g *Guest) Detach() error {
 }
 
 func (g *Guest) detach() error {
-	w := g.th.World()
-	unregister(w, g)
+	g.listed.Store(false)
 	if err := g.th.Detach(); err != nil {
-		register(w, g)
+		g.listed.Store(true)
 		return err
 	}
 	g.detached = true
@@ -402,71 +407,21 @@ func goroutineID() uint64 {
 	if i := bytes.IndexByte(b, ' '); i >= 0 {
 		b = b[:i]
 	}
-	id, _ := strconv.ParseUint(string(b), 10, 64)
+	id, err := strconv.ParseUint(string(b), 10, 64)
+	if err != nil {
+		panic("luasuspend: internal error: no goroutine number in a stack trace's header: " + err.Error())
+	}
 	return id
-}
-
-// The world's guests, for Guests and StopAll. A world does not hand out
-// its threads, so the adapter keeps its own list, and follows the world:
-// a guest the world removed (its goroutine ended without Detach) is left
-// out, and the list holds the guests and worlds weakly, so that it never
-// keeps a guest alive (the world finds a guest whose goroutine ended when
-// the garbage collector finds its thread unreachable) nor a world.
-var guests struct {
-	sync.Mutex
-	m map[weak.Pointer[suspend.World]][]weak.Pointer[Guest]
-}
-
-func register(w *suspend.World, g *Guest) {
-	guests.Lock()
-	defer guests.Unlock()
-	if guests.m == nil {
-		guests.m = make(map[weak.Pointer[suspend.World]][]weak.Pointer[Guest])
-	}
-	for k := range guests.m { // worlds collected since
-		if k.Value() == nil {
-			delete(guests.m, k)
-		}
-	}
-	k := weak.Make(w)
-	guests.m[k] = append(guests.m[k], weak.Make(g))
-}
-
-func unregister(w *suspend.World, g *Guest) {
-	guests.Lock()
-	defer guests.Unlock()
-	k := weak.Make(w)
-	list := slices.DeleteFunc(guests.m[k], func(p weak.Pointer[Guest]) bool {
-		x := p.Value()
-		return x == nil || x == g
-	})
-	if len(list) == 0 {
-		delete(guests.m, k)
-	} else {
-		guests.m[k] = list
-	}
 }
 
 // Guests returns the guests attached to w through this package that are
 // still w's threads, in the order they attached.
 func Guests(w *suspend.World) []*Guest {
-	guests.Lock()
-	defer guests.Unlock()
-	k := weak.Make(w)
 	var out []*Guest
-	list := guests.m[k][:0]
-	for _, p := range guests.m[k] {
-		g := p.Value()
-		if g == nil || !g.th.Attached() {
-			continue // collected, or removed by the world
+	for _, th := range w.Threads() {
+		if g, ok := th.Value().(*Guest); ok && g.listed.Load() {
+			out = append(out, g)
 		}
-		list = append(list, p)
-		out = append(out, g)
-	}
-	if len(list) == 0 {
-		delete(guests.m, k)
-	} else {
-		guests.m[k] = list
 	}
 	return out
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,6 +63,12 @@ type Guest struct {
 	natives []string
 
 	detached atomic.Bool
+
+	// listed is set once Attach has made the guest and cleared when it
+	// detaches: Guests lists it only in between. It orders what Attach
+	// wrote before it for the goroutines that find the guest through
+	// the world's threads (Thread.Value).
+	listed atomic.Bool
 	// viewing is set while View reads the VM from the debugger's
 	// goroutine (otto's Context may run a getter there).
 	viewing atomic.Bool
@@ -117,7 +122,7 @@ func Attach(w *suspend.World, vm *otto.Otto, name string, opts ...Option) (*Gues
 		return nil, fmt.Errorf("ottosuspend: the VM is attached already, as guest %q", other.name)
 	}
 	mb := g.mb
-	th, err := w.Attach(name, suspend.OnRequest(func(*suspend.Thread) { mb.offer() }))
+	th, err := w.Attach(name, suspend.OnRequest(func(*suspend.Thread) { mb.offer() }), suspend.WithValue(g))
 	if err != nil {
 		releaseVM(vm, g)
 		return nil, err
@@ -126,7 +131,7 @@ func Attach(w *suspend.World, vm *otto.Otto, name string, opts ...Option) (*Gues
 	vm.Interrupt = mb.ch
 	g.startForwarding()
 	g.cleanup = runtime.AddCleanup(g, abandoned, g.links)
-	register(w, g)
+	g.listed.Store(true)
 	return g, nil
 }
 
@@ -187,13 +192,13 @@ func (g *Guest) Detach() error {
 }
 
 func (g *Guest) detach() error {
-	w := g.th.World()
+	g.listed.Store(false)
 	if err := g.th.Detach(); err != nil {
+		g.listed.Store(true)
 		return err
 	}
 	g.detached.Store(true)
 	g.cleanup.Stop()
-	unregister(w, g)
 	forwarded := g.stopForwarding()
 	releaseVM(g.vm, g)
 	left := g.mb.drain()
@@ -446,66 +451,14 @@ func goroutineID() uint64 {
 	return id
 }
 
-// The world's guests, for Guests and StopAll. A world does not hand out
-// its threads, so the adapter keeps its own list, and follows the world:
-// a guest the world removed (its goroutine ended without Detach) is left
-// out, and the list holds guests and worlds weakly, so that it keeps
-// neither alive.
-var guests struct {
-	sync.Mutex
-	m map[weak.Pointer[suspend.World]][]weak.Pointer[Guest]
-}
-
-func register(w *suspend.World, g *Guest) {
-	guests.Lock()
-	defer guests.Unlock()
-	if guests.m == nil {
-		guests.m = make(map[weak.Pointer[suspend.World]][]weak.Pointer[Guest])
-	}
-	for k := range guests.m { // worlds collected since
-		if k.Value() == nil {
-			delete(guests.m, k)
-		}
-	}
-	k := weak.Make(w)
-	guests.m[k] = append(guests.m[k], weak.Make(g))
-}
-
-func unregister(w *suspend.World, g *Guest) {
-	guests.Lock()
-	defer guests.Unlock()
-	k := weak.Make(w)
-	list := slices.DeleteFunc(guests.m[k], func(p weak.Pointer[Guest]) bool {
-		x := p.Value()
-		return x == nil || x == g
-	})
-	if len(list) == 0 {
-		delete(guests.m, k)
-	} else {
-		guests.m[k] = list
-	}
-}
-
 // Guests returns the guests attached to w through this package that are
 // still w's threads, in the order they attached.
 func Guests(w *suspend.World) []*Guest {
-	guests.Lock()
-	defer guests.Unlock()
-	k := weak.Make(w)
 	var out []*Guest
-	list := guests.m[k][:0]
-	for _, p := range guests.m[k] {
-		g := p.Value()
-		if g == nil || !g.th.Attached() {
-			continue // collected, or removed by the world
+	for _, th := range w.Threads() {
+		if g, ok := th.Value().(*Guest); ok && g.listed.Load() {
+			out = append(out, g)
 		}
-		list = append(list, p)
-		out = append(out, g)
-	}
-	if len(list) == 0 {
-		delete(guests.m, k)
-	} else {
-		guests.m[k] = list
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package starsuspend
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -84,6 +85,13 @@ type Guest struct {
 	name     string
 	world    *suspend.World // a task guest's, registered for StopAll; nil without one
 	detached bool
+	// seq orders the guests by attach, for Guests.
+	seq uint64
+	// listed is set once Attach has made a thread guest and cleared when
+	// it detaches: Guests lists it only in between. It orders what
+	// Attach wrote before it for the goroutines that find the guest
+	// through the world's threads (Thread.Value).
+	listed atomic.Bool
 	// held is set while the adapter itself holds a task guest (StopAll
 	// with the world stopped, PauseTask): only then may View read it.
 	held atomic.Bool
@@ -114,15 +122,16 @@ func Attach(w *suspend.World, st *starlark.Thread, name string, opts ...Option) 
 			return nil, err
 		}
 	}
-	th, err := w.Attach(name)
+	g := &Guest{st: st, every: cfg.every, limit: unlimited, onMax: st.OnMaxSteps, name: name, seq: attachSeq.Add(1)}
+	th, err := w.Attach(name, suspend.WithValue(g))
 	if err != nil {
 		return nil, err
 	}
-	g := &Guest{th: th, st: st, every: cfg.every, limit: unlimited, onMax: st.OnMaxSteps, name: name}
+	g.th = th
 	st.SetLocal(localKey, g)
 	st.OnMaxSteps = g.hook()
 	g.schedule()
-	register(w, g)
+	g.listed.Store(true)
 	return g, nil
 }
 
@@ -156,12 +165,12 @@ func AttachTask(t *coroutine.Task, st *starlark.Thread, name string, opts ...Opt
 			return nil, err
 		}
 	}
-	g := &Guest{task: t, st: st, every: cfg.every, limit: unlimited, onMax: st.OnMaxSteps, name: name}
+	g := &Guest{task: t, st: st, every: cfg.every, limit: unlimited, onMax: st.OnMaxSteps, name: name, seq: attachSeq.Add(1)}
 	st.SetLocal(localKey, g)
 	st.OnMaxSteps = g.hook()
 	g.schedule()
 	if th := t.Thread(); th != nil {
-		register(th.World(), g)
+		registerTask(th.World(), g)
 		g.world = th.World()
 	}
 	return g, nil
@@ -195,12 +204,12 @@ func (g *Guest) Detach() error {
 	}
 	if g.task != nil {
 		if g.world != nil {
-			unregister(g.world, g)
+			unregisterTask(g.world, g)
 		}
 	} else {
-		unregister(g.th.World(), g)
+		g.listed.Store(false)
 		if err := g.th.Detach(); err != nil {
-			register(g.th.World(), g)
+			g.listed.Store(true)
 			return err
 		}
 	}
@@ -382,76 +391,76 @@ func (g *Guest) stopped() bool {
 	return g.th.Held()
 }
 
-// attached reports whether the guest is still one of its world's: a task
-// guest until Detach, a thread guest while its thread is.
-func (g *Guest) attached() bool {
-	if g.task != nil {
-		return !g.detached
-	}
-	return g.th.Attached()
-}
+// attachSeq numbers the guests in the order they attach.
+var attachSeq atomic.Uint64
 
-// The world's guests, for StopAll. A world does not hand out its threads,
-// so the adapter keeps its own list, and follows the world: a guest the
-// world removed (its goroutine ended without Detach) is left out, and the
-// list holds the guests and worlds weakly, so that it never keeps a guest
-// alive (the world finds a guest whose goroutine ended when the garbage
-// collector finds its thread unreachable) nor a world.
-var guests struct {
+// The task guests of each world, for Guests and StopAll. A thread guest is
+// found through the world's threads (it is the Value of its thread); a
+// task guest is a coroutine, which runs on whichever runner thread the
+// scheduler gives it, so the adapter keeps its own list of them. The list
+// holds the guests and worlds weakly, so that it never keeps either
+// alive.
+var tasks struct {
 	sync.Mutex
 	m map[weak.Pointer[suspend.World]][]weak.Pointer[Guest]
 }
 
-func register(w *suspend.World, g *Guest) {
-	guests.Lock()
-	defer guests.Unlock()
-	if guests.m == nil {
-		guests.m = make(map[weak.Pointer[suspend.World]][]weak.Pointer[Guest])
+func registerTask(w *suspend.World, g *Guest) {
+	tasks.Lock()
+	defer tasks.Unlock()
+	if tasks.m == nil {
+		tasks.m = make(map[weak.Pointer[suspend.World]][]weak.Pointer[Guest])
 	}
-	for k := range guests.m { // worlds collected since
+	for k := range tasks.m { // worlds collected since
 		if k.Value() == nil {
-			delete(guests.m, k)
+			delete(tasks.m, k)
 		}
 	}
 	k := weak.Make(w)
-	guests.m[k] = append(guests.m[k], weak.Make(g))
+	tasks.m[k] = append(tasks.m[k], weak.Make(g))
 }
 
-func unregister(w *suspend.World, g *Guest) {
-	guests.Lock()
-	defer guests.Unlock()
+func unregisterTask(w *suspend.World, g *Guest) {
+	tasks.Lock()
+	defer tasks.Unlock()
 	k := weak.Make(w)
-	list := slices.DeleteFunc(guests.m[k], func(p weak.Pointer[Guest]) bool {
+	list := slices.DeleteFunc(tasks.m[k], func(p weak.Pointer[Guest]) bool {
 		x := p.Value()
 		return x == nil || x == g
 	})
 	if len(list) == 0 {
-		delete(guests.m, k)
+		delete(tasks.m, k)
 	} else {
-		guests.m[k] = list
+		tasks.m[k] = list
 	}
 }
 
 // Guests returns the guests attached to w through this package that are
 // still w's threads, in the order they attached.
 func Guests(w *suspend.World) []*Guest {
-	guests.Lock()
-	defer guests.Unlock()
-	k := weak.Make(w)
 	var out []*Guest
-	list := guests.m[k][:0]
-	for _, p := range guests.m[k] {
+	for _, th := range w.Threads() {
+		if g, ok := th.Value().(*Guest); ok && g.listed.Load() {
+			out = append(out, g)
+		}
+	}
+	tasks.Lock()
+	k := weak.Make(w)
+	list := tasks.m[k][:0]
+	for _, p := range tasks.m[k] {
 		g := p.Value()
-		if g == nil || !g.attached() {
-			continue // collected, or removed by the world
+		if g == nil || g.detached {
+			continue // collected, or detached
 		}
 		list = append(list, p)
 		out = append(out, g)
 	}
 	if len(list) == 0 {
-		delete(guests.m, k)
+		delete(tasks.m, k)
 	} else {
-		guests.m[k] = list
+		tasks.m[k] = list
 	}
+	tasks.Unlock()
+	slices.SortFunc(out, func(a, b *Guest) int { return cmp.Compare(a.seq, b.seq) })
 	return out
 }
