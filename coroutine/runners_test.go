@@ -193,8 +193,15 @@ func TestSuspendRacesPreemption(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.Run(context.Background()) }()
 	storm := suspendtest.StartStorm(w, suspendtest.StormConfig{})
-	end := time.Now().Add(300 * time.Millisecond)
-	for round := 0; round < 200 || time.Now().Before(end); round++ {
+	// At least 200 rounds, 300 ms and 10 stops of the world: on a loaded
+	// machine the storm's stops come slower, so the rounds go on until
+	// they have raced enough stops (within a bound that fails the test
+	// rather than hanging it).
+	end, giveUp := time.Now().Add(300*time.Millisecond), time.Now().Add(2*time.Minute)
+	for round := 0; round < 200 || time.Now().Before(end) || w.Stats().Stops < 10; round++ {
+		if time.Now().After(giveUp) {
+			t.Fatalf("after %d rounds in 2 minutes the storm has made %d stops", round, w.Stats().Stops)
+		}
 		id := round % n
 		if err := s.Suspend(context.Background(), ids[id]); err != nil {
 			t.Fatal(err)
