@@ -13,6 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/coopsuspend/coopsuspend/internal/core"
+	"github.com/coopsuspend/coopsuspend/internal/goid"
 	"github.com/coopsuspend/coopsuspend/internal/modelhooks"
 	"github.com/coopsuspend/coopsuspend/internal/seam"
 	"github.com/coopsuspend/coopsuspend/safepoint"
@@ -45,6 +46,9 @@ import (
 //     detaching) is a target, and each is in an end state of the
 //     policy; Restart, ResumeThread and the world's own I14 checks
 //     succeed;
+//   - when Stop or SuspendThread returns, for each thread attached with
+//     OnRequest: the call ran the thread's function once if its request
+//     found the thread running, and never otherwise;
 //   - at the end: every goroutine finished (no deadlock: a lost wake-up
 //     leaves a thread parked forever), no resume semaphore holds an
 //     unconsumed wake-up, the suspend lock is free, the pending count is
@@ -84,6 +88,13 @@ type mx struct {
 
 	stops, rollbacks int
 
+	// nudged are the threads attached with OnRequest (attachNudged), by
+	// cell; calls are the Stop and SuspendThread calls in progress, by
+	// initiator goroutine (goid.G), while the scenario has nudged
+	// threads.
+	nudged map[*ts.Cell]*nudgedThread
+	calls  map[uintptr]*initCall
+
 	// owners is closed when the execution's end checks are done: the
 	// goroutines that attached the preattached threads wait for it.
 	owners chan struct{}
@@ -114,14 +125,17 @@ func init() {
 		}
 		m.words[c] = tr.After
 		seen[fmt.Sprintf("%v -> %v in %v", tr.Event, tr.Result, tr.Before.State())] = true
+		if n := m.nudged[c]; n != nil {
+			m.observeNudged(n, tr)
+		}
 	}
 }
 
 func (m *mx) failf(format string, args ...any) { m.r.Fail(fmt.Errorf(format, args...)) }
 
 // attach attaches a thread named name from the calling goroutine.
-func (m *mx) attach(name string) *suspend.Thread {
-	th, err := m.w.Attach(name)
+func (m *mx) attach(name string, opts ...suspend.AttachOption) *suspend.Thread {
+	th, err := m.w.Attach(name, opts...)
 	if err != nil {
 		m.failf("Attach(%q): %v", name, err)
 	}
@@ -178,6 +192,14 @@ func actAs(th *suspend.Thread) { core.Adopt(unsafe.Pointer(th)) }
 //	   handler (attachSim), then a work step
 //	d  Detach from inside a blocking region (must be last)
 func (m *mx) guest(th *suspend.Thread, prog string) {
+	if !m.guestSteps(th, prog) {
+		m.detach(th)
+	}
+}
+
+// guestSteps runs guest's actions on th and reports whether the last
+// one detached it.
+func (m *mx) guestSteps(th *suspend.Thread, prog string) (detached bool) {
 	actAs(th)
 	for i, a := range prog {
 		switch a {
@@ -212,12 +234,12 @@ func (m *mx) guest(th *suspend.Thread, prog string) {
 			safepoint.EnterSafe(th)
 			m.detach(th)
 			safepoint.ExitSafe(th)
-			return
+			return true
 		default:
 			panic("unknown guest action " + string(a))
 		}
 	}
-	m.detach(th)
+	return false
 }
 
 // stop stops the world, checks what Stop promises, lets a step pass with
@@ -229,7 +251,9 @@ func (m *mx) stop(ctx context.Context, mayTimeOut bool, self *suspend.Thread) {
 	if self != nil {
 		opts = append(opts, suspend.By(self))
 	}
+	call := m.beginCall()
 	s, err := m.w.Stop(ctx, opts...)
+	m.endCall(call, "Stop", err)
 	if err != nil {
 		var te *suspend.StopTimeoutError
 		if !mayTimeOut || !m.r.TimerFired() || !errors.As(err, &te) {
@@ -265,7 +289,9 @@ func (m *mx) stop(ctx context.Context, mayTimeOut bool, self *suspend.Thread) {
 // suspendOne suspends th, lets a step pass, and resumes it. A thread
 // that detached first is an allowed outcome.
 func (m *mx) suspendOne(ctx context.Context, th *suspend.Thread, opts ...suspend.StopOption) {
+	call := m.beginCall()
 	err := m.w.SuspendThread(ctx, th, opts...)
+	m.endCall(call, "SuspendThread", err)
 	if errors.Is(err, suspend.ErrDetached) {
 		return
 	}
@@ -280,6 +306,158 @@ func (m *mx) suspendOne(ctx context.Context, th *suspend.Thread, opts ...suspend
 	m.held[th.ID()]--
 	if err := m.w.ResumeThread(th, opts...); err != nil {
 		m.failf("ResumeThread(%s): %v", th.Name(), err)
+	}
+}
+
+// A nudged thread polls only when its OnRequest function nudges it, as
+// an otto guest does (contrib/otto): the function puts a token on the
+// thread's channel without blocking, and the thread, which otherwise
+// waits for a token or its own end, polls when it takes one. The channel
+// is a seam.Token, a channel of capacity one like the adapter's, so that
+// both sides are scheduling points: the function's TryPut is the
+// non-blocking send, and the thread's TakeCtx on its end context is its
+// select between a token and its end (the explorer re-evaluates the wait
+// at every step, and when both are ready which one it takes is a
+// decision of the explorer).
+type nudgedThread struct {
+	th    *suspend.Thread
+	nudge seam.Token
+	parks int // its polls that parked
+	// rolledBack: a request that found it running was withdrawn since
+	// it last parked.
+	rolledBack bool
+}
+
+// initCall is one Stop or SuspendThread call's dealings with the nudged
+// threads: what its request of each found, and how many times it called
+// each one's OnRequest function.
+type initCall struct {
+	found  map[*nudgedThread]ts.Result
+	nudges map[*nudgedThread]int
+}
+
+// attachNudged pre-attaches a thread named name with OnRequest.
+func (m *mx) attachNudged(name string) *nudgedThread {
+	n := &nudgedThread{nudge: seam.NewToken("nudge-" + name)}
+	n.th = m.preattach(name, suspend.OnRequest(func(th *suspend.Thread) { m.onRequest(n, th) }))
+	m.nudged[modelhooks.Cell(n.th).(*ts.Cell)] = n
+	return n
+}
+
+// onRequest is a nudged thread's OnRequest function: a non-blocking send
+// of a token, as contrib/otto's nudge; a token already there will do.
+func (m *mx) onRequest(n *nudgedThread, th *suspend.Thread) {
+	call := m.calls[goid.G()]
+	switch {
+	case th != n.th:
+		m.failf("%s's OnRequest function was called for %s", n.th.Name(), th.Name())
+	case call == nil:
+		m.failf("%s's OnRequest function was called outside a Stop or SuspendThread", th.Name())
+	}
+	call.nudges[n]++
+	if !n.nudge.TryPut() {
+		seen["nudge: a request found the last nudge still there"] = true
+	}
+}
+
+// observeNudged follows a nudged thread's transitions, as they take
+// effect: a request is credited to the Stop or SuspendThread call that
+// made it, on the initiator's goroutine.
+func (m *mx) observeNudged(n *nudgedThread, tr ts.Transition) {
+	switch {
+	case tr.Event == ts.RequestSuspension:
+		call := m.calls[goid.G()]
+		if call == nil {
+			m.failf("%s was requested by a call the scenario does not track", n.th.Name())
+		}
+		if _, again := call.found[n]; again {
+			m.failf("one call requested %s twice", n.th.Name())
+		}
+		call.found[n] = tr.Result
+	case tr.Event == ts.StatePoll && tr.Result == ts.SelfSuspendNotifyAndWait:
+		n.parks++
+		n.rolledBack = false
+	case tr.Event == ts.AbortAsyncSuspend && tr.Result == ts.True:
+		n.rolledBack = true
+	}
+}
+
+// beginCall registers a Stop or SuspendThread call about to be made on
+// the calling goroutine, if the scenario has nudged threads.
+func (m *mx) beginCall() *initCall {
+	if len(m.nudged) == 0 {
+		return nil
+	}
+	call := &initCall{found: map[*nudgedThread]ts.Result{}, nudges: map[*nudgedThread]int{}}
+	m.calls[goid.G()] = call
+	return call
+}
+
+// endCall checks, as a Stop or SuspendThread returns (err is what it
+// returned), that it called each nudged thread's OnRequest function
+// exactly once if its request found the thread running, and never if it
+// found it in a blocking region or held already, or did not request it.
+// Whether the call came after the request was on the word, and before
+// the initiator waited, is checked by what follows from it: the thread
+// must reach its poll, or the stop waits forever (a deadlock) or, if
+// the timer fires, times out.
+func (m *mx) endCall(call *initCall, op string, err error) {
+	if call == nil {
+		return
+	}
+	delete(m.calls, goid.G())
+	for _, n := range m.nudged {
+		res, requested := call.found[n]
+		want, what := 0, "did not request "+n.th.Name()
+		if requested {
+			what = fmt.Sprintf("requested %s (%v)", n.th.Name(), res)
+			if res == ts.ReqSuspendInitSuspendRunning {
+				want = 1
+			}
+		}
+		if got := call.nudges[n]; got != want {
+			m.failf("%s (returning %v) %s and called its OnRequest function %d times, want %d",
+				op, err, what, got, want)
+		}
+	}
+}
+
+// nudgedGuest runs a nudged thread: first the guest program prog (see
+// guest; no Poll, no Detach), then, until end is done, a poll and a work
+// step per nudge taken. It polls only when nudged.
+func (m *mx) nudgedGuest(n *nudgedThread, prog string, end context.Context) {
+	th := n.th
+	m.guestSteps(th, prog)
+	for n.nudge.TakeCtx(end) == nil {
+		parks := n.parks
+		safepoint.Poll(th)
+		if n.parks == parks && n.rolledBack {
+			// The nudge of a withdrawn request: nothing to stop for,
+			// and the thread runs on (m.work checks that nothing
+			// holds it).
+			seen["nudge: a poll for nothing after a rollback"] = true
+		}
+		m.work(th)
+	}
+	m.detach(th)
+}
+
+// ending is the end of a nudged thread's wait: its context is cancelled
+// when the last of the scenario's initiators calls done.
+type ending struct {
+	ctx  context.Context
+	left int
+	stop context.CancelFunc
+}
+
+func endAfter(initiators int) *ending {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &ending{ctx: ctx, left: initiators, stop: cancel}
+}
+
+func (e *ending) done() {
+	if e.left--; e.left == 0 {
+		e.stop()
 	}
 }
 
@@ -350,7 +528,8 @@ func (sc scenario) program(t *testing.T) seam.Program {
 		m := &mx{t: t, r: r, policy: sc.policy,
 			held: map[uint64]int{}, attached: map[uint64]*suspend.Thread{}, detaching: map[uint64]bool{},
 			sims: map[*suspend.Thread]func(){}, byID: map[uint64]*suspend.Thread{},
-			checkers: map[*ts.Cell]*ts.Checker{}, words: map[*ts.Cell]ts.Word{}, owners: make(chan struct{})}
+			checkers: map[*ts.Cell]*ts.Checker{}, words: map[*ts.Cell]ts.Word{}, owners: make(chan struct{}),
+			nudged: map[*ts.Cell]*nudgedThread{}, calls: map[uintptr]*initCall{}}
 		m.w = newWorld(t, suspend.WithPolicy(sc.policy))
 		ctx := context.Background()
 		if sc.timer {
@@ -373,14 +552,18 @@ func (sc scenario) program(t *testing.T) seam.Program {
 func (m *mx) preattached(names ...string) []*suspend.Thread {
 	var out []*suspend.Thread
 	for _, n := range names {
-		got := make(chan *suspend.Thread)
-		go func() {
-			got <- m.attach(n)
-			<-m.owners
-		}()
-		out = append(out, <-got)
+		out = append(out, m.preattach(n))
 	}
 	return out
+}
+
+func (m *mx) preattach(name string, opts ...suspend.AttachOption) *suspend.Thread {
+	got := make(chan *suspend.Thread)
+	go func() {
+		got <- m.attach(name, opts...)
+		<-m.owners
+	}()
+	return <-got
 }
 
 var scenarios = []scenario{
@@ -502,6 +685,42 @@ var scenarios = []scenario{
 			m.r.Go("i1", func() { m.stop(ctx, false, nil) })
 			m.r.Go("i2", func() { m.stop(ctx, false, nil) })
 			m.r.Go("A", func() { m.guest(th[0], "p") })
+		}},
+	// A thread that polls only when OnRequest's function nudges it
+	// (nudgedGuest): it waits for a nudge or its end, which comes when
+	// the initiators are done, so a nudge that does not bring it to its
+	// poll after the request leaves a stop waiting forever. Here a Stop
+	// and a SuspendThread find it running, in its blocking region or
+	// held; in the next scenario a request is rolled back, and its
+	// nudge polls for nothing.
+	{name: "nudge-only-poller", policy: suspend.Coop, reach: []string{
+		"REQUEST_SUSPENSION -> ReqSuspendInitSuspendRunning in RUNNING",
+		"REQUEST_SUSPENSION -> ReqSuspendInitSuspendBlocking in BLOCKING",
+		"REQUEST_SUSPENSION -> ReqSuspendAlreadySuspended in SELF_SUSPENDED",
+		"STATE_POLL -> SelfSuspendNotifyAndWait in ASYNC_SUSPEND_REQUESTED",
+	},
+		setup: func(m *mx, ctx context.Context) {
+			a := m.attachNudged("A")
+			end := endAfter(2)
+			m.r.Go("stopper", func() { m.stop(ctx, false, nil); end.done() })
+			m.r.Go("suspender", func() { m.suspendOne(ctx, a.th); end.done() })
+			m.r.Go("A", func() { m.nudgedGuest(a, "b", end.ctx) })
+		}},
+	{name: "nudge-only-poller-rollback", policy: suspend.Coop, timer: true, reach: []string{
+		"ABORT_ASYNC_SUSPEND -> True in ASYNC_SUSPEND_REQUESTED",
+		"STATE_POLL -> SelfSuspendNotifyAndWait in ASYNC_SUSPEND_REQUESTED",
+		"nudge: a poll for nothing after a rollback",
+		"nudge: a request found the last nudge still there",
+	},
+		setup: func(m *mx, ctx context.Context) {
+			a := m.attachNudged("A")
+			end := endAfter(1)
+			m.r.Go("init", func() {
+				m.stop(ctx, true, nil)
+				m.stop(context.Background(), false, nil)
+				end.done()
+			})
+			m.r.Go("A", func() { m.nudgedGuest(a, "b", end.ctx) })
 		}},
 	{name: "initiator-thread-by-self", policy: suspend.Coop, reach: []string{
 		"REQUEST_SUSPENSION -> ReqSuspendInitSuspendBlocking in BLOCKING",

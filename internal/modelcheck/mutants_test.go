@@ -117,6 +117,33 @@ var mutants = []mutant{
 		old:      "		case t != self:",
 		new:      "		case t != self && i > 0:",
 		scenario: "stop-vs-poll-block-nosafepoints"},
+	// OnRequest's function called before the request is on the word
+	// (the nudge sent first, so that the thread is on its way): the
+	// thread can take it and poll while still running, and then wait
+	// for a nudge that never comes, with the stop waiting for its poll.
+	{name: "onrequest-before-the-request", file: "suspend/stop.go",
+		old: "	res, err := tg.t.c.Cell.Apply(threadstate.RequestSuspension)\n" +
+			"	if err != nil {\n		panic(internalError(tg.t, err))\n	}\n	tg.requested = true\n" +
+			"	switch res {\n	case threadstate.ReqSuspendInitSuspendRunning:\n" +
+			"		// Go code stops only at its polls, in every policy (rule 1).\n" +
+			"		tg.fromRunning = true\n		r.w.notifier.Add(1)\n		if f := tg.t.onRequest; f != nil {\n" +
+			"			// After the request is on the word, before anyone waits for\n" +
+			"			// the poll: a thread that polls through a channel (or waits\n" +
+			"			// on one) is nudged toward its poll here.\n			f(tg.t)\n		}\n",
+		new: "	if f := tg.t.onRequest; f != nil && tg.t.Word().State() == threadstate.Running {\n" +
+			"		f(tg.t) // mutant: nudged before the request\n	}\n" +
+			"	res, err := tg.t.c.Cell.Apply(threadstate.RequestSuspension)\n" +
+			"	if err != nil {\n		panic(internalError(tg.t, err))\n	}\n	tg.requested = true\n" +
+			"	switch res {\n	case threadstate.ReqSuspendInitSuspendRunning:\n" +
+			"		tg.fromRunning = true\n		r.w.notifier.Add(1)\n",
+		scenario: "nudge-only-poller"},
+	// A held thread nudged too: harmless to the stop, but not what
+	// OnRequest promises; caught by the count of calls per request.
+	{name: "onrequest-for-a-held-thread", file: "suspend/stop.go",
+		old: "		// A SuspendThread holds it already; this stop adds a count.\n",
+		new: "		// A SuspendThread holds it already; this stop adds a count.\n" +
+			"		if f := tg.t.onRequest; f != nil {\n			f(tg.t) // mutant\n		}\n",
+		scenario: "nudge-only-poller"},
 	{name: "detach-does-not-wait-out-a-suspend", file: "suspend/thread.go",
 		old:      "		locked = false\n		w.release()\n		t.c.ExitSafe()",
 		new:      "		locked = false\n		w.release()",
