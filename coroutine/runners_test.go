@@ -271,6 +271,16 @@ func TestStormOverAPool(t *testing.T) {
 		},
 	})
 	time.Sleep(300 * time.Millisecond)
+	// A loaded machine makes fewer stops in the time: go on until there
+	// are 10 (or the storm has failed).
+	waitFor(t, func() bool {
+		select {
+		case <-st.Done():
+			return true
+		default:
+			return w.Stats().Stops >= 10
+		}
+	})
 	rep, err := st.End()
 	if err != nil {
 		t.Fatal(err)
