@@ -31,11 +31,12 @@ func BenchmarkRoundTripCoroutine(b *testing.B) {
 		}
 	}()
 	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	i := 0
+	for b.Loop() {
 		if st, _ := c.Resume(i); st.Yield != i+1 {
 			b.Fatal(st)
 		}
+		i++
 	}
 }
 
@@ -44,12 +45,13 @@ func BenchmarkRoundTripIterPull(b *testing.B) {
 	next, stop := pullCounter(&in)
 	defer stop()
 	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	i := 0
+	for b.Loop() {
 		in = i
 		if v, _ := next(); v != i+1 {
 			b.Fatal(v)
 		}
+		i++
 	}
 }
 
@@ -60,7 +62,10 @@ func BenchmarkRoundTripIterPull(b *testing.B) {
 // reports, from the same chunks, the floor of any Resume with this
 // signature that is not inlined ("x-floor"): iter.Pull with next() called
 // through one function that is not, and that returns an Outcome and an error
-// as Resume does (stateThrough; see BenchmarkRoundTripDepth).
+// as Resume does (stateThrough; see BenchmarkRoundTripDepth). Beside the
+// ratios it reports the median time of each kind of trip
+// (ns/coroutine-trip, ns/pull-trip, ns/floor-trip), which benchstat can
+// compare between runs.
 func BenchmarkRoundTripRatio(b *testing.B) {
 	const chunk = 2000
 	c := coroutine.New(func(s *coroutine.Suspender[int, int], p int) int {
@@ -79,9 +84,8 @@ func BenchmarkRoundTripRatio(b *testing.B) {
 	var in1 int
 	next1, stop1 := pullCounter(&in1)
 	defer stop1()
-	var ratios, floors, coNs, pullNs []float64
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	var ratios, floors, coNs, pullNs, floorNs []float64
+	for b.Loop() {
 		t0 := time.Now()
 		for j := 0; j < chunk; j++ {
 			if st, _ := c.Resume(j); st.Yield != j+1 {
@@ -103,14 +107,15 @@ func BenchmarkRoundTripRatio(b *testing.B) {
 			}
 		}
 		t3 := time.Now()
-		co, pull := float64(t1.Sub(t0))/chunk, float64(t2.Sub(t1))/chunk
-		coNs, pullNs, ratios = append(coNs, co), append(pullNs, pull), append(ratios, co/pull)
-		floors = append(floors, float64(t3.Sub(t2))/chunk/pull)
+		co, pull, floor := float64(t1.Sub(t0))/chunk, float64(t2.Sub(t1))/chunk, float64(t3.Sub(t2))/chunk
+		coNs, pullNs, floorNs = append(coNs, co), append(pullNs, pull), append(floorNs, floor)
+		ratios, floors = append(ratios, co/pull), append(floors, floor/pull)
 	}
 	b.ReportMetric(testutil.Median(ratios), "x-iter.Pull")
 	b.ReportMetric(testutil.Median(floors), "x-floor")
 	b.ReportMetric(testutil.Median(coNs), "ns/coroutine-trip")
 	b.ReportMetric(testutil.Median(pullNs), "ns/pull-trip")
+	b.ReportMetric(testutil.Median(floorNs), "ns/floor-trip")
 }
 
 // BenchmarkRoundTripDepth measures what one call between the caller and
@@ -121,7 +126,9 @@ func BenchmarkRoundTripRatio(b *testing.B) {
 // BenchmarkRoundTripRatio. Each switch comes back through returns that
 // the CPU's return-address predictor, filled by the other goroutine's
 // calls, mispredicts; every extra frame is one more of them. The
-// one-level ratio is the floor of a Resume that is not inlined.
+// one-level ratio is the floor of a Resume that is not inlined. Beside the
+// ratios it reports the median time of each kind of trip (ns/pull-trip,
+// ns/one-level-trip and so on).
 func BenchmarkRoundTripDepth(b *testing.B) {
 	const chunk = 2000
 	var in int
@@ -139,9 +146,8 @@ func BenchmarkRoundTripDepth(b *testing.B) {
 	var in3 int
 	next3, stop3 := pullCounter(&in3)
 	defer stop3()
-	var one, two, state []float64
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	var one, two, state, pullNs, oneNs, twoNs, stateNs []float64
+	for b.Loop() {
 		t0 := time.Now()
 		for j := 0; j < chunk; j++ {
 			in = j
@@ -171,13 +177,18 @@ func BenchmarkRoundTripDepth(b *testing.B) {
 			}
 		}
 		t4 := time.Now()
-		pull := float64(t1.Sub(t0))
-		one, two = append(one, float64(t2.Sub(t1))/pull), append(two, float64(t3.Sub(t2))/pull)
-		state = append(state, float64(t4.Sub(t3))/pull)
+		pull, o, t, st := float64(t1.Sub(t0)), float64(t2.Sub(t1)), float64(t3.Sub(t2)), float64(t4.Sub(t3))
+		one, two, state = append(one, o/pull), append(two, t/pull), append(state, st/pull)
+		pullNs, oneNs = append(pullNs, pull/chunk), append(oneNs, o/chunk)
+		twoNs, stateNs = append(twoNs, t/chunk), append(stateNs, st/chunk)
 	}
 	b.ReportMetric(testutil.Median(one), "x-one-level")
 	b.ReportMetric(testutil.Median(two), "x-two-levels")
 	b.ReportMetric(testutil.Median(state), "x-one-level-state")
+	b.ReportMetric(testutil.Median(pullNs), "ns/pull-trip")
+	b.ReportMetric(testutil.Median(oneNs), "ns/one-level-trip")
+	b.ReportMetric(testutil.Median(twoNs), "ns/two-levels-trip")
+	b.ReportMetric(testutil.Median(stateNs), "ns/one-level-state-trip")
 }
 
 //go:noinline
@@ -204,12 +215,13 @@ func BenchmarkRoundTripChannels(b *testing.B) {
 	}()
 	defer close(ping)
 	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	i := 0
+	for b.Loop() {
 		ping <- i
 		if v := <-pong; v != i+1 {
 			b.Fatal(v)
 		}
+		i++
 	}
 }
 
@@ -217,11 +229,13 @@ func BenchmarkRoundTripChannels(b *testing.B) {
 // frees it.
 func BenchmarkCreateComplete(b *testing.B) {
 	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
+	i := 0
+	for b.Loop() {
 		c := coroutine.New(func(s *coroutine.Suspender[int, int], p int) int { return p })
 		if st, _ := c.Resume(i); st.Result != i {
 			b.Fatal(st)
 		}
+		i++
 	}
 }
 
@@ -229,7 +243,7 @@ func BenchmarkCreateComplete(b *testing.B) {
 // (its goroutine's stack and the records), over 10,000 of them.
 func BenchmarkSuspendedMemory(b *testing.B) {
 	const n = 10000
-	for i := 0; i < b.N; i++ {
+	for b.Loop() {
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
@@ -276,8 +290,7 @@ func BenchmarkPreemption(b *testing.B) {
 		}
 	}()
 	var late time.Duration
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	for b.Loop() {
 		start := time.Now()
 		st, err := c.Resume(struct{}{})
 		if err != nil || st.Status != coroutine.Suspended {
@@ -291,11 +304,13 @@ func BenchmarkPreemption(b *testing.B) {
 
 // BenchmarkSchedulerYield is one turn of a scheduled coroutine: Run's
 // loop (the context look included), the ready queue, and a yield.
+//
+// The coroutine runs the b.Loop loop, while the benchmark's goroutine
+// waits in Run; b.Loop starts the timer at its first call.
 func BenchmarkSchedulerYield(b *testing.B) {
 	s := coroutine.NewScheduler()
-	n := b.N
 	s.Submit(func(su *coroutine.Task) any {
-		for i := 0; i < n; i++ {
+		for b.Loop() {
 			su.Yield(struct{}{})
 		}
 		return nil
@@ -303,7 +318,6 @@ func BenchmarkSchedulerYield(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	b.ReportAllocs()
-	b.ResetTimer()
 	if err := s.Run(ctx); err != nil {
 		b.Fatal(err)
 	}

@@ -136,12 +136,11 @@ func benchStopGoroutines(b *testing.B, g int) {
 	}
 }
 
-// benchStops stops and restarts w b.N times, a millisecond apart, and
-// reports the distribution of Stop+Restart.
+// benchStops stops and restarts w once per b.Loop iteration, a
+// millisecond apart, and reports the distribution of Stop+Restart.
 func benchStops(b *testing.B, w *suspend.World) {
-	took := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for range b.N {
+	took := make([]time.Duration, 0, 1024)
+	for b.Loop() {
 		b.StopTimer()
 		time.Sleep(time.Millisecond)
 		b.StartTimer()
@@ -155,7 +154,6 @@ func benchStops(b *testing.B, w *suspend.World) {
 		}
 		took = append(took, time.Since(start))
 	}
-	b.StopTimer()
 	slices.Sort(took)
 	b.ReportMetric(float64(took[len(took)/2].Nanoseconds()), "p50-ns")
 	b.ReportMetric(float64(took[len(took)*99/100].Nanoseconds()), "p99-ns")

@@ -28,8 +28,7 @@ func BenchmarkStopRestart(b *testing.B) {
 			ps := startPollers(b, w, n)
 			defer ps.stop()
 			ctx := context.Background()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
+			for b.Loop() {
 				s, err := w.Stop(ctx)
 				if err != nil {
 					b.Fatal(err)
@@ -38,7 +37,6 @@ func BenchmarkStopRestart(b *testing.B) {
 					b.Error(err)
 				}
 			}
-			b.StopTimer()
 			st := w.Stats()
 			b.ReportMetric(float64(st.Pause.P50.Nanoseconds()), "p50-ns")
 			b.ReportMetric(float64(st.Pause.P99.Nanoseconds()), "p99-ns")
@@ -57,15 +55,13 @@ func BenchmarkReadMemStats(b *testing.B) {
 			ps := startPollers(b, w, n)
 			defer ps.stop()
 			var m runtime.MemStats
-			samples := make([]time.Duration, 0, b.N)
+			samples := make([]time.Duration, 0, 1024)
 			before := stwPauses()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
+			for b.Loop() {
 				start := time.Now()
 				runtime.ReadMemStats(&m)
 				samples = append(samples, time.Since(start))
 			}
-			b.StopTimer()
 			slices.Sort(samples)
 			b.ReportMetric(float64(samples[len(samples)/2].Nanoseconds()), "p50-ns")
 			b.ReportMetric(float64(samples[(len(samples)-1)*99/100].Nanoseconds()), "p99-ns")

@@ -1,9 +1,11 @@
 package threadstate_test
 
 import (
+	"errors"
 	"sync/atomic"
 	"testing"
 
+	"github.com/coopsuspend/coopsuspend/internal/testutil"
 	ts "github.com/coopsuspend/coopsuspend/threadstate"
 )
 
@@ -23,24 +25,42 @@ import (
 
 var sink ts.Word
 
+// opsPerLoop is how many operations each b.Loop iteration of these
+// benchmarks runs, in a loop compiled in a function of its own
+// (go:noinline), as it was compiled in the benchmark's before: b.Loop's
+// own cost per iteration, about a nanosecond, would blur operations of a
+// few. ns/op is per operation (testutil.ReportNsPerOp).
+const opsPerLoop = 1000
+
+// stepPair is a word and the event BenchmarkStep applies to it.
+type stepPair struct {
+	w ts.Word
+	e ts.Event
+}
+
 // BenchmarkStep runs Step over the transitions of one stop/restart cycle,
 // a mix of every kind of cell (two-arm cells, checks, no-change cells).
 func BenchmarkStep(b *testing.B) {
-	type pair struct {
-		w ts.Word
-		e ts.Event
-	}
-	var pairs []pair
+	var pairs []stepPair
 	var c ts.Cell
 	for _, e := range []ts.Event{ts.Attach, ts.StatePoll, ts.DoBlocking, ts.RequestSuspension,
 		ts.PeekBlockingSuspendRequested, ts.FinishAsyncSuspend, ts.RequestPulse, ts.DoneBlocking,
 		ts.RequestResume, ts.RequestSuspension, ts.StatePoll, ts.RequestResume, ts.AbortBlocking} {
-		pairs = append(pairs, pair{c.Load(), e})
+		pairs = append(pairs, stepPair{c.Load(), e})
 		mustApply(b, &c, e)
 	}
 	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	for b.Loop() {
+		stepLoop(pairs, opsPerLoop)
+	}
+	testutil.ReportNsPerOp(b, opsPerLoop)
+}
+
+// stepLoop is BenchmarkStep's loop: n Steps, over pairs in turn.
+//
+//go:noinline
+func stepLoop(pairs []stepPair, n int) {
+	for i := 0; i < n; i++ {
 		p := pairs[i%len(pairs)]
 		w, _, _ := ts.Step(p.w, p.e)
 		sink = w
@@ -53,14 +73,27 @@ func BenchmarkCellApply(b *testing.B) {
 	var c ts.Cell
 	mustApply(b, &c, ts.Attach)
 	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i += 2 {
+	for b.Loop() {
+		if err := applyLoop(&c, opsPerLoop); err != nil {
+			b.Fatal(err)
+		}
+	}
+	testutil.ReportNsPerOp(b, opsPerLoop)
+}
+
+// applyLoop is BenchmarkCellApply's loop: n Applies (n even), alternately
+// DoBlocking and DoneBlocking.
+//
+//go:noinline
+func applyLoop(c *ts.Cell, n int) error {
+	for i := 0; i < n; i += 2 {
 		_, err1 := c.Apply(ts.DoBlocking)
 		_, err2 := c.Apply(ts.DoneBlocking)
 		if err1 != nil || err2 != nil {
-			b.Fatal(err1, err2)
+			return errors.Join(err1, err2)
 		}
 	}
+	return nil
 }
 
 // BenchmarkCellApplyNoChange is an Apply whose transition changes nothing
@@ -69,20 +102,44 @@ func BenchmarkCellApplyNoChange(b *testing.B) {
 	var c ts.Cell
 	mustApply(b, &c, ts.Attach)
 	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := c.Apply(ts.AbortBlocking); err != nil {
+	for b.Loop() {
+		if err := noChangeLoop(&c, opsPerLoop); err != nil {
 			b.Fatal(err)
 		}
 	}
+	testutil.ReportNsPerOp(b, opsPerLoop)
+}
+
+// noChangeLoop is BenchmarkCellApplyNoChange's loop: n AbortBlockings.
+//
+//go:noinline
+func noChangeLoop(c *ts.Cell, n int) error {
+	for i := 0; i < n; i++ {
+		if _, err := c.Apply(ts.AbortBlocking); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // BenchmarkCASBaseline toggles a word between Running and Blocking with a
 // bare load-and-CAS loop: what Apply would cost with a free Step.
 func BenchmarkCASBaseline(b *testing.B) {
 	var w atomic.Uint32
+	w.Store(uint32(ts.MakeWord(ts.Running, 0, false)))
+	b.ReportAllocs()
+	for b.Loop() {
+		casLoop(&w, opsPerLoop)
+	}
+	testutil.ReportNsPerOp(b, opsPerLoop)
+}
+
+// casLoop is BenchmarkCASBaseline's loop: n toggles (n even), from
+// Running to Blocking and back.
+//
+//go:noinline
+func casLoop(w *atomic.Uint32, n int) {
 	running, blocking := uint32(ts.MakeWord(ts.Running, 0, false)), uint32(ts.MakeWord(ts.Blocking, 0, false))
-	w.Store(running)
 	toggle := func(from, to uint32) {
 		for { // loopcheck:ok a compare-and-swap retry on a word only this goroutine writes
 			old := w.Load()
@@ -94,9 +151,7 @@ func BenchmarkCASBaseline(b *testing.B) {
 			}
 		}
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i += 2 {
+	for i := 0; i < n; i += 2 {
 		toggle(running, blocking)
 		toggle(blocking, running)
 	}
@@ -109,14 +164,27 @@ func BenchmarkStepCASLoop(b *testing.B) {
 	var w atomic.Uint32
 	w.Store(uint32(ts.MakeWord(ts.Running, 0, false)))
 	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i += 2 {
-		_, err1 := stepCASLoop(&w, ts.DoBlocking)
-		_, err2 := stepCASLoop(&w, ts.DoneBlocking)
-		if err1 != nil || err2 != nil {
-			b.Fatal(err1, err2)
+	for b.Loop() {
+		if err := stepCASLoopLoop(&w, opsPerLoop); err != nil {
+			b.Fatal(err)
 		}
 	}
+	testutil.ReportNsPerOp(b, opsPerLoop)
+}
+
+// stepCASLoopLoop is BenchmarkStepCASLoop's loop: n stepCASLoops (n
+// even), alternately DoBlocking and DoneBlocking.
+//
+//go:noinline
+func stepCASLoopLoop(w *atomic.Uint32, n int) error {
+	for i := 0; i < n; i += 2 {
+		_, err1 := stepCASLoop(w, ts.DoBlocking)
+		_, err2 := stepCASLoop(w, ts.DoneBlocking)
+		if err1 != nil || err2 != nil {
+			return errors.Join(err1, err2)
+		}
+	}
+	return nil
 }
 
 //go:noinline

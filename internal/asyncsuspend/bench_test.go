@@ -31,8 +31,7 @@ func BenchmarkSuspendAsync(b *testing.B) {
 	var suspended time.Duration
 	declined := 0
 	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	for b.Loop() {
 		start := time.Now()
 		parked, err := br.rec.SuspendAsync(context.Background(), arch.DefaultSignal)
 		suspended += time.Since(start)
@@ -45,7 +44,6 @@ func BenchmarkSuspendAsync(b *testing.B) {
 		}
 		br.rec.ResumeAsync()
 	}
-	b.StopTimer()
 	b.ReportMetric(float64(suspended.Nanoseconds())/float64(b.N), "suspend-ns")
 	b.ReportMetric(float64(declined), "declined")
 }
@@ -67,8 +65,7 @@ func BenchmarkNotifyDelivery(b *testing.B) {
 	}()
 	tid := <-tids
 	defer close(quit)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	for b.Loop() {
 		if err := Tgkill(tid, unix.SIGUSR1); err != nil {
 			b.Fatal(err)
 		}

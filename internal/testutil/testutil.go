@@ -1,7 +1,8 @@
 // Package testutil holds the helpers that the module's tests, and the
 // contrib modules' tests, would otherwise each copy: the median of a
-// benchmark's samples, what a function panicked with, and a fresh
-// attached goroutine to run a test's thread-side calls on.
+// benchmark's samples, ns/op for a benchmark that runs its operations in
+// chunks, what a function panicked with, and a fresh attached goroutine
+// to run a test's thread-side calls on.
 //
 // It imports suspend, so only external test packages (package x_test)
 // can use it; package suspend's own internal tests cannot.
@@ -66,4 +67,15 @@ func onThread(t testing.TB, w *suspend.World, name string, detach bool, fn func(
 		}
 	}()
 	<-done
+}
+
+// ReportNsPerOp replaces a benchmark's ns/op with the time per operation
+// when each of its b.Loop iterations ran ops operations; call it after
+// the loop. Benchmarks of operations that take a few nanoseconds run
+// them in chunks so: b.Loop's own cost per iteration (its counter is kept
+// in memory, and the compiler keeps alive what the loop's body assigns)
+// is about a nanosecond, which would blur them. B/op and allocs/op stay
+// per iteration.
+func ReportNsPerOp(b *testing.B, ops int) {
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(ops), "ns/op")
 }

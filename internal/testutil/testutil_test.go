@@ -2,6 +2,7 @@ package testutil_test
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"testing"
 	"time"
@@ -125,5 +126,31 @@ func TestOnThreadNoDetach(t *testing.T) {
 	testutil.OnThreadNoDetach(r2, closed, "refused", func(*suspend.Thread) { ran = true })
 	if ran || len(r2.errs) != 1 {
 		t.Errorf("OnThreadNoDetach on a closed world: fn ran %v, errors %q", ran, r2.errs)
+	}
+}
+
+// TestReportNsPerOp: ns/op becomes the time of one of the chunk's
+// operations.
+func TestReportNsPerOp(t *testing.T) {
+	f := flag.Lookup("test.benchtime")
+	old := f.Value.String()
+	if err := f.Value.Set("3x"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := f.Value.Set(old); err != nil {
+			t.Error(err)
+		}
+	}()
+	const ops = 1000
+	r := testing.Benchmark(func(b *testing.B) {
+		for b.Loop() {
+			time.Sleep(ops * time.Nanosecond)
+		}
+		testutil.ReportNsPerOp(b, ops)
+	})
+	want := float64(r.T.Nanoseconds()) / float64(r.N) / ops
+	if got := r.Extra["ns/op"]; r.N != 3 || got != want || got <= 0 {
+		t.Errorf("%d iterations in %v: ns/op %v, want %v", r.N, r.T, got, want)
 	}
 }
