@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/coopsuspend/coopsuspend/coroutine"
+	"github.com/coopsuspend/coopsuspend/internal/testutil"
 	"github.com/coopsuspend/coopsuspend/monitor"
 )
 
@@ -35,7 +36,7 @@ func TestSuspenderAfterTheBodyReturned(t *testing.T) {
 		{"Poll", func() { kept.Poll() }},
 		{"Cancel", func() { kept.Cancel() }},
 	} {
-		r := catch(tc.call)
+		r := testutil.Catch(tc.call)
 		te, ok := r.(*coroutine.StatusError)
 		if !ok {
 			t.Errorf("%s after the body returned: recovered %T %v, want a *coroutine.StatusError", tc.method, r, r)
@@ -51,13 +52,6 @@ func TestSuspenderAfterTheBodyReturned(t *testing.T) {
 	if st, err := c.Resume(8); err != nil || st.Status != coroutine.Complete || st.Result != 7 {
 		t.Errorf("resume after the misuse: %+v, %v", st, err)
 	}
-}
-
-// catch calls f and returns what it panicked with (nil if it returned).
-func catch(f func()) (r any) {
-	defer func() { r = recover() }()
-	f()
-	return nil
 }
 
 // TestSuspenderOfAnotherCoroutine: a Suspender used from another
@@ -101,7 +95,7 @@ func TestRefusedYieldChangesNothing(t *testing.T) {
 	var inCall any
 	c := coroutine.New(func(s *coroutine.Suspender[int, int], p int) int {
 		kept = s
-		s.Blocking(func() { inCall = catch(func() { s.Yield(3) }) })
+		s.Blocking(func() { inCall = testutil.Catch(func() { s.Yield(3) }) })
 		return s.Delay(5, time.Hour)
 	}, coroutine.WithName("late"))
 	defer func() {
@@ -115,7 +109,7 @@ func TestRefusedYieldChangesNothing(t *testing.T) {
 	if te, ok := inCall.(*coroutine.StatusError); !ok || te.From != coroutine.Syscall || !strings.Contains(te.Reason, "Yield inside its blocking call") {
 		t.Errorf("Yield inside its blocking call: recovered %T %v", inCall, inCall)
 	}
-	te, ok := catch(func() { kept.Yield(9) }).(*coroutine.StatusError)
+	te, ok := testutil.Catch(func() { kept.Yield(9) }).(*coroutine.StatusError)
 	if !ok || te.Name != "late" || te.From != coroutine.Suspended || te.To != coroutine.Suspended ||
 		!strings.Contains(te.Reason, "Yield outside its running body") {
 		t.Fatalf("Yield while Suspended: %v", te)

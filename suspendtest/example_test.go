@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -181,8 +182,8 @@ func ExampleWaitInRegion() {
 }
 
 // Slowest names the thread that holds a stop up: here one that, once the
-// stop has asked it to, runs on without polling until the other thread
-// has parked.
+// stop has asked it to, runs on without polling until the other thread,
+// which waits in a blocking region, has been asked too.
 func ExampleSlowest() {
 	w, err := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
 	if err != nil {
@@ -190,43 +191,55 @@ func ExampleSlowest() {
 		return
 	}
 	defer closeWorld(w)
-	var steps atomic.Int64
 	quit := make(chan struct{})
-	fast, fastDone := guest(w, "fast", &steps, quit)
-	slowReady := make(chan *suspend.Thread)
-	slowDone := make(chan struct{})
-	go func() {
-		defer close(slowDone)
-		th, err := w.Attach("slow")
-		if err != nil {
-			panic(err)
-		}
-		defer func() {
-			if err := th.Detach(); err != nil {
-				fmt.Println(err)
+	ready := make(chan *suspend.Thread)
+	var done sync.WaitGroup
+	// attach runs body on a goroutine attached as name and sends its
+	// thread on ready first.
+	attach := func(name string, body func(th *suspend.Thread)) {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			th, err := w.Attach(name)
+			if err != nil {
+				panic(err)
 			}
+			defer func() {
+				if err := th.Detach(); err != nil {
+					fmt.Println(err)
+				}
+			}()
+			ready <- th
+			body(th)
 		}()
-		slowReady <- th
+	}
+	// A thread in a blocking region counts as stopped as soon as the stop
+	// asks it; it reaches no poll, so the stop waits for nothing of it.
+	attach("waiting", func(th *suspend.Thread) {
+		safepoint.Blocking(th, func() { <-quit })
+	})
+	waiting := <-ready
+	attach("slow", func(th *suspend.Thread) {
 		for {
 			select {
 			case <-quit:
 				return
 			default:
 			}
-			// Poll only while fast is parked: asked to stop, this
-			// thread runs on (ASYNC_SUSPEND_REQUESTED) until fast has
-			// parked, so it is the last to stop, and the stop names it.
-			if fast.Word().State() == threadstate.SelfSuspended {
+			// Asked to stop, this thread runs on (ASYNC_SUSPEND_REQUESTED)
+			// until the stop has asked the other one too, so that it
+			// is the last to stop, whatever the order of the requests.
+			if waiting.Word().State() == threadstate.BlockingSuspendRequested {
 				safepoint.Poll(th)
 			}
 			runtime.Gosched()
 		}
-	}()
-	slow := <-slowReady
+	})
+	slow := <-ready
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	s, found, err := suspendtest.Slowest(ctx, w, []*suspend.Thread{fast, slow})
+	s, found, err := suspendtest.Slowest(ctx, w, []*suspend.Thread{waiting, slow})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -236,8 +249,7 @@ func ExampleSlowest() {
 		fmt.Println(err)
 	}
 	close(quit)
-	<-fastDone
-	<-slowDone
+	done.Wait()
 	// Output: slow true
 }
 

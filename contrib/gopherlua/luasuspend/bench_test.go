@@ -133,6 +133,10 @@ func BenchmarkSpin(b *testing.B) {
 //   - K64/floor, K64/adapter: a context that counts down and polls every
 //     64 calls, the design the adapter does not use.
 //
+// and each variant's mean time per call (plain-ns/call, bg-ns/call,
+// floor-ns/call, adapter-ns/call, K64-ns/call), which benchstat can
+// compare between runs.
+//
 // Compare in one run:
 //
 //	cd contrib/gopherlua && go test -run '^$' -bench SpinRatio -benchtime 400x ./luasuspend
@@ -140,17 +144,19 @@ func BenchmarkSpinRatio(b *testing.B) {
 	const iters = 10_000
 	w := suspendtest.NewWorld(b, suspend.WithPolicy(suspend.Coop))
 	type variant struct {
+		name string
 		run  chan struct{}
 		took chan time.Duration
 		done chan error
-		sum  time.Duration
+		sum  time.Duration // this round's
+		all  time.Duration // every round's
 	}
 	var variants []*variant
 	// start runs a variant on a goroutine of its own: attach wraps its
 	// run (an attachment is per goroutine), which makes one call per
 	// request and answers with its time.
-	start := func(attach func(L *lua.LState, run func() error) error) *variant {
-		v := &variant{run: make(chan struct{}), took: make(chan time.Duration), done: make(chan error, 1)}
+	start := func(name string, attach func(L *lua.LState, run func() error) error) *variant {
+		v := &variant{name: name, run: make(chan struct{}), took: make(chan time.Duration), done: make(chan error, 1)}
 		variants = append(variants, v)
 		go func() {
 			L, spin := spinState()
@@ -176,13 +182,13 @@ func BenchmarkSpinRatio(b *testing.B) {
 			return run()
 		}
 	}
-	plain := start(withContext(nil))
-	bg := start(withContext(context.Background()))
-	floor := start(withContext(&countingCtx{Context: context.Background()}))
-	adapter := start(func(L *lua.LState, run func() error) error {
+	plain := start("plain", withContext(nil))
+	bg := start("bg", withContext(context.Background()))
+	floor := start("floor", withContext(&countingCtx{Context: context.Background()}))
+	adapter := start("adapter", func(L *lua.LState, run func() error) error {
 		return luasuspend.Run(w, L, "adapter", func(*luasuspend.Guest) error { return run() })
 	})
-	k64 := start(func(L *lua.LState, run func() error) error {
+	k64 := start("K64", func(L *lua.LState, run func() error) error {
 		th, err := w.Attach("K=64")
 		if err != nil {
 			return err
@@ -214,6 +220,9 @@ func BenchmarkSpinRatio(b *testing.B) {
 			v.run <- struct{}{}
 			v.sum += <-v.took
 		}
+		for _, v := range variants {
+			v.all += v.sum
+		}
 		ratio("bg/plain", bg, plain)
 		ratio("floor/plain", floor, plain)
 		ratio("floor/bg", floor, bg)
@@ -226,13 +235,16 @@ func BenchmarkSpinRatio(b *testing.B) {
 	for name, rs := range ratios {
 		b.ReportMetric(testutil.Median(rs), name)
 	}
+	for _, v := range variants {
+		b.ReportMetric(float64(v.all.Nanoseconds())/float64(2*b.N), v.name+"-ns/call")
+	}
 }
 
 // BenchmarkStopLatency measures stops of a world of guests running the
 // CPU-bound loop (1 guest, and 4 on this 2-CPU machine), under a storm,
 // per policy. Reported as p50-ns, p99-ns and max-ns of the time from
-// Stop's call to every guest stopped; b.N is the number of storm
-// milliseconds.
+// Stop's call to every guest stopped; each b.Loop iteration is one
+// millisecond of the storm.
 //
 //	cd contrib/gopherlua && go test -run '^$' -bench StopLatency ./luasuspend
 func BenchmarkStopLatency(b *testing.B) {
@@ -260,9 +272,17 @@ func BenchmarkStopLatency(b *testing.B) {
 					}()
 				}
 				storm := suspendtest.StartStorm(w, suspendtest.StormConfig{})
-				b.ResetTimer()
-				time.Sleep(time.Duration(b.N) * time.Millisecond)
-				b.StopTimer()
+				// One b.Loop iteration is one millisecond of the storm: each
+				// sleeps until its millisecond since the first began has passed.
+				var start time.Time
+				var storming time.Duration
+				for b.Loop() {
+					if storming == 0 {
+						start = time.Now()
+					}
+					storming += time.Millisecond
+					time.Sleep(time.Until(start.Add(storming)))
+				}
 				rep, err := storm.End()
 				cancel()
 				for range n {

@@ -71,8 +71,9 @@ func startVariant(name string, k int, setup func(vm *otto.Otto, calls func() err
 
 // ratioRounds runs the variants in turn, one call each per round and then
 // again in the reverse order (so that a drift of the machine during the
-// round hits all alike), for b.N rounds, and reports the median of each
-// ratio over the rounds.
+// round hits all alike), one round per b.Loop iteration, and reports the
+// median of each ratio over the rounds and each variant's mean time per
+// call (name-ns/call).
 func ratioRounds(b *testing.B, variants []*variant, ratios [][2]*variant) {
 	defer func() {
 		for _, v := range variants {
@@ -196,8 +197,8 @@ func BenchmarkHybridRatio(b *testing.B) {
 // BenchmarkStopLatency measures stops of a world of guests running the
 // CPU-bound loop (1 guest, and 4 on this 2-CPU machine), under a storm,
 // per policy. Reported as p50-ns, p99-ns and max-ns of the time from
-// Stop's call to every guest stopped; b.N is the number of storm
-// milliseconds.
+// Stop's call to every guest stopped; each b.Loop iteration is one
+// millisecond of the storm.
 //
 //	cd contrib/otto && go test -run '^$' -bench StopLatency -benchtime 2000x ./ottosuspend
 func BenchmarkStopLatency(b *testing.B) {
@@ -224,9 +225,17 @@ func BenchmarkStopLatency(b *testing.B) {
 					}()
 				}
 				storm := suspendtest.StartStorm(w, suspendtest.StormConfig{})
-				b.ResetTimer()
-				time.Sleep(time.Duration(b.N) * time.Millisecond)
-				b.StopTimer()
+				// One b.Loop iteration is one millisecond of the storm: each
+				// sleeps until its millisecond since the first began has passed.
+				var start time.Time
+				var storming time.Duration
+				for b.Loop() {
+					if storming == 0 {
+						start = time.Now()
+					}
+					storming += time.Millisecond
+					time.Sleep(time.Until(start.Add(storming)))
+				}
 				rep, err := storm.End()
 				cancel()
 				for range n {
@@ -342,20 +351,15 @@ func BenchmarkGosched(b *testing.B) {
 			name = "locked"
 		}
 		b.Run(name, func(b *testing.B) {
-			n := b.N
-			done := make(chan struct{})
-			b.ResetTimer()
-			go func() {
-				defer close(done)
-				if lock {
-					runtime.LockOSThread()
-					defer runtime.UnlockOSThread()
-				}
-				for range n {
-					runtime.Gosched()
-				}
-			}()
-			<-done
+			// The benchmark's goroutine is one of its own: it runs
+			// the loop itself, locked to its thread or not.
+			if lock {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+			}
+			for b.Loop() {
+				runtime.Gosched()
+			}
 		})
 	}
 }

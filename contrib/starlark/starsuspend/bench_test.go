@@ -97,6 +97,10 @@ func BenchmarkSpin(b *testing.B) {
 //   - K1/hook and K1/poll: the adapter's own share at K=1, above the bare
 //     hook and above the floor.
 //
+// and each variant's mean time per call (plain-ns/call, hook-ns/call,
+// poll-ns/call, K1-ns/call, K16-ns/call, K64-ns/call), which benchstat
+// can compare between runs.
+//
 // Compare in one run:
 //
 //	cd contrib/starlark && go test -run '^$' -bench SpinRatio -benchtime 400x ./starsuspend
@@ -174,6 +178,7 @@ func BenchmarkSpinRatio(b *testing.B) {
 		return <-g.took
 	}
 	var hookVsPlain, pollVsPlain, k1VsPlain, k1VsHook, k1VsPoll, k16VsPlain, k64VsPlain []float64
+	var all [6]time.Duration // plain, hook, poll, K1, K16, K64: every round's
 	for b.Loop() {
 		p, err1 := call(plain, plainSpin)
 		h, err2 := call(hook, hookSpin)
@@ -181,6 +186,9 @@ func BenchmarkSpinRatio(b *testing.B) {
 			b.Fatal(err1, err2)
 		}
 		hp, a1, a16, a64 := took(poll), took(k1), took(k16), took(k64)
+		for i, d := range [...]time.Duration{p, h, hp, a1, a16, a64} {
+			all[i] += d
+		}
 		hookVsPlain = append(hookVsPlain, float64(h)/float64(p))
 		pollVsPlain = append(pollVsPlain, float64(hp)/float64(p))
 		k1VsPlain = append(k1VsPlain, float64(a1)/float64(p))
@@ -196,12 +204,16 @@ func BenchmarkSpinRatio(b *testing.B) {
 	b.ReportMetric(testutil.Median(k1VsPoll), "K1/poll")
 	b.ReportMetric(testutil.Median(k16VsPlain), "K16/plain")
 	b.ReportMetric(testutil.Median(k64VsPlain), "K64/plain")
+	for i, name := range [...]string{"plain", "hook", "poll", "K1", "K16", "K64"} {
+		b.ReportMetric(float64(all[i].Nanoseconds())/float64(b.N), name+"-ns/call")
+	}
 }
 
 // BenchmarkSpinSweep runs plain starlark and the adapter at K = 1, 2, 4,
 // …, 256 in turn, one 10,000-iteration call each per round, and reports
 // each K's median ratio to plain over the rounds: the curve the default
-// K is chosen from.
+// K is chosen from; and each variant's mean time per call (plain-ns/call,
+// K1-ns/call, ...).
 //
 //	cd contrib/starlark && go test -run '^$' -bench SpinSweep -benchtime 300x ./starsuspend
 func BenchmarkSpinSweep(b *testing.B) {
@@ -213,6 +225,7 @@ func BenchmarkSpinSweep(b *testing.B) {
 		took  chan time.Duration
 		done  chan error
 		ratio []float64
+		all   time.Duration // every round's
 	}
 	var guests []*guest
 	for _, k := range ks {
@@ -252,6 +265,7 @@ func BenchmarkSpinSweep(b *testing.B) {
 		for i, g := range guests {
 			g.run <- struct{}{}
 			d := <-g.took
+			g.all += d
 			if i == 0 {
 				plain = d
 			}
@@ -261,12 +275,19 @@ func BenchmarkSpinSweep(b *testing.B) {
 	for i, g := range guests[1:] {
 		b.ReportMetric(testutil.Median(g.ratio), fmt.Sprintf("K%d/plain", ks[i+1]))
 	}
+	for i, g := range guests {
+		name := fmt.Sprintf("K%d", ks[i])
+		if ks[i] == 0 {
+			name = "plain"
+		}
+		b.ReportMetric(float64(g.all.Nanoseconds())/float64(b.N), name+"-ns/call")
+	}
 }
 
 // BenchmarkStopLatency measures stops of a world of 4 guests running the
 // CPU-bound loop, under a storm, per policy, at the default K. Reported
 // as p50-ns and p99-ns of the time from Stop's call to every guest
-// stopped; b.N is the number of storm milliseconds.
+// stopped; each b.Loop iteration is one millisecond of the storm.
 //
 //	cd contrib/starlark && go test -run '^$' -bench StopLatency ./starsuspend
 func BenchmarkStopLatency(b *testing.B) {
@@ -296,9 +317,17 @@ func BenchmarkStopLatency(b *testing.B) {
 				}()
 			}
 			storm := suspendtest.StartStorm(w, suspendtest.StormConfig{})
-			b.ResetTimer()
-			time.Sleep(time.Duration(b.N) * time.Millisecond)
-			b.StopTimer()
+			// One b.Loop iteration is one millisecond of the storm: each
+			// sleeps until its millisecond since the first began has passed.
+			var start time.Time
+			var storming time.Duration
+			for b.Loop() {
+				if storming == 0 {
+					start = time.Now()
+				}
+				storming += time.Millisecond
+				time.Sleep(time.Until(start.Add(storming)))
+			}
 			rep, err := storm.End()
 			cancel()
 			for range 4 {

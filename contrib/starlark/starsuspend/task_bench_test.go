@@ -52,9 +52,8 @@ func BenchmarkTaskScriptsStop(b *testing.B) {
 			for started.Load() < int64(g) {
 				time.Sleep(time.Millisecond)
 			}
-			took := make([]time.Duration, 0, b.N)
-			b.ResetTimer()
-			for range b.N {
+			took := make([]time.Duration, 0, 1024)
+			for b.Loop() {
 				b.StopTimer()
 				time.Sleep(time.Millisecond)
 				b.StartTimer()
@@ -68,7 +67,6 @@ func BenchmarkTaskScriptsStop(b *testing.B) {
 				}
 				took = append(took, time.Since(start))
 			}
-			b.StopTimer()
 			slices.Sort(took)
 			b.ReportMetric(float64(took[len(took)/2].Nanoseconds()), "p50-ns")
 			b.ReportMetric(float64(took[len(took)*99/100].Nanoseconds()), "p99-ns")
