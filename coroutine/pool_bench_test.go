@@ -164,7 +164,7 @@ func benchStops(b *testing.B, w *suspend.World) {
 //
 //	go test -run '^$' -bench 'PoolThroughput|PoolFairness' -count 6 ./coroutine
 //
-// PoolThroughput: 1,000 coroutines each do 64 chunks of guestWork,
+// PoolThroughput: 1,000 coroutines each do 64 chunks of privateWork,
 // yielding between chunks; ns/op is per chunk. On 2 CPUs, R=2 should take
 // about half R=1's time.
 func BenchmarkPoolThroughput(b *testing.B) {
@@ -173,13 +173,14 @@ func BenchmarkPoolThroughput(b *testing.B) {
 			const coroutines, chunks = 1000, 64
 			for b.Loop() {
 				s := coroutine.NewScheduler(coroutine.WithRunners(r))
-				for range coroutines {
+				for i := range coroutines {
 					s.Submit(func(su *sched) any {
+						x := uint64(i)
 						for range chunks {
-							guestWork()
+							x = privateWork(x)
 							su.Yield(struct{}{})
 						}
-						return nil
+						return x
 					})
 				}
 				if err := s.Run(context.Background()); err != nil {
@@ -191,16 +192,45 @@ func BenchmarkPoolThroughput(b *testing.B) {
 	}
 }
 
-// PoolFairness: 10,000 coroutines that never yield share 2 runners under
-// a 1 ms slice for 5 s; min/max is the least-served coroutine's turns
-// over the most-served's (a turn: each time it starts running).
+// privateWork is 64 steps on the caller's own data, through a real call:
+// guestWork's shape without its shared counter, whose cache line every
+// runner would otherwise fight over, so that the throughput measures the
+// runners.
+//
+//go:noinline
+func privateWork(x uint64) uint64 {
+	for range 64 {
+		x = x*6364136223846793005 + 1442695040888963407
+	}
+	return x
+}
+
+// PoolFairness: G coroutines that never yield share R runners under a
+// 1 ms slice for a while. min/max is the least-served coroutine's turns
+// over the most-served's (a turn: each time it starts running; 0 when
+// some coroutine had none), served the fraction of coroutines that had a
+// turn, turns/s how many slices the runners gave out.
+//
+// The monitor's ticks need a P (docs/coroutines.md, "Time slices need a
+// free P"): with R = GOMAXPROCS runners that never give theirs up, they
+// come only when Go's own preemption takes a runner off its P, about
+// every 10 ms, so the slices last about 10 ms, not 1. R=1 on 2 CPUs
+// leaves a P free and shows 1 ms slices.
 func BenchmarkPoolFairness(b *testing.B) {
-	const coroutines = 10_000
+	for _, c := range []struct {
+		g, r int
+		d    time.Duration
+	}{{100, 2, 5 * time.Second}, {10_000, 2, 5 * time.Second}, {1000, 1, 5 * time.Second}} {
+		b.Run(fmt.Sprintf("G=%d/R=%d/%v", c.g, c.r, c.d), func(b *testing.B) { benchFairness(b, c.g, c.r, c.d) })
+	}
+}
+
+func benchFairness(b *testing.B, coroutines, runners int, window time.Duration) {
 	for b.Loop() {
 		var mu sync.Mutex
 		turns := make(map[string]int, coroutines)
 		m := monitor.New(monitor.WithSlice(time.Millisecond), monitor.WithTick(time.Millisecond/2))
-		s := coroutine.NewScheduler(coroutine.WithMonitor(m), coroutine.WithRunners(2),
+		s := coroutine.NewScheduler(coroutine.WithMonitor(m), coroutine.WithRunners(runners),
 			coroutine.WithListener(coroutine.Listener{OnRunning: func(name string) {
 				mu.Lock()
 				turns[name]++
@@ -218,13 +248,14 @@ func BenchmarkPoolFairness(b *testing.B) {
 		}
 		done := make(chan error, 1)
 		go func() { done <- s.Run(context.Background()) }()
-		time.Sleep(5 * time.Second)
+		time.Sleep(window)
 		mu.Lock()
-		lo, hi := math.MaxInt, 0
+		lo, hi, total := math.MaxInt, 0, 0
 		for _, n := range turns {
-			lo, hi = min(lo, n), max(hi, n)
+			lo, hi, total = min(lo, n), max(hi, n), total+n
 		}
-		if len(turns) < coroutines {
+		served := len(turns)
+		if served < coroutines {
 			lo = 0
 		}
 		mu.Unlock()
@@ -235,6 +266,8 @@ func BenchmarkPoolFairness(b *testing.B) {
 		m.Stop()
 		b.ReportMetric(float64(lo)/float64(max(hi, 1)), "min/max")
 		b.ReportMetric(float64(hi), "max-turns")
+		b.ReportMetric(float64(served)/float64(coroutines), "served")
+		b.ReportMetric(float64(total)/window.Seconds(), "turns/s")
 	}
 }
 
