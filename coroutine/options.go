@@ -23,7 +23,7 @@ import (
 //	WithListener   ✓        ✓           ✓
 //	WithLogger     ✓                    ✓
 //	WithMonitor    ✓        ✓
-//	WithThread     ✓                    ✓ (the scheduler's own thread only)
+//	WithThread     ✓                    ✗ (fails the coroutine: ErrForeignThread)
 //	WithWorld               ✓
 //	WithResultLimit         ✓
 //	WithRunners             ✓
