@@ -21,13 +21,17 @@ import (
 // goroutines (a guest's, a collector's, a debugger's) side by side.
 var _ = usingIt
 
+// VM stands for the embedder's interpreter state.
+type VM struct{}
+
 // usingIt holds the README's "Using it" snippet, verbatim between the
 // markers (TestSnippetsAreInTheREADME), so that the compiler checks it.
 // The parameters and stubs stand for the embedder's own code.
 func usingIt(ctx context.Context, program []int, conn net.Conn, buf []byte) error {
 	var n int
 	isBackwardBranch := func(pc int) bool { return pc%8 == 0 }
-	collect := func() {}
+	vm := &VM{}
+	collect := func(*VM) {}
 	inspect := func(*suspend.Thread) {}
 	done := func() bool { return true }
 	step := func() {}
@@ -44,7 +48,7 @@ func usingIt(ctx context.Context, program []int, conn net.Conn, buf []byte) erro
 	}()
 
 	// On each guest thread's goroutine:
-	th, err := w.Attach("guest-1")
+	th, err := w.Attach("guest-1", suspend.WithValue(vm)) // the value: what the collector finds from the thread
 	if err != nil {
 		return err // e.g. ErrAttached: this goroutine is a thread already
 	}
@@ -71,7 +75,9 @@ func usingIt(ctx context.Context, program []int, conn net.Conn, buf []byte) erro
 			log.Printf("restart: %v", err)
 		}
 	}()
-	collect()
+	for _, t := range s.Threads() {
+		collect(t.Thread.Value().(*VM)) // each guest's state, safe to read until Restart
+	}
 
 	// In a debugger: pause one thread.
 	if err := w.SuspendThread(ctx, th); err != nil {
