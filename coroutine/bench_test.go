@@ -57,8 +57,8 @@ func BenchmarkRoundTripIterPull(b *testing.B) {
 
 // BenchmarkRoundTripRatio measures the coroutine's round trip against
 // iter.Pull's in alternating chunks, so that both see the same machine
-// (this one is shared and noisy), and reports the median ratio over the
-// chunks ("x-iter.Pull"): the number issue 11 sets at most 1.2. It also
+// (a shared machine is noisy), and reports the median ratio over the
+// chunks ("x-iter.Pull"): the round trip's target is at most 1.2. It also
 // reports, from the same chunks, the floor of any Resume with this
 // signature that is not inlined ("x-floor"): iter.Pull with next() called
 // through one function that is not, and that returns an Outcome and an error
