@@ -184,7 +184,8 @@ func WithName(name string) Option {
 }
 
 // WithPriority sets a scheduled coroutine's priority: lower values run
-// first; equal ones in submission order. The default is 0.
+// first; equal ones in the order they became ready (first come, first
+// served). The default is 0.
 func WithPriority(p int) Option {
 	return Option{"WithPriority", forSubmit, func(c *config) { c.priority = p }}
 }

@@ -3,6 +3,7 @@ package coroutine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -385,5 +386,39 @@ func runOnAttached(t *testing.T, w *suspend.World) {
 	}
 	if st, ok := s.Result(id); !ok || st.Status != coroutine.Complete || !ran {
 		t.Errorf("after Run on a fresh goroutine: %+v, finished %v", st, ok)
+	}
+}
+
+// TestCancelWhileHandingOff: Run's context ends while runners are being
+// handed off (a hand-off time far below the slice retires a runner on
+// nearly every turn): no coroutine is left behind in the queue of a
+// runner that has left; every one ends Cancelled, and the scheduler runs
+// again afterwards.
+func TestCancelWhileHandingOff(t *testing.T) {
+	for round := range 20 {
+		m := monitor.New(monitor.WithSlice(2*time.Millisecond), monitor.WithTick(time.Millisecond))
+		var preemptions atomic.Int64
+		s := coroutine.NewScheduler(coroutine.WithName("handing-off"), coroutine.WithMonitor(m),
+			coroutine.WithHandoff(200*time.Microsecond),
+			coroutine.WithListener(coroutine.Listener{OnSuspend: func(string) { preemptions.Add(1) }}))
+		var steps atomic.Int64
+		var quit atomic.Bool
+		var ids []uint64
+		for range 4 {
+			ids = append(ids, s.Submit(func(su *sched) any {
+				for !quit.Load() {
+					steps.Add(1)
+					su.Poll()
+				}
+				return nil
+			}))
+		}
+		t.Run(fmt.Sprint(round), func(t *testing.T) {
+			cancelWhileBusy(t, s, ids, &steps, &quit, func() bool { return preemptions.Load() >= int64(2+round%5) })
+		})
+		m.Stop()
+		if t.Failed() {
+			return
+		}
 	}
 }

@@ -25,10 +25,15 @@ import (
 //   - thread, rec, locked: the runner, before it runs anything; read by
 //     the runner's own coroutines (switches order them) and, for stealing
 //     decisions, by others after Run published the runner.
-//   - current, since: the runner, around each resume; read by Run's
-//     context watcher and the hand-off watchdog.
+//   - current, since: the runner, around each resume (since only when a
+//     hand-off time is set); read by Run's context watcher and the
+//     hand-off watchdog.
 //   - retired: the watchdog sets it once; the runner then takes no new
 //     work and leaves when its bound coroutines are done.
+//   - left: the runner sets it, under mu and with its queue empty, as
+//     it leaves; push refuses it from then on, so no coroutine is queued
+//     where no runner will run or close it (left is also read without mu,
+//     to choose a destination, and push has the last word).
 //   - bound: coroutines bound to the runner and not finished; changed
 //     under the scheduler's mu.
 type runner struct {
@@ -36,7 +41,7 @@ type runner struct {
 	name string
 
 	mu    sync.Mutex
-	ready queue // byPriority
+	ready readyQueue
 
 	wake chan struct{} // capacity 1: a post that arrives before the wait is kept
 
@@ -47,29 +52,47 @@ type runner struct {
 	current atomic.Pointer[entry]
 	since   atomic.Int64 // time.Now().UnixNano() of the current resume; 0 between resumes
 	retired atomic.Bool
+	left    atomic.Bool
 
 	bound int // (s.mu) unfinished coroutines bound to this runner
 }
 
 func newRunner(s *Scheduler, name string) *runner {
-	return &runner{s: s, name: name, wake: make(chan struct{}, 1), ready: queue{less: byPriority}}
+	return &runner{s: s, name: name, wake: make(chan struct{}, 1)}
 }
 
 // push queues e on r as ready, and wakes r, or another runner that may
 // steal it, if one is idle. A coroutine coming back from a yield, a
 // preemption, a delay or a blocking call moves to Ready first; the move is
-// checked (a delay must be due, a call must have returned).
-func (r *runner) push(e *entry) {
+// checked (a delay must be due, a call must have returned). It reports
+// false, and queues nothing, if r has left.
+func (r *runner) push(e *entry) bool {
 	if st := e.co.Status(); st == Suspended || st == Syscall {
 		if err := e.co.ready(); err != nil {
 			panic(fmt.Sprintf("coopsuspend: internal error: scheduler %q: %v", r.s.cfg.name, err)) // the scheduler's own bug
 		}
 	}
-	e.seq = r.s.seq.Add(1)
 	r.mu.Lock()
+	if r.left.Load() {
+		r.mu.Unlock()
+		return false
+	}
 	r.ready.push(e)
 	r.mu.Unlock()
 	r.s.notify(r, e.home == nil)
+	return true
+}
+
+// leave marks r as gone, unless work was queued on it meanwhile: then it
+// reports false, and r must look again (run it, or close it).
+func (r *runner) leave() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ready.len() > 0 {
+		return false
+	}
+	r.left.Store(true)
+	return true
 }
 
 // setUp prepares the runner on its own goroutine: it attaches it to the
@@ -132,7 +155,13 @@ func (r *runner) loop(ctx context.Context) error {
 				r.s.interrupted = true
 				r.s.mu.Unlock()
 				r.closeOwn()
+				if !r.leave() {
+					continue // queued here meanwhile: next closes it
+				}
 				return ctx.Err()
+			}
+			if !r.leave() {
+				continue
 			}
 			return nil
 		}
@@ -168,18 +197,18 @@ func (r *runner) next(ctx context.Context) (e *entry, done bool) {
 			s.wakeAll()
 			return nil, true
 		}
-		s.idle[r] = struct{}{}
+		s.markIdle(r)
 		wait := s.nextTimer()
 		s.mu.Unlock()
 		if e := r.take(); e != nil {
 			s.mu.Lock()
-			delete(s.idle, r)
+			s.unmarkIdle(r)
 			s.mu.Unlock()
 			return e, false
 		}
 		r.sleep(ctx, wait)
 		s.mu.Lock()
-		delete(s.idle, r)
+		s.unmarkIdle(r)
 		s.mu.Unlock()
 	}
 }
@@ -216,13 +245,15 @@ func (r *runner) steal() *entry {
 	s := r.s
 	var victim *runner
 	var best *entry
+	most := 0 // victim's stealable entries
 	for _, v := range s.runnersNow() {
 		if v == r {
 			continue
 		}
 		v.mu.Lock()
-		if f := v.ready.firstStealable(); f != nil && (best == nil || byPriority(f, best)) {
-			victim, best = v, f
+		if f := v.ready.firstStealable(); f != nil && (best == nil || f.priority < best.priority ||
+			f.priority == best.priority && v.ready.stealable() > most) {
+			victim, best, most = v, f, v.ready.stealable()
 		}
 		v.mu.Unlock()
 	}
@@ -280,25 +311,24 @@ func (r *runner) signal() {
 }
 
 // runOne resumes e and files it by the state it comes back in.
+//
+// A resume takes no scheduler-wide lock unless a Suspend holds e or e
+// first runs on a locked runner: e's own lock orders its hand-over with
+// Suspend, Cancel and Resume (see entry).
 func (r *runner) runOne(e *entry) {
 	s := r.s
-	s.mu.Lock()
-	if e.paused {
-		// Suspend took it out while it waited: it waits aside until
-		// Resume(id) puts it back.
-		s.parked[e.id] = e
-		s.mu.Unlock()
-		return
+	cancelled, run := s.begin(e)
+	if !run {
+		return // Suspend took it out while it waited: set aside until Resume(id)
 	}
-	cancelled := e.cancelled
-	e.running = true
 	if r.locked && e.home == nil && e.co.next == nil {
 		// It starts here, on a locked thread: Go will switch to it only
 		// on this thread from now on.
+		s.mu.Lock()
 		e.home = r
 		r.bound++
+		s.mu.Unlock()
 	}
-	s.mu.Unlock()
 	if cancelled && e.co.Status() != Running {
 		s.close(r, e)
 		s.finish(e)
@@ -309,9 +339,14 @@ func (r *runner) runOne(e *entry) {
 	e.co.cfg.thread, e.co.cfg.rec = r.thread, r.rec
 	e.last = r
 	r.current.Store(e)
-	r.since.Store(time.Now().UnixNano())
+	watched := s.cfg.handoff > 0
+	if watched {
+		r.since.Store(time.Now().UnixNano())
+	}
 	st, err := e.co.Resume(struct{}{})
-	r.since.Store(0)
+	if watched {
+		r.since.Store(0)
+	}
 	if err != nil {
 		panic(fmt.Sprintf("coopsuspend: internal error: scheduler %q: %v", s.cfg.name, err)) // the scheduler's own bug
 	}
@@ -332,12 +367,10 @@ func (r *runner) runOne(e *entry) {
 		// Out of the runner's hands until the call returns; a Suspend
 		// waiting for it is done: it runs no guest code now.
 		s.mu.Lock()
-		e.running = false
 		s.blocked[e] = struct{}{}
-		for _, c := range e.pauseDone {
-			close(c)
-		}
-		e.pauseDone = nil
+		e.mu.Lock()
+		e.switchedOut()
+		e.mu.Unlock()
 		s.mu.Unlock()
 		go s.runBlocking(e, e.co.takeBlocking())
 	default:
@@ -369,7 +402,7 @@ func (r *runner) closeOwn() {
 			s.mu.Unlock()
 			return
 		}
-		s.idle[r] = struct{}{}
+		s.markIdle(r)
 		s.mu.Unlock()
 		r.mu.Lock()
 		queued := r.ready.len()
@@ -379,7 +412,7 @@ func (r *runner) closeOwn() {
 			r.sleep(context.Background(), 0)
 		}
 		s.mu.Lock()
-		delete(s.idle, r)
+		s.unmarkIdle(r)
 		s.mu.Unlock()
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -227,6 +228,89 @@ func TestSuspendRacesPreemption(t *testing.T) {
 	quit.Store(true)
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSuspendRacesYields: Suspend, Resume and Cancel from three
+// goroutines at coroutines that switch out after every step, on two
+// runners, so that each request lands at every point of a resume (before
+// it, while the coroutine runs, as it is filed): a Suspend that returns
+// leaves the coroutine frozen, a Resume puts it back, a cancelled one
+// ends Cancelled, and the others all complete (none is lost between a
+// queue and the set-aside ones).
+func TestSuspendRacesYields(t *testing.T) {
+	const n, target = 16, 200
+	s := coroutine.NewScheduler(coroutine.WithRunners(2), coroutine.WithName("yields"))
+	steps := make([]atomic.Int64, n)
+	ids := make([]uint64, n)
+	for i := range n {
+		ids[i] = s.Submit(func(su *sched) any {
+			for i == n-1 || steps[i].Load() < target { // the last runs until cancelled
+				steps[i].Add(1)
+				su.Yield(struct{}{})
+			}
+			return nil
+		})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	errs := make(chan error, 2)
+	pauser := func(first int) {
+		finished := map[int]bool{}
+		for round := 0; len(finished) < n/2-first; round++ { // pauser 1 leaves the last (cancelled) one alone
+			id := first + 2*(round%(n/2))
+			if finished[id] || id == n-1 {
+				continue
+			}
+			if err := s.Suspend(ctx, ids[id]); err != nil {
+				if !strings.Contains(err.Error(), "no unfinished coroutine has that id") {
+					errs <- err
+					return
+				}
+				finished[id] = true
+				continue
+			}
+			frozen := steps[id].Load()
+			testenv.Preemptible()
+			if got := steps[id].Load(); got != frozen {
+				errs <- fmt.Errorf("round %d: suspended coroutine %d took %d steps", round, id, got-frozen)
+				return
+			}
+			if err := s.Resume(ids[id]); err != nil {
+				if !errors.Is(err, coroutine.ErrNotSuspended) || steps[id].Load() < target {
+					errs <- err
+					return
+				}
+				finished[id] = true // it finished while Suspend waited for it
+			}
+		}
+		errs <- nil
+	}
+	go pauser(0)
+	go pauser(1)
+	waitFor(t, func() bool { return steps[n-1].Load() > target })
+	if !s.Cancel(ids[n-1]) {
+		t.Fatal("Cancel found nothing")
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	for i := range n {
+		st, ok := s.Result(ids[i])
+		want := coroutine.Complete
+		if i == n-1 {
+			want = coroutine.Cancelled
+		}
+		if !ok || st.Status != want {
+			t.Errorf("coroutine %d: %+v, %v; want %v", i, st, ok, want)
+		}
 	}
 }
 

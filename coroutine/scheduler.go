@@ -22,12 +22,14 @@ type taskCoroutine = Coroutine[struct{}, struct{}, any]
 // parallel: what they share needs synchronization, as goroutines do.
 // WithRunners(1) runs them one at a time, in one strict order.
 //
-// Each runner has its own ready queue, in priority, then submission,
-// order, and runs its first coroutine; a yielding or preempted coroutine
-// goes to the tail of its priority. A runner whose queue is empty takes,
-// in this order, coroutines submitted meanwhile, due timers, and then
-// work from the runner whose first movable coroutine has the highest
-// priority: that coroutine and up to half of the others that may move
+// Each runner has its own ready queue, in priority order and first come,
+// first served within a priority, and runs its first coroutine; a
+// yielding or preempted coroutine goes to the tail of its priority. A
+// runner whose queue is empty takes, in this order, coroutines submitted
+// meanwhile, due timers, and then work from the runner whose first
+// movable coroutine has the highest priority (of those, the one with the
+// most movable work): that coroutine and up to half of the others that
+// may move
 // (an idle runner is woken whenever a runner has a movable coroutine
 // queued, so no runner sits idle while another has one waiting). Delayed
 // coroutines wait in one timer heap; those in a blocking call
@@ -56,12 +58,14 @@ type taskCoroutine = Coroutine[struct{}, struct{}, any]
 type Scheduler struct {
 	cfg config
 
-	seq atomic.Uint64 // submission order within a priority
-
 	// runners are the runners of the Run in progress (copy on write: a
 	// hand-off appends one); nil outside Run.
 	runners atomic.Pointer[[]*runner]
 	wg      sync.WaitGroup // the runners Run started, hand-offs included
+
+	// idlers is len(idle), written under mu: notify reads it without the
+	// lock, so that a push finds no idle runner to wake without taking mu.
+	idlers atomic.Int32
 
 	mu      sync.Mutex // guards what follows
 	running bool       // Run is in progress
@@ -71,10 +75,10 @@ type Scheduler struct {
 	nextID      uint64
 	pending     []*entry // submitted, not yet admitted by a runner
 	byID        map[uint64]*entry
-	live        int                  // admitted and not finished
-	timers      queue                // byWakeAt
+	live        int // admitted and not finished
+	timers      timerHeap
 	parked      map[uint64]*entry    // set aside by Suspend
-	idle        map[*runner]struct{} // runners waiting for work
+	idle        map[*runner]struct{} // runners waiting for work: see markIdle
 	blocked     map[*entry]struct{}  // in a blocking call
 	// results holds the finished coroutines' results until they are read
 	// (Result, Join); resultOrder is their ids in the order they
@@ -99,7 +103,6 @@ type entry struct {
 	id       uint64
 	co       *taskCoroutine
 	priority int
-	seq      uint64
 
 	// home is the runner a coroutine is bound to (it first ran on a
 	// locked runner), nil if it may move; set once, by that runner,
@@ -107,11 +110,28 @@ type entry struct {
 	// comes back after a blocking call.
 	home, last *runner
 
-	// Under the scheduler's mu.
+	// mu guards what follows. It is taken after the scheduler's mu when
+	// both are needed. A runner takes only mu to resume e and to file it
+	// afterwards, unless a Suspend holds e: then it takes the scheduler's
+	// mu too (s.parked). The hand-over with Suspend stays exact because
+	// both sides decide under mu: either Suspend sees running and waits
+	// for the switch out, or the runner sees paused and sets e aside
+	// instead of resuming it.
+	mu        sync.Mutex
 	cancelled bool
 	paused    bool            // Suspend took it out, until Resume
 	running   bool            // a runner is resuming it
 	pauseDone []chan struct{} // Suspends waiting for it to switch out
+}
+
+// switchedOut records that e no longer runs, and releases the Suspends
+// waiting for that; the caller holds e.mu.
+func (e *entry) switchedOut() {
+	e.running = false
+	for _, c := range e.pauseDone {
+		close(c)
+	}
+	e.pauseDone = nil
 }
 
 // ErrForeignThread is wrapped by the error of a coroutine submitted
@@ -135,7 +155,6 @@ func NewScheduler(opts ...Option) *Scheduler {
 		parked:  map[uint64]*entry{},
 		idle:    map[*runner]struct{}{},
 		blocked: map[*entry]struct{}{},
-		timers:  queue{less: byWakeAt},
 	}
 	s.cfg.name = "scheduler"
 	s.cfg.resultLimit = DefaultResultLimit
@@ -199,8 +218,10 @@ func (s *Scheduler) Cancel(id uint64) bool {
 	if ok {
 		// A cancellation overrides a Suspend: the coroutine is closed
 		// (or cancelled at its next Poll) wherever it is.
+		e.mu.Lock()
 		e.cancelled = true
 		e.paused = false
+		e.mu.Unlock()
 		e.co.RequestCancel()
 		if _, parked := s.parked[id]; parked {
 			delete(s.parked, id)
@@ -209,7 +230,7 @@ func (s *Scheduler) Cancel(id uint64) bool {
 	}
 	s.mu.Unlock()
 	if back != nil {
-		s.enqueue(back) // a runner closes it
+		s.enqueue(back, nil) // a runner closes it
 	}
 	s.notify(nil, true)
 	return ok
@@ -222,36 +243,42 @@ func (s *Scheduler) Cancel(id uint64) bool {
 // Suspend waits for that until ctx ends; then it withdraws the request and
 // returns ctx's error. A coroutine in a blocking call is suspended at
 // once: it runs no guest code, and is set aside when the call returns.
+// A coroutine that finishes while Suspend waits for it is not running
+// either: Suspend returns nil, and there is nothing to Resume.
 //
 // After Suspend returns, the caller may read everything the coroutine did
 // before it switched out: the switch back to its runner, and the runner's
-// filing of it under the scheduler's lock, come before Suspend's return.
+// filing of it under the coroutine's lock, come before Suspend's return.
 func (s *Scheduler) Suspend(ctx context.Context, id uint64) error {
 	s.mu.Lock()
 	e, ok := s.byID[id]
-	switch {
-	case !ok:
+	if !ok {
 		s.mu.Unlock()
 		return fmt.Errorf("coroutine: Suspend(%d) on scheduler %q: no unfinished coroutine has that id", id, s.cfg.name)
-	case e.paused:
+	}
+	e.mu.Lock()
+	if e.paused {
+		e.mu.Unlock()
 		s.mu.Unlock()
 		return fmt.Errorf("coroutine: Suspend(%d) on scheduler %q: coroutine %q is suspended already", id, s.cfg.name, e.co.cfg.name)
 	}
 	e.paused = true
 	if !e.running {
+		e.mu.Unlock()
 		s.mu.Unlock()
 		return nil // a runner sets it aside instead of resuming it
 	}
 	done := make(chan struct{})
 	e.pauseDone = append(e.pauseDone, done)
 	e.co.RequestPreemption()
+	e.mu.Unlock()
 	s.mu.Unlock()
 	select {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-		s.mu.Lock()
-		defer s.mu.Unlock()
+		e.mu.Lock()
+		defer e.mu.Unlock()
 		select {
 		case <-done:
 			return nil
@@ -270,16 +297,21 @@ func (s *Scheduler) Suspend(ctx context.Context, id uint64) error {
 func (s *Scheduler) Resume(id uint64) error {
 	s.mu.Lock()
 	e, ok := s.byID[id]
-	if !ok || !e.paused {
+	if ok {
+		e.mu.Lock()
+		ok = e.paused
+		e.paused = false
+		e.mu.Unlock()
+	}
+	if !ok {
 		s.mu.Unlock()
 		return fmt.Errorf("coroutine: Resume(%d) on scheduler %q: %w", id, s.cfg.name, ErrNotSuspended)
 	}
-	e.paused = false
 	_, parked := s.parked[id]
 	delete(s.parked, id)
 	s.mu.Unlock()
 	if parked {
-		s.enqueue(e)
+		s.enqueue(e, nil)
 	}
 	return nil
 }
@@ -522,9 +554,9 @@ func (s *Scheduler) dueTimers(r *runner) {
 		switch {
 		case s.setAside(e):
 		case e.home != nil || r.retired.Load():
-			s.enqueue(e)
+			s.enqueue(e, r)
 		default:
-			r.push(e)
+			r.push(e) // r runs this: it has not left
 		}
 	}
 }
@@ -538,15 +570,39 @@ func (s *Scheduler) nextTimer() time.Duration {
 	return max(time.Until(s.timers.first().co.state.WakeAt), time.Nanosecond)
 }
 
+// markIdle records r as waiting for work; the caller holds mu.
+//
+// No work is left waiting beside an idle runner: a runner marks itself
+// idle, then looks for work once more (under each queue's lock, and mu
+// for the submitted coroutines and timers) before it sleeps; whoever
+// queues work does so under that queue's lock (or mu), then reads idlers.
+// Whichever lock the two meet at orders them: either the runner's second
+// look finds the work, or the mark precedes the read, notify sees an idle
+// runner and wakes one (a runner's wake channel keeps a post that comes
+// before its wait).
+func (s *Scheduler) markIdle(r *runner) {
+	s.idle[r] = struct{}{}
+	s.idlers.Store(int32(len(s.idle)))
+}
+
+// unmarkIdle removes r from the idle runners; the caller holds mu.
+func (s *Scheduler) unmarkIdle(r *runner) {
+	delete(s.idle, r)
+	s.idlers.Store(int32(len(s.idle)))
+}
+
 // notify wakes target if it is idle, or else, if the work just queued may
 // move (or was submitted: target nil), any idle runner, which then takes
-// it.
+// it. The caller has queued the work already (see markIdle).
 func (s *Scheduler) notify(target *runner, movable bool) {
+	if s.idlers.Load() == 0 {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if target != nil {
 		if _, ok := s.idle[target]; ok {
-			delete(s.idle, target)
+			s.unmarkIdle(target)
 			target.signal()
 			return
 		}
@@ -555,7 +611,7 @@ func (s *Scheduler) notify(target *runner, movable bool) {
 		return
 	}
 	for r := range s.idle {
-		delete(s.idle, r)
+		s.unmarkIdle(r)
 		r.signal()
 		return
 	}
@@ -570,34 +626,45 @@ func (s *Scheduler) wakeAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for r := range s.idle {
-		delete(s.idle, r)
+		s.unmarkIdle(r)
 		r.signal()
 	}
 }
 
-// requeue puts e, which has just switched out on r, back on a ready
-// queue: its home's, r's, or, if r was retired meanwhile, another
-// runner's. If a Suspend is waiting for it, it is set aside instead.
+// requeue puts e, which has just switched out on r (and which no
+// Suspend holds: setAside), back on a ready queue: its home's, r's, or,
+// if r was retired meanwhile, another runner's.
 func (s *Scheduler) requeue(r *runner, e *entry) {
-	if s.setAside(e) {
+	if e.home == nil && !r.retired.Load() {
+		r.push(e) // r runs this: it has not left
 		return
 	}
-	switch {
-	case e.home != nil:
-		e.home.push(e)
-	case !r.retired.Load():
-		r.push(e)
-	default:
-		s.enqueue(e)
-	}
+	s.enqueue(e, r)
 }
 
 // enqueue puts e on a ready queue: its home runner's, else the runner
-// that last ran it unless retired, else the first runner not retired. With
-// no Run in progress it waits for the next Run, as submitted.
-func (s *Scheduler) enqueue(e *entry) {
-	if r := s.destination(e); r != nil {
-		r.push(e)
+// that last ran it unless retired, else the first runner not retired; a
+// runner that has left is passed over (TestCancelWhileHandingOff: a
+// handed-off runner requeued a coroutine on a runner that had closed its
+// own and left, and Run ended with the coroutine in no one's hands).
+// caller is the runner that calls, if one does: with no runner left to
+// take e, it queues e itself (it has not left, since it runs this) and
+// so runs or closes it. Otherwise, with no Run in progress, or every
+// runner gone, e waits for the next Run, as submitted.
+func (s *Scheduler) enqueue(e *entry, caller *runner) {
+	for {
+		r := s.destination(e)
+		if r == nil {
+			break
+		}
+		if r.push(e) {
+			return
+		}
+		if r == e.home {
+			break // bound to a runner that has left: only the fallbacks remain
+		}
+	}
+	if caller != nil && (e.home == nil || e.home == caller) && caller.push(e) {
 		return
 	}
 	s.mu.Lock()
@@ -614,33 +681,66 @@ func (s *Scheduler) destination(e *entry) *runner {
 		return e.home
 	}
 	rs := s.runnersNow()
-	if r := e.last; r != nil && !r.retired.Load() && slices.Contains(rs, r) {
+	if r := e.last; r != nil && r.open() && slices.Contains(rs, r) {
 		return r
 	}
 	for _, r := range rs {
-		if !r.retired.Load() {
+		if r.open() {
 			return r
 		}
 	}
 	return nil
 }
 
+// open reports whether r takes new work: it was not retired and has not
+// left.
+func (r *runner) open() bool { return !r.retired.Load() && !r.left.Load() }
+
 // setAside sets e aside, if a Suspend holds it, instead of queueing it,
 // and tells the Suspends waiting for it that it switched out. It reports
 // whether it did.
 func (s *Scheduler) setAside(e *entry) bool {
+	e.mu.Lock()
+	if !e.paused && len(e.pauseDone) == 0 {
+		e.running = false // the common case: no Suspend, no global lock
+		e.mu.Unlock()
+		return false
+	}
+	e.mu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e.running = false
-	for _, c := range e.pauseDone {
-		close(c)
-	}
-	e.pauseDone = nil
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.switchedOut()
 	if !e.paused {
-		return false
+		return false // a Resume or a Cancel came in between
 	}
 	s.parked[e.id] = e
 	return true
+}
+
+// begin marks e running, as a runner is about to resume it, and returns
+// whether it was cancelled; unless a Suspend holds e: then it sets e
+// aside (it waits until Resume(id)) and reports run false.
+func (s *Scheduler) begin(e *entry) (cancelled, run bool) {
+	e.mu.Lock()
+	if !e.paused {
+		e.running = true
+		cancelled = e.cancelled
+		e.mu.Unlock()
+		return cancelled, true
+	}
+	e.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.paused {
+		s.parked[e.id] = e
+		return false, false
+	}
+	e.running = true // a Resume or a Cancel came in between
+	return e.cancelled, true
 }
 
 // takeTimers removes the timers for which take reports true.
@@ -690,7 +790,7 @@ func (s *Scheduler) retire(r *runner) {
 	moved := r.ready.takeWhere(stealable)
 	r.mu.Unlock()
 	for _, e := range moved {
-		s.enqueue(e)
+		s.enqueue(e, nil)
 	}
 }
 
@@ -761,7 +861,7 @@ func (s *Scheduler) runBlocking(e *entry, fn func()) {
 		s.mu.Lock()
 		delete(s.blocked, e)
 		s.mu.Unlock()
-		s.enqueue(e) // or set aside, by the runner that pops it, if a Suspend holds it
+		s.enqueue(e, nil) // or set aside, by the runner that pops it, if a Suspend holds it
 	}()
 	fn()
 	returned = true
@@ -782,15 +882,13 @@ func (s *Scheduler) finish(e *entry) {
 		// Every coroutine has finished (or a retired runner's last bound
 		// one has): the idle runners may leave.
 		for r := range s.idle {
-			delete(s.idle, r)
+			s.unmarkIdle(r)
 			r.signal()
 		}
 	}
-	e.running = false
-	for _, c := range e.pauseDone {
-		close(c)
-	}
-	e.pauseDone = nil
+	e.mu.Lock()
+	e.switchedOut()
+	e.mu.Unlock()
 	delete(s.byID, e.id)
 	if js := s.joiners[e.id]; len(js) > 0 {
 		for _, ch := range js {
