@@ -81,6 +81,17 @@ type shared[P, Y any] struct {
 	preempt atomic.Bool
 	cancel  atomic.Bool
 
+	// The slice's own clock (Suspender.Poll, readClock), with a monitor
+	// only: sliceStart is when the current slice began, lastRead when
+	// the body last read the clock, pollsLeft the polls until it reads
+	// it again, readAfter how many that was when counting began, and
+	// pollsPerRead the count tuned at the last read. Written by the
+	// resumer as a slice starts, then by the body: the switch orders
+	// them.
+	sliceStart, lastRead time.Time
+	pollsLeft, readAfter int32
+	pollsPerRead         int32
+
 	// blocking is the call a scheduler-owned coroutine left to run off
 	// the scheduler's thread (Suspender.Blocking); blockingDone is set
 	// when it has returned. blockingPanic is how it ended if it did not
@@ -353,6 +364,7 @@ func (c *Coroutine[P, Y, R]) resumeSlow(p P) (Outcome[Y, R], error) {
 		// A new slice starts with no request pending: one that came
 		// after the last slice ended is stale.
 		c.preempt.Store(false)
+		c.startSlice()
 		m.Enter(c.target)
 	}
 	c.handOver()

@@ -349,3 +349,41 @@ func TestMonitorPreemptsAPollingCoroutine(t *testing.T) {
 		}
 	}
 }
+
+// TestPollEndsItsSliceWithoutATick: a coroutine that polls ends its slice
+// by itself when the monitor's slice is over, with no tick to ask it (the
+// tick here is an hour: with every P busy, ticks come only when Go
+// preempts a goroutine). Once the monitor is stopped, no slice ends.
+func TestPollEndsItsSliceWithoutATick(t *testing.T) {
+	m := monitor.New(monitor.WithSlice(2*time.Millisecond), monitor.WithTick(time.Hour))
+	if err := m.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	limit := 10 * time.Second
+	c := coroutine.New(func(s *coroutine.Suspender[struct{}, int], _ struct{}) int {
+		for {
+			start := time.Now()
+			for time.Since(start) < limit {
+				s.Poll()
+			}
+			s.Yield(1) // the body's own limit: no slice ended
+		}
+	}, coroutine.WithMonitor(m))
+	defer func() {
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	for i := range 5 {
+		st, err := c.Resume(struct{}{})
+		if err != nil || st.Status != coroutine.Suspended || st.Yield != 0 {
+			t.Fatalf("round %d: %+v, %v; want a preemption (Suspended, zero Yield)", i, st, err)
+		}
+	}
+	m.Stop()
+	limit = 50 * time.Millisecond // 25 slices
+	if st, err := c.Resume(struct{}{}); err != nil || st.Yield != 1 {
+		t.Fatalf("after the monitor stopped: %+v, %v; want the body's own yield", st, err)
+	}
+}

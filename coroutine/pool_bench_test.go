@@ -211,16 +211,18 @@ func privateWork(x uint64) uint64 {
 // some coroutine had none), served the fraction of coroutines that had a
 // turn, turns/s how many slices the runners gave out.
 //
-// The monitor's ticks need a P (docs/coroutines.md, "Time slices need a
-// free P"): with R = GOMAXPROCS runners that never give theirs up, they
-// come only when Go's own preemption takes a runner off its P, about
-// every 10 ms, so the slices last about 10 ms, not 1. R=1 on 2 CPUs
-// leaves a P free and shows 1 ms slices.
+// With R = GOMAXPROCS runners that never give their P up, the monitor's
+// ticks come only at Go's own preemption, about every 10 ms; the slices
+// still last about 1 ms because each coroutine's Poll reads the clock
+// itself (docs/coroutines.md, "Time slices without a free P"), so 2
+// runners give out nearly 2,000 slices a second. 10,000 coroutines need
+// 5 s of both runners for one slice each: the 5 s window shows how many
+// had one, the 15 s window the fairness over three rounds.
 func BenchmarkPoolFairness(b *testing.B) {
 	for _, c := range []struct {
 		g, r int
 		d    time.Duration
-	}{{100, 2, 5 * time.Second}, {10_000, 2, 5 * time.Second}, {1000, 1, 5 * time.Second}} {
+	}{{100, 2, 5 * time.Second}, {10_000, 2, 5 * time.Second}, {10_000, 2, 15 * time.Second}, {1000, 1, 5 * time.Second}} {
 		b.Run(fmt.Sprintf("G=%d/R=%d/%v", c.g, c.r, c.d), func(b *testing.B) { benchFairness(b, c.g, c.r, c.d) })
 	}
 }

@@ -515,15 +515,25 @@ func (s *Scheduler) interrupt() {
 	s.wakeAll()
 }
 
-// admit moves submitted coroutines into r's queue, and refuses those
-// bound to a thread of their own.
+// admit moves submitted coroutines into the runners' queues, dealt in
+// turn to r and the other open runners, and refuses those bound to a
+// thread of their own. Dealt, not all queued on r: a runner steals only
+// when its queue is empty, so with all of them on r another runner would
+// steal once, early, and then cycle through that share for good while r
+// cycles through the rest (BenchmarkPoolFairness with 10,000
+// coroutines: a tenth of them ran five slices while half had none).
 func (s *Scheduler) admit(r *runner) {
 	s.mu.Lock()
 	pending := s.pending
 	s.pending = nil
 	s.live += len(pending)
 	s.mu.Unlock()
-	for _, e := range pending {
+	if len(pending) == 0 {
+		return
+	}
+	others := slices.DeleteFunc(slices.Clone(s.runnersNow()), func(o *runner) bool { return o == r || !o.open() })
+	deal := append([]*runner{r}, others...)
+	for i, e := range pending {
 		if err := e.co.cfg.err; err != nil {
 			e.co.refuse(fmt.Errorf("coroutine %q: %w", e.co.cfg.name, err))
 			s.finish(e)
@@ -536,7 +546,9 @@ func (s *Scheduler) admit(r *runner) {
 			continue
 		}
 		e.co.plain = e.co.plain && s.cfg.world == nil
-		r.push(e)
+		if to := deal[i%len(deal)]; to == r || !to.push(e) {
+			r.push(e) // r runs this: it has not left
+		}
 	}
 }
 

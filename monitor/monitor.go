@@ -36,7 +36,12 @@
 //
 // The monitor runs no goroutine of its own: a timer fires once per tick
 // while at least one coroutine runs, and nothing is scheduled when none
-// does.
+// does. A timer's function runs only on a P, so while every P runs a
+// coroutine that neither yields nor blocks, ticks come only when Go's own
+// preemption takes one off its P (about every 10 ms). A coroutine that
+// polls therefore also checks its own slice (SliceOver): package
+// coroutine reads the clock every so many polls, tuned to a few reads a
+// slice, and suspends when the slice is over, without waiting for a tick.
 package monitor
 
 import (
@@ -44,6 +49,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -137,6 +143,8 @@ func WithOverrun(margin time.Duration, fn func(Overrun)) Option {
 type Monitor struct {
 	cfg config
 
+	active atomic.Bool // state == started, for SliceOver without mu
+
 	mu      sync.Mutex
 	state   int // created, started, stopped
 	running map[Target]*slot
@@ -198,6 +206,7 @@ func (m *Monitor) Start() error {
 		m.sampled = true
 	}
 	m.state = started
+	m.active.Store(true)
 	return nil
 }
 
@@ -229,6 +238,7 @@ func (m *Monitor) Stop() {
 		return
 	}
 	m.state = stopped
+	m.active.Store(false)
 	if m.timer != nil && m.timer.Stop() {
 		m.ticks.Done() // the tick that will not run
 	}
@@ -286,6 +296,16 @@ func (m *Monitor) Leave(t Target) {
 		m.ticks.Done()
 		m.timer = nil
 	}
+}
+
+// SliceOver reports whether a slice that started at start is over at now,
+// for a coroutine that checks its own slice at its polls: false while the
+// monitor is not started, which then asks nothing. It takes no lock: a
+// coroutine may call it as often as it reads the clock. The monitor's
+// ticks ask the same coroutines too, but a tick runs only on a P (see the
+// package comment).
+func (m *Monitor) SliceOver(start, now time.Time) bool {
+	return m.active.Load() && now.Sub(start) >= m.cfg.slice
 }
 
 // Slice returns the monitor's time slice (WithSlice).
