@@ -515,13 +515,17 @@ func (s *Scheduler) interrupt() {
 	s.wakeAll()
 }
 
-// admit moves submitted coroutines into the runners' queues, dealt in
-// turn to r and the other open runners, and refuses those bound to a
-// thread of their own. Dealt, not all queued on r: a runner steals only
-// when its queue is empty, so with all of them on r another runner would
-// steal once, early, and then cycle through that share for good while r
-// cycles through the rest (BenchmarkPoolFairness with 10,000
-// coroutines: a tenth of them ran five slices while half had none).
+// admit moves submitted coroutines into the runners' queues, an equal
+// share each to r and the other open runners, and refuses those bound to
+// a thread of their own. Shared out, not all queued on r: a runner
+// steals only when its queue is empty, so with all of them on r another
+// runner would steal once, early, and then cycle through that share for
+// good while r cycles through the rest (BenchmarkPoolFairness with 10,000
+// coroutines: a tenth of them ran five slices while half had none). Each
+// share is a run of consecutive submissions, not every R-th one:
+// coroutines submitted one after another sit side by side in memory, and
+// two runners resuming neighbours would fight over their cache lines
+// (PoolThroughput: R=2 lost a quarter of its speed dealt one by one).
 func (s *Scheduler) admit(r *runner) {
 	s.mu.Lock()
 	pending := s.pending
@@ -546,7 +550,7 @@ func (s *Scheduler) admit(r *runner) {
 			continue
 		}
 		e.co.plain = e.co.plain && s.cfg.world == nil
-		if to := deal[i%len(deal)]; to == r || !to.push(e) {
+		if to := deal[i*len(deal)/len(pending)]; to == r || !to.push(e) {
 			r.push(e) // r runs this: it has not left
 		}
 	}
