@@ -364,8 +364,7 @@ func (c *Coroutine[P, Y, R]) resumeSlow(p P) (Outcome[Y, R], error) {
 		// A new slice starts with no request pending: one that came
 		// after the last slice ended is stale.
 		c.preempt.Store(false)
-		c.startSlice()
-		m.Enter(c.target)
+		m.EnterAt(c.target, c.startSlice())
 	}
 	c.handOver()
 	h, ok := c.next()

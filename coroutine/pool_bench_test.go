@@ -165,14 +165,29 @@ func benchStops(b *testing.B, w *suspend.World) {
 //	go test -run '^$' -bench 'PoolThroughput|PoolFairness' -count 6 ./coroutine
 //
 // PoolThroughput: 1,000 coroutines each do 64 chunks of privateWork,
-// yielding between chunks; ns/op is per chunk. On 2 CPUs, R=2 should take
-// about half R=1's time.
+// yielding between chunks; ns/chunk is per chunk. On 2 CPUs, R=2 should
+// take about half R=1's time. The monitor variants add a monitor (10 ms
+// slices, which these coroutines never reach): what time slicing costs a
+// switch (the monitor's Enter and Leave, under its lock, and the clock).
 func BenchmarkPoolThroughput(b *testing.B) {
-	for _, r := range []int{1, 2, 4, 8} {
-		b.Run(fmt.Sprintf("R=%d", r), func(b *testing.B) {
+	for _, c := range []struct {
+		r       int
+		monitor bool
+	}{{1, false}, {2, false}, {4, false}, {8, false}, {1, true}, {2, true}} {
+		name := fmt.Sprintf("R=%d", c.r)
+		if c.monitor {
+			name += "/monitor"
+		}
+		b.Run(name, func(b *testing.B) {
 			const coroutines, chunks = 1000, 64
+			opts := []coroutine.Option{coroutine.WithRunners(c.r)}
+			if c.monitor {
+				m := monitor.New(monitor.WithSlice(10*time.Millisecond), monitor.WithTick(time.Millisecond))
+				defer m.Stop()
+				opts = append(opts, coroutine.WithMonitor(m))
+			}
 			for b.Loop() {
-				s := coroutine.NewScheduler(coroutine.WithRunners(r))
+				s := coroutine.NewScheduler(opts...)
 				for i := range coroutines {
 					s.Submit(func(su *sched) any {
 						x := uint64(i)

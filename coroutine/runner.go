@@ -25,9 +25,8 @@ import (
 //   - thread, rec, locked: the runner, before it runs anything; read by
 //     the runner's own coroutines (switches order them) and, for stealing
 //     decisions, by others after Run published the runner.
-//   - current, since: the runner, around each resume (since only when a
-//     hand-off time is set); read by Run's context watcher and the
-//     hand-off watchdog.
+//   - current, turn: the runner, around each resume; read by Run's
+//     context watcher and the hand-off watchdog.
 //   - retired: the watchdog sets it once; the runner then takes no new
 //     work and leaves when its bound coroutines are done.
 //   - left: the runner sets it, under mu and with its queue empty, as
@@ -50,7 +49,11 @@ type runner struct {
 	locked bool // the runner's goroutine is locked to its OS thread
 
 	current atomic.Pointer[entry]
-	since   atomic.Int64 // time.Now().UnixNano() of the current resume; 0 between resumes
+	// turn counts the runner's resumes, twice each: odd while one is in
+	// progress. The watchdog finds a runner stuck when it sees the same
+	// odd turn for the hand-off time, so a resume reads no clock (as Go's
+	// sysmon watches a P's schedtick).
+	turn atomic.Uint64
 	retired atomic.Bool
 	left    atomic.Bool
 
@@ -339,14 +342,9 @@ func (r *runner) runOne(e *entry) {
 	e.co.cfg.thread, e.co.cfg.rec = r.thread, r.rec
 	e.last = r
 	r.current.Store(e)
-	watched := s.cfg.handoff > 0
-	if watched {
-		r.since.Store(time.Now().UnixNano())
-	}
+	r.turn.Add(1)
 	st, err := e.co.Resume(struct{}{})
-	if watched {
-		r.since.Store(0)
-	}
+	r.turn.Add(1)
 	if err != nil {
 		panic(fmt.Sprintf("coopsuspend: internal error: scheduler %q: %v", s.cfg.name, err)) // the scheduler's own bug
 	}

@@ -818,6 +818,12 @@ func (s *Scheduler) watch(ctx context.Context, errs chan<- error) (stop func()) 
 	done := make(chan struct{})
 	stopped := make(chan struct{})
 	next := len(s.runnersNow())
+	// seen is, per runner, the turn the watchdog last saw and since when.
+	type sighting struct {
+		turn  uint64
+		since time.Time
+	}
+	seen := map[*runner]sighting{}
 	go func() {
 		defer close(stopped)
 		defer t.Stop()
@@ -829,16 +835,21 @@ func (s *Scheduler) watch(ctx context.Context, errs chan<- error) (stop func()) 
 				return
 			case <-t.C:
 			}
-			now := time.Now().UnixNano()
+			now := time.Now()
 			for _, r := range s.runnersNow() {
-				since := r.since.Load()
-				if r.retired.Load() || since == 0 || time.Duration(now-since) < s.cfg.handoff {
+				turn := r.turn.Load()
+				last, ok := seen[r]
+				if !ok || last.turn != turn {
+					seen[r] = sighting{turn, now}
+					continue
+				}
+				if r.retired.Load() || turn%2 == 0 || now.Sub(last.since) < s.cfg.handoff {
 					continue
 				}
 				if r.thread != nil && r.thread.Held() {
 					// Stopped by the world (or a SuspendThread), not
 					// stuck: its coroutine's time starts again.
-					r.since.CompareAndSwap(since, now)
+					seen[r] = sighting{turn, now}
 					continue
 				}
 				fresh := newRunner(s, fmt.Sprintf("%s/%d", s.cfg.name, next))

@@ -174,8 +174,7 @@ func (s *Suspender[P, Y]) blocking(fn func()) {
 			// the monitor's lock, so no tick of the old slice lands
 			// after it).
 			sh.preempt.Store(false)
-			sh.startSlice()
-			m.Enter(sh.target)
+			m.EnterAt(sh.target, sh.startSlice())
 		}
 	}()
 	if t := sh.cfg.thread; t != nil {
@@ -228,8 +227,9 @@ const (
 // startSlice starts the slice's own clock as the coroutine enters
 // Running with a monitor. The slice's first read comes after at most
 // firstPollsPerRead polls, so that a loop whose polls have slowed down
-// since its last slice is measured again early.
-func (sh *shared[P, Y]) startSlice() {
+// since its last slice is measured again early. It returns the slice's
+// start, for the monitor.
+func (sh *shared[P, Y]) startSlice() time.Time {
 	now := time.Now()
 	sh.sliceStart, sh.lastRead = now, now
 	if sh.pollsPerRead == 0 {
@@ -237,6 +237,7 @@ func (sh *shared[P, Y]) startSlice() {
 	}
 	sh.pollsLeft = min(sh.pollsPerRead, firstPollsPerRead)
 	sh.readAfter = sh.pollsLeft
+	return now
 }
 
 // readClock is Poll's look at the slice's own clock, when the polls

@@ -35,8 +35,8 @@
 // coroutine's position.
 //
 // The monitor runs no goroutine of its own: a timer fires once per tick
-// while at least one coroutine runs, and nothing is scheduled when none
-// does. A timer's function runs only on a P, so while every P runs a
+// while at least one coroutine runs, and once more after the last one
+// leaves; then nothing is scheduled until one enters again. A timer's function runs only on a P, so while every P runs a
 // coroutine that neither yields nor blocks, ticks come only when Go's own
 // preemption takes one off its P (about every 10 ms). A coroutine that
 // polls therefore also checks its own slice (SliceOver): package
@@ -259,8 +259,12 @@ func (m *Monitor) Stop() {
 // thread if it is registered with the signal handler (see the package
 // comment); on any other thread t is still asked to yield, but an
 // overrun goes unreported.
-func (m *Monitor) Enter(t Target) {
-	now := time.Now()
+func (m *Monitor) Enter(t Target) { m.EnterAt(t, time.Now()) }
+
+// EnterAt is Enter for a caller that has just read the clock: t's slice
+// starts at now. A coroutine that keeps its slice's time itself (see
+// SliceOver) reads the clock once for both.
+func (m *Monitor) EnterAt(t Target, now time.Time) {
 	// The thread is found now, on it, by its OS id: the tick that
 	// samples runs elsewhere. The look-up costs a system call (gettid),
 	// paid only when there is something to sample for, and not at all
@@ -287,15 +291,15 @@ func (m *Monitor) Enter(t Target) {
 	}
 }
 
-// Leave ends t's slice.
+// Leave ends t's slice. The tick in flight, if any, is left to run: it
+// arms no other once nothing runs. Stopping it here, and arming a new one
+// at the next Enter, cost a scheduler that switches coroutines all the
+// time a timer's creation and removal per switch whenever its runners
+// were idle between two resumes for an instant.
 func (m *Monitor) Leave(t Target) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.running, t)
-	if len(m.running) == 0 && m.timer != nil && m.timer.Stop() {
-		m.ticks.Done()
-		m.timer = nil
-	}
 }
 
 // SliceOver reports whether a slice that started at start is over at now,
