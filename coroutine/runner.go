@@ -53,7 +53,7 @@ type runner struct {
 	// progress. The watchdog finds a runner stuck when it sees the same
 	// odd turn for the hand-off time, so a resume reads no clock (as Go's
 	// sysmon watches a P's schedtick).
-	turn atomic.Uint64
+	turn    atomic.Uint64
 	retired atomic.Bool
 	left    atomic.Bool
 
