@@ -70,7 +70,7 @@ func newRunner(s *Scheduler, name string) *runner {
 // checked (a delay must be due, a call must have returned). It reports
 // false, and queues nothing, if r has left.
 func (r *runner) push(e *entry) bool {
-	if st := e.co.Status(); st == Suspended || st == Syscall {
+	if st := e.co.Status(); (st == Suspended || st == Syscall) && !e.cancelledInDelay() {
 		if err := e.co.ready(); err != nil {
 			panic(fmt.Sprintf("coopsuspend: internal error: scheduler %q: %v", r.s.cfg.name, err)) // the scheduler's own bug
 		}
@@ -353,13 +353,8 @@ func (r *runner) runOne(e *entry) {
 		if s.setAside(e) {
 			return
 		}
-		if st.WakeAt.IsZero() || !st.WakeAt.After(time.Now()) {
-			s.requeue(r, e) // a yield or a preemption: the tail of its priority
-		} else {
-			s.mu.Lock()
-			s.timers.push(e)
-			s.mu.Unlock()
-			s.notifyTimer()
+		if st.WakeAt.IsZero() || !st.WakeAt.After(time.Now()) || !s.delay(e) {
+			s.requeue(r, e) // a yield, a preemption, or a cancelled delay: the tail of its priority
 		}
 	case Syscall:
 		// Out of the runner's hands until the call returns; a Suspend

@@ -227,6 +227,12 @@ func (s *Scheduler) Cancel(id uint64) bool {
 			delete(s.parked, id)
 			back = e
 		}
+		// A delayed one is closed now, not when its delay is due (a
+		// runner files a delayed coroutine under mu, and leaves a
+		// cancelled one out of the timers: see runOne).
+		if len(s.timers.takeWhere(func(x *entry) bool { return x == e })) > 0 {
+			back = e
+		}
 	}
 	s.mu.Unlock()
 	if back != nil {
@@ -733,6 +739,37 @@ func (s *Scheduler) setAside(e *entry) bool {
 	}
 	s.parked[e.id] = e
 	return true
+}
+
+// delay files e, which has just switched out in a Delay that is not due,
+// with the timers; unless it was cancelled: then it reports false, and
+// the caller queues it instead, to be closed at once. Cancel looks for a
+// cancelled coroutine in the timers under the same lock.
+func (s *Scheduler) delay(e *entry) bool {
+	s.mu.Lock()
+	e.mu.Lock()
+	cancelled := e.cancelled
+	e.mu.Unlock()
+	if !cancelled {
+		s.timers.push(e)
+	}
+	s.mu.Unlock()
+	if !cancelled {
+		s.notifyTimer()
+	}
+	return !cancelled
+}
+
+// cancelledInDelay reports whether e waits in a Delay and was cancelled:
+// it is queued to be closed, and stays Suspended (it is not due, so it
+// may not become Ready). The caller owns e (it is in no queue).
+func (e *entry) cancelledInDelay() bool {
+	if e.co.Status() != Suspended || e.co.state.WakeAt.IsZero() {
+		return false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.cancelled
 }
 
 // begin marks e running, as a runner is about to resume it, and returns

@@ -165,6 +165,32 @@ func TestSchedulerCancel(t *testing.T) {
 	}
 }
 
+// TestCancelADelayedCoroutine: Cancel ends a coroutine that waits in a
+// Delay at once, not when its delay is due: Run returns with it
+// Cancelled and its deferred calls run.
+func TestCancelADelayedCoroutine(t *testing.T) {
+	s := coroutine.NewScheduler(coroutine.WithName("delays"))
+	delaying := make(chan struct{})
+	var unwound atomic.Bool
+	id := s.Submit(func(su *sched) any {
+		defer unwound.Store(true)
+		close(delaying)
+		su.Delay(struct{}{}, time.Hour)
+		return nil
+	})
+	go func() {
+		<-delaying
+		// Before or after Delay has switched out: both must work.
+		if !s.Cancel(id) {
+			t.Error("Cancel found nothing")
+		}
+	}()
+	run(t, s, 10*time.Second)
+	if st, _ := s.Result(id); st.Status != coroutine.Cancelled || !unwound.Load() {
+		t.Errorf("a delayed coroutine, cancelled: %+v, unwound %v", st, unwound.Load())
+	}
+}
+
 // TestSchedulerContext: when ctx ends, Run closes what is left and says
 // why.
 func TestSchedulerContext(t *testing.T) {
