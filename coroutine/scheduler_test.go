@@ -282,8 +282,10 @@ func TestOverrunIsReported(t *testing.T) {
 	s := coroutine.NewScheduler(coroutine.WithMonitor(m))
 	var stop atomic.Bool
 	s.Submit(func(su *sched) any {
-		deadline := time.Now().Add(3 * time.Second)
-		for !stop.Load() && time.Now().Before(deadline) {
+		// Bounded by a count, not a clock: a sample once landed in the
+		// loop's time.Now (CI, the coopcheck build), which is Go code
+		// but not the test's.
+		for i := 0; !stop.Load() && i < 3000; i++ {
 			spinSink += spinWithoutPoll(1 << 22) // milliseconds per call: a sample lands in it, not in the race runtime
 		}
 		return nil
@@ -345,8 +347,7 @@ func TestOverrunOfNewCoroutineOnAttachedThread(t *testing.T) {
 	defer m.Stop()
 	var stop atomic.Bool
 	c := coroutine.New(func(_ *coroutine.Suspender[struct{}, struct{}], _ struct{}) struct{} {
-		deadline := time.Now().Add(3 * time.Second)
-		for !stop.Load() && time.Now().Before(deadline) {
+		for i := 0; !stop.Load() && i < 3000; i++ { // a count, not a clock: see TestOverrunIsReported
 			spinSink += spinWithoutPoll(1 << 22)
 		}
 		return struct{}{}
