@@ -24,6 +24,20 @@ func TestReadyQueueOrder(t *testing.T) {
 			}
 			model = slices.Insert(model, i, e)
 		}
+		// takeFromModel removes from the model, in its order, the entries
+		// take picks, and returns them.
+		takeFromModel := func(take func(*entry) bool) []*entry {
+			var taken, kept []*entry
+			for _, e := range model {
+				if take(e) {
+					taken = append(taken, e)
+				} else {
+					kept = append(kept, e)
+				}
+			}
+			model = kept
+			return taken
+		}
 		check := func(what string, got, want []*entry) {
 			if !slices.Equal(got, want) {
 				t.Fatalf("%s: got %v, want %v", what, ids(got), ids(want))
@@ -52,30 +66,20 @@ func TestReadyQueueOrder(t *testing.T) {
 			},
 			"takeStealable": func(t *rapid.T) {
 				n := rapid.IntRange(0, 5).Draw(t, "n")
-				var want, kept []*entry
-				for _, e := range model {
-					if len(want) < n && e.home == nil {
-						want = append(want, e)
-					} else {
-						kept = append(kept, e)
+				taken := 0
+				want := takeFromModel(func(e *entry) bool {
+					if taken < n && e.home == nil {
+						taken++
+						return true
 					}
-				}
-				model = kept
+					return false
+				})
 				check("takeStealable", q.takeStealable(n), want)
 			},
 			"takeWhere": func(t *rapid.T) {
 				m := rapid.Uint64Range(2, 4).Draw(t, "modulus")
 				take := func(e *entry) bool { return e.id%m == 0 }
-				var want, kept []*entry
-				for _, e := range model {
-					if take(e) {
-						want = append(want, e)
-					} else {
-						kept = append(kept, e)
-					}
-				}
-				model = kept
-				check("takeWhere", q.takeWhere(take), want)
+				check("takeWhere", q.takeWhere(take), takeFromModel(take))
 			},
 			"": func(t *rapid.T) {
 				bound := 0
