@@ -86,6 +86,21 @@ func (r *runner) push(e *entry) bool {
 	return true
 }
 
+// pushAll queues es, submitted coroutines that have not run (Ready), on r
+// at once; it wakes no one (the caller does). It reports false, and
+// queues nothing, if r has left.
+func (r *runner) pushAll(es []*entry) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.left.Load() {
+		return false
+	}
+	for _, e := range es {
+		r.ready.push(e)
+	}
+	return true
+}
+
 // leave marks r as gone, unless work was queued on it meanwhile: then it
 // reports false, and r must look again (run it, or close it).
 func (r *runner) leave() bool {

@@ -1,6 +1,7 @@
 package coroutine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -522,13 +523,16 @@ func (s *Scheduler) interrupt() {
 }
 
 // admit moves submitted coroutines into the runners' queues, an equal
-// share each to r and the other open runners, and refuses those bound to
-// a thread of their own. Shared out, not all queued on r: a runner
-// steals only when its queue is empty, so with all of them on r another
-// runner would steal once, early, and then cycle through that share for
-// good while r cycles through the rest (BenchmarkPoolFairness with 10,000
-// coroutines: a tenth of them ran five slices while half had none). Each
-// share is a run of consecutive submissions, not every R-th one:
+// share of each priority to r and to each other open runner, and refuses
+// those bound to a thread of their own.
+//
+// Shared out, not all queued on r: a runner steals only when its queue is
+// empty, so with all of them on r another runner would steal once, early,
+// and then cycle through that share for good while r cycles through the
+// rest (BenchmarkPoolFairness with 10,000 coroutines: a tenth of them ran
+// five slices while half had none). A share of each priority, so that no
+// runner is left with only low-priority work while another queues high.
+// Each share is a run of consecutive submissions, not every R-th one:
 // coroutines submitted one after another sit side by side in memory, and
 // two runners resuming neighbours would fight over their cache lines
 // (PoolThroughput: R=2 lost a quarter of its speed dealt one by one).
@@ -543,23 +547,57 @@ func (s *Scheduler) admit(r *runner) {
 	}
 	others := slices.DeleteFunc(slices.Clone(s.runnersNow()), func(o *runner) bool { return o == r || !o.open() })
 	deal := append([]*runner{r}, others...)
-	for i, e := range pending {
-		if err := e.co.cfg.err; err != nil {
-			e.co.refuse(fmt.Errorf("coroutine %q: %w", e.co.cfg.name, err))
-			s.finish(e)
-			continue
+	shares := make([][]*entry, len(deal))
+	slices.SortStableFunc(pending, func(a, b *entry) int { return cmp.Compare(a.priority, b.priority) })
+	for first := 0; first < len(pending); {
+		end := first + 1
+		for end < len(pending) && pending[end].priority == pending[first].priority {
+			end++
 		}
-		if t := e.co.cfg.thread; t != nil {
-			e.co.refuse(fmt.Errorf("coroutine %q: WithThread(%q): scheduler %q runs its coroutines as the thread of whichever runner resumes them: %w",
-				e.co.cfg.name, t.Name(), s.cfg.name, ErrForeignThread))
-			s.finish(e)
-			continue
+		for i, e := range pending[first:end] {
+			if s.admissible(e) {
+				k := i * len(deal) / (end - first)
+				shares[k] = append(shares[k], e)
+			}
 		}
-		e.co.plain = e.co.plain && s.cfg.world == nil
-		if to := deal[i*len(deal)/len(pending)]; to == r || !to.push(e) {
-			r.push(e) // r runs this: it has not left
+		first = end
+	}
+	// The other runners' shares first, each queued whole, and r's last,
+	// before anyone is woken: a runner that steals meanwhile finds r's
+	// queue as it was, not a share half queued (a runner woken by the
+	// first push once stole r's first high-priority coroutine, and r then
+	// ran a low-priority one while the other high-priority ones waited
+	// behind the thief's).
+	for k := len(deal) - 1; k >= 1; k-- {
+		if !deal[k].pushAll(shares[k]) {
+			shares[0] = append(shares[0], shares[k]...) // it has left: r takes its share
+			shares[k] = nil
 		}
 	}
+	r.pushAll(shares[0]) // r runs this: it has not left
+	for k, to := range deal {
+		if len(shares[k]) > 0 {
+			s.notify(to, true)
+		}
+	}
+}
+
+// admissible refuses a submitted coroutine that cannot run (a bad option,
+// or bound to a thread of its own), and reports whether it may be queued.
+func (s *Scheduler) admissible(e *entry) bool {
+	if err := e.co.cfg.err; err != nil {
+		e.co.refuse(fmt.Errorf("coroutine %q: %w", e.co.cfg.name, err))
+		s.finish(e)
+		return false
+	}
+	if t := e.co.cfg.thread; t != nil {
+		e.co.refuse(fmt.Errorf("coroutine %q: WithThread(%q): scheduler %q runs its coroutines as the thread of whichever runner resumes them: %w",
+			e.co.cfg.name, t.Name(), s.cfg.name, ErrForeignThread))
+		s.finish(e)
+		return false
+	}
+	e.co.plain = e.co.plain && s.cfg.world == nil
+	return true
 }
 
 // dueTimers moves the coroutines whose delay has passed to a ready queue:
