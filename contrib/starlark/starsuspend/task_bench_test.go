@@ -20,12 +20,23 @@ import (
 // BenchmarkTaskScriptsStop: G starlark scripts run as task guests on 2
 // runners (a 1 ms monitor slice), and a collector stops the world every
 // millisecond; ns/op is Stop+Restart, p50-ns and p99-ns its distribution.
+// The hybrid variant asks whether signals shorten the tail that Go's
+// collector gives a coop stop (docs/coroutines.md, "Stops during a
+// garbage collection").
 //
-//	go test -run '^$' -bench TaskScriptsStop -benchtime 200x -count 6 ./starsuspend
+//	go test -run '^$' -bench TaskScriptsStop -benchtime 1000x -count 2 ./starsuspend
 func BenchmarkTaskScriptsStop(b *testing.B) {
-	for _, g := range []int{100, 10_000} {
-		b.Run(fmt.Sprint("G=", g), func(b *testing.B) {
-			w, err := suspend.NewWorld(suspend.WithPolicy(suspend.Coop))
+	for _, c := range []struct {
+		g      int
+		policy suspend.Policy
+	}{{100, suspend.Coop}, {10_000, suspend.Coop}, {10_000, suspend.Hybrid}} {
+		name := fmt.Sprint("G=", c.g)
+		if c.policy != suspend.Coop {
+			name += "/" + c.policy.String()
+		}
+		g := c.g
+		b.Run(name, func(b *testing.B) {
+			w, err := suspend.NewWorld(suspend.WithPolicy(c.policy))
 			if err != nil {
 				b.Fatal(err)
 			}
