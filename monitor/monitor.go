@@ -47,7 +47,6 @@ package monitor
 import (
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -141,53 +140,25 @@ func WithOverrun(margin time.Duration, fn func(Overrun)) Option {
 
 // Monitor enforces time slices. Create it with New; it does nothing until
 // Start.
-//
-// The targets in a slice are spread over shards by a hash of the target,
-// each with its own lock, so that schedulers whose runners enter and
-// leave slices on every switch do not all wait for one lock (with one,
-// two runners under a monitor switched no faster than one). The tick
-// visits the shards in turn.
 type Monitor struct {
 	cfg config
 
-	active atomic.Bool // state == started, for SliceOver and EnterAt without mu
-
-	seed   maphash.Seed
-	shards [shardCount]shard
-	// armed: a tick is scheduled or running. A tick clears armed before
-	// it visits the shards, counts the targets it finds there, and arms
-	// the next if there are any; EnterAt adds its target to a shard, then
-	// arms a tick if armed is clear. If the tick visits the shard after
-	// the target was added, it counts it; if before, EnterAt sees armed
-	// clear. Either way a slice that starts as a tick ends has a tick
-	// (arm, under mu, keeps it to one timer). No count of the running
-	// targets is kept: runners entering and leaving on every switch would
-	// all write it.
-	armed atomic.Bool
+	active atomic.Bool // state == started, for SliceOver without mu
 
 	mu      sync.Mutex
 	state   int // created, started, stopped
+	running map[Target]*slot
 	timer   *time.Timer
 	ticks   sync.WaitGroup // ticks in flight, for Stop
 	sampled bool           // the handler is installed for sampling
 }
 
-// shardCount is the number of shards of the monitor's running targets.
-const shardCount = 16
-
-type shard struct {
-	mu      sync.Mutex
-	running map[Target]*slot
-	_       [64]byte // each shard's lock on a cache line of its own
-}
-
 type slot struct {
 	start, deadline time.Time
 	rec             *asyncsuspend.Record
-	sh              *shard
 	// reported: a sample is in flight or the slice's report is made;
 	// missed: the samples of this slice that found the thread outside
-	// the program. Both under sh.mu.
+	// the program. Both under the monitor's mu.
 	reported bool
 	missed   []arch.Frame
 }
@@ -206,10 +177,7 @@ const (
 // New returns a monitor with the given options.
 func New(opts ...Option) *Monitor {
 	m := &Monitor{cfg: config{slice: 10 * time.Millisecond, tick: time.Millisecond, sig: arch.DefaultSignal},
-		seed: maphash.MakeSeed()}
-	for i := range m.shards {
-		m.shards[i].running = map[Target]*slot{}
-	}
+		running: map[Target]*slot{}}
 	for _, o := range opts {
 		o(&m.cfg)
 	}
@@ -275,14 +243,9 @@ func (m *Monitor) Stop() {
 		m.ticks.Done() // the tick that will not run
 	}
 	m.timer = nil
+	clear(m.running)
 	sampled := m.sampled
 	m.mu.Unlock()
-	for i := range m.shards {
-		sh := &m.shards[i]
-		sh.mu.Lock()
-		clear(sh.running)
-		sh.mu.Unlock()
-	}
 	m.ticks.Wait()
 	if sampled {
 		asyncsuspend.Uninstall(m.cfg.sig)
@@ -316,33 +279,16 @@ func (m *Monitor) EnterAt(t Target, now time.Time) {
 			rec = asyncsuspend.RecordOf(asyncsuspend.Gettid())
 		}
 	}
-	if !m.active.Load() {
-		return
-	}
-	sh := m.shardOf(t)
-	sh.mu.Lock()
-	sh.running[t] = &slot{start: now, deadline: now.Add(m.cfg.slice), rec: rec, sh: sh}
-	sh.mu.Unlock()
-	if !m.armed.Load() {
-		m.arm()
-	}
-}
-
-// arm schedules the next tick unless one is scheduled, or the monitor is
-// not started.
-func (m *Monitor) arm() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.state != started || m.timer != nil {
+	if m.state != started {
 		return
 	}
-	m.armed.Store(true)
-	m.ticks.Add(1)
-	m.timer = time.AfterFunc(m.cfg.tick, m.tick)
-}
-
-func (m *Monitor) shardOf(t Target) *shard {
-	return &m.shards[maphash.Comparable(m.seed, t)%shardCount]
+	m.running[t] = &slot{start: now, deadline: now.Add(m.cfg.slice), rec: rec}
+	if m.timer == nil {
+		m.ticks.Add(1)
+		m.timer = time.AfterFunc(m.cfg.tick, m.tick)
+	}
 }
 
 // Leave ends t's slice. The tick in flight, if any, is left to run: it
@@ -351,10 +297,9 @@ func (m *Monitor) shardOf(t Target) *shard {
 // time a timer's creation and removal per switch whenever its runners
 // were idle between two resumes for an instant.
 func (m *Monitor) Leave(t Target) {
-	sh := m.shardOf(t)
-	sh.mu.Lock()
-	delete(sh.running, t)
-	sh.mu.Unlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.running, t)
 }
 
 // SliceOver reports whether a slice that started at start is over at now,
@@ -381,14 +326,9 @@ func (m *Monitor) Samples() bool { return m.cfg.onOverrun != nil }
 
 // Running returns how many coroutines are in a slice now.
 func (m *Monitor) Running() int {
-	n := 0
-	for i := range m.shards {
-		sh := &m.shards[i]
-		sh.mu.Lock()
-		n += len(sh.running)
-		sh.mu.Unlock()
-	}
-	return n
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.running)
 }
 
 func (m *Monitor) tick() {
@@ -402,32 +342,25 @@ func (m *Monitor) tick() {
 	var samples []sample
 	m.mu.Lock()
 	m.timer = nil
-	state := m.state
-	m.mu.Unlock()
-	if state != started {
+	if m.state != started {
+		m.mu.Unlock()
 		return
 	}
-	m.armed.Store(false)
-	running := 0
-	for i := range m.shards {
-		sh := &m.shards[i]
-		sh.mu.Lock()
-		running += len(sh.running)
-		for t, s := range sh.running {
-			if now.Before(s.deadline) {
-				continue
-			}
-			t.RequestPreemption()
-			if m.cfg.onOverrun != nil && !s.reported && s.rec != nil && !now.Before(s.deadline.Add(m.cfg.margin)) {
-				s.reported = true
-				samples = append(samples, sample{t, s, now.Sub(s.start)})
-			}
+	for t, s := range m.running {
+		if now.Before(s.deadline) {
+			continue
 		}
-		sh.mu.Unlock()
+		t.RequestPreemption()
+		if m.cfg.onOverrun != nil && !s.reported && s.rec != nil && !now.Before(s.deadline.Add(m.cfg.margin)) {
+			s.reported = true
+			samples = append(samples, sample{t, s, now.Sub(s.start)})
+		}
 	}
-	if running > 0 {
-		m.arm()
+	if len(m.running) > 0 {
+		m.ticks.Add(1)
+		m.timer = time.AfterFunc(m.cfg.tick, m.tick)
 	}
+	m.mu.Unlock()
 	for _, sm := range samples {
 		m.sample(sm.t, sm.s, sm.ran)
 	}
@@ -439,9 +372,9 @@ func (m *Monitor) tick() {
 // tick. The caller has set s.reported, so no other tick samples s
 // meanwhile.
 func (m *Monitor) sample(t Target, s *slot, ran time.Duration) {
-	s.sh.mu.Lock()
+	m.mu.Lock()
 	tries := len(s.missed)
-	s.sh.mu.Unlock()
+	m.mu.Unlock()
 	// The kernel signals the thread a fraction of a tick after the
 	// monitor has given its P away; the delay varies with each try so
 	// that a periodic pattern of the guest's does not hide it every time.
@@ -452,43 +385,43 @@ func (m *Monitor) sample(t Target, s *slot, ran time.Duration) {
 	if err := m.CheckSignals(); err != nil {
 		// Nothing would answer the signal: say so, once for the slice
 		// (s.reported stays set), instead of sampling in vain.
-		s.sh.mu.Lock()
-		current := s.sh.running[t] == s
-		s.sh.mu.Unlock()
+		m.mu.Lock()
+		current := m.running[t] == s
+		m.mu.Unlock()
 		if current {
 			m.cfg.onOverrun(Overrun{Name: t.Name(), Running: ran, Tid: s.rec.Tid(), Err: err})
 		}
 		return
 	}
 	ctx, err := s.rec.SampleAfter(m.cfg.sig, delay)
-	s.sh.mu.Lock()
+	m.mu.Lock()
 	if err != nil {
 		// The record is busy (a stop has the thread parked) or the
 		// handler did not answer: try again at the next tick.
 		s.reported = false
-		s.sh.mu.Unlock()
+		m.mu.Unlock()
 		return
 	}
 	fr := ctx.Where()
 	o := Overrun{Name: t.Name(), Running: ran, Tid: s.rec.Tid()}
 	switch {
-	case s.sh.running[t] != s:
+	case m.running[t] != s:
 		// The coroutine left Running, or began another slice, while the
 		// signal was on its way: the sample is not of this slice.
-		s.sh.mu.Unlock()
+		m.mu.Unlock()
 		return
 	case fr.Place() == arch.InProgram:
 		o.Where = fr
 	case len(s.missed)+1 < samplesPerReport:
 		s.missed = append(s.missed, fr)
 		s.reported = false
-		s.sh.mu.Unlock()
+		m.mu.Unlock()
 		return
 	default:
 		s.missed = append(s.missed, fr)
 	}
 	o.Missed = s.missed
 	s.missed = nil // the report owns them
-	s.sh.mu.Unlock()
+	m.mu.Unlock()
 	m.cfg.onOverrun(o)
 }

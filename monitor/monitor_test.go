@@ -60,51 +60,6 @@ func TestRequestsUntilLeave(t *testing.T) {
 	}
 }
 
-// TestEveryEnterHasATick: targets enter and leave from four goroutines
-// while ticks arm and disarm (the monitor keeps no count of its running
-// targets; see Monitor.armed), then one target enters, once right after
-// the storm and once after the ticks have gone idle: each time it must
-// be asked to yield once its slice ends.
-func TestEveryEnterHasATick(t *testing.T) {
-	const tick = 200 * time.Microsecond
-	m := monitor.New(monitor.WithSlice(time.Millisecond), monitor.WithTick(tick))
-	if err := m.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer m.Stop()
-	for round := range 40 {
-		var wg sync.WaitGroup
-		for g := range 4 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				tg := &target{name: fmt.Sprint("storm-", g)}
-				for range 200 {
-					m.Enter(tg)
-					m.Leave(tg)
-				}
-			}()
-		}
-		wg.Wait()
-		if round%2 == 1 {
-			time.Sleep(5 * tick) // the last tick finds nothing and arms no other
-		}
-		stay := &target{name: "stay"}
-		m.Enter(stay)
-		deadline := time.Now().Add(5 * time.Second)
-		for stay.requests.Load() == 0 {
-			if time.Now().After(deadline) {
-				t.Fatalf("round %d: no request in 5s for a slice of 1ms", round)
-			}
-			time.Sleep(tick)
-		}
-		m.Leave(stay)
-		if n := m.Running(); n != 0 {
-			t.Fatalf("round %d: %d running after every target left", round, n)
-		}
-	}
-}
-
 // TestStopLeavesNothing: Stop is idempotent, waits for the tick in
 // flight, leaves no goroutine, and a stopped monitor cannot restart.
 func TestStopLeavesNothing(t *testing.T) {
